@@ -1,0 +1,47 @@
+import CBLAS
+
+/// The one place ElmanCore calls CBLAS. All matrices are row-major.
+enum BLAS {
+    /// C = alpha · op(A) · op(B) + beta · C, with op(A) (m, k), op(B) (k, n), C (m, n).
+    ///
+    /// `lda`, `ldb`, `ldc` are the row strides of A, B and C as stored (before op).
+    @inline(__always)
+    static func gemm(
+        transposeA: Bool = false, transposeB: Bool = false,
+        m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor,
+            transposeA ? CblasTrans : CblasNoTrans,
+            transposeB ? CblasTrans : CblasNoTrans,
+            blasint(m), blasint(n), blasint(k), alpha,
+            a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+
+    /// y = alpha · Aᵀ · x + beta · y with A (rows, cols) row-major: column sums when x is all ones.
+    @inline(__always)
+    static func gemvTransposed(
+        rows: Int, cols: Int, alpha: Float = 1, a: UnsafePointer<Float>, x: UnsafePointer<Float>,
+        beta: Float, y: UnsafeMutablePointer<Float>
+    ) {
+        cblas_sgemv(CblasRowMajor, CblasTrans, blasint(rows), blasint(cols), alpha,
+                    a, blasint(cols), x, 1, beta, y, 1)
+    }
+
+    /// Sets OpenBLAS's thread count for this process.
+    static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+
+    /// OpenBLAS's current thread count.
+    static var threads: Int { Int(openblas_get_num_threads()) }
+}
+
+/// BLAS threading, for the layers above the core (which choose one thread count per rank).
+public enum BLASThreads {
+    /// Sets how many threads every BLAS call of this process may use (at least 1).
+    public static func set(_ n: Int) { BLAS.setThreads(max(1, n)) }
+    /// How many threads BLAS calls use now.
+    public static var current: Int { BLAS.threads }
+}

@@ -1,0 +1,77 @@
+/// One named tensor inside a flat buffer: PyTorch's state_dict name, shape and position.
+public struct TensorSlot: Equatable, Hashable, Sendable {
+    /// PyTorch's name, e.g. `rnn.weight_ih_l0` or `fc.bias`.
+    public var name: String
+    /// Row-major shape, e.g. `[H, I]`.
+    public var shape: [Int]
+    /// Index of the first element in the flat buffer.
+    public var offset: Int
+    /// Number of elements (product of `shape`).
+    public var count: Int { shape.reduce(1, *) }
+    /// Elements `offset ..< offset + count`.
+    public var range: Range<Int> { offset ..< offset + count }
+}
+
+/// Where each parameter of a `ModelConfig` lives in the one flat parameter buffer.
+///
+/// Order and names are those of `torch.nn.RNN` + `torch.nn.Linear` `named_parameters()`:
+///
+///     rnn.weight_ih_l0 (H, I)   rnn.weight_hh_l0 (H, H)   rnn.bias_ih_l0 (H)   rnn.bias_hh_l0 (H)
+///     rnn.weight_ih_l1 (H, H)   ...                                              (one group per layer)
+///     fc.weight (O, H)          fc.bias (O)
+///
+/// The gradient buffer uses the same layout, so one all-reduce moves every gradient.
+public struct ParameterLayout: Equatable, Sendable {
+    /// Offsets of one recurrent layer's four tensors.
+    public struct Layer: Equatable, Sendable {
+        public var weightIH: TensorSlot
+        public var weightHH: TensorSlot
+        public var biasIH: TensorSlot
+        public var biasHH: TensorSlot
+        /// The layer's contiguous span in the flat buffer.
+        public var range: Range<Int> { weightIH.offset ..< biasHH.range.upperBound }
+    }
+
+    /// Recurrent layers, bottom first.
+    public let layers: [Layer]
+    /// The head's weight (O, H).
+    public let headWeight: TensorSlot
+    /// The head's bias (O).
+    public let headBias: TensorSlot
+    /// Total number of parameters.
+    public let count: Int
+
+    /// Lays out the parameters of `config`.
+    public init(_ config: ModelConfig) {
+        var offset = 0
+        func slot(_ name: String, _ shape: [Int]) -> TensorSlot {
+            let s = TensorSlot(name: name, shape: shape, offset: offset)
+            offset += s.count
+            return s
+        }
+        let H = config.hiddenSize
+        var layers: [Layer] = []
+        for k in 0 ..< config.layers {
+            layers.append(Layer(
+                weightIH: slot("rnn.weight_ih_l\(k)", [H, config.inputSize(ofLayer: k)]),
+                weightHH: slot("rnn.weight_hh_l\(k)", [H, H]),
+                biasIH: slot("rnn.bias_ih_l\(k)", [H]),
+                biasHH: slot("rnn.bias_hh_l\(k)", [H])))
+        }
+        self.layers = layers
+        headWeight = slot("fc.weight", [config.outputSize, H])
+        headBias = slot("fc.bias", [config.outputSize])
+        count = offset
+    }
+
+    /// Every tensor in buffer order.
+    public var slots: [TensorSlot] {
+        layers.flatMap { [$0.weightIH, $0.weightHH, $0.biasIH, $0.biasHH] } + [headWeight, headBias]
+    }
+
+    /// The tensor called `name`, if the model has one.
+    public func slot(named name: String) -> TensorSlot? { slots.first { $0.name == name } }
+
+    /// The head's contiguous span in the flat buffer.
+    public var headRange: Range<Int> { headWeight.offset ..< headBias.range.upperBound }
+}

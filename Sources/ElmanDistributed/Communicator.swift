@@ -1,0 +1,82 @@
+/// The collective operations data-parallel training needs, independent of how they travel.
+///
+/// `MPICommunicator` moves them over MPI; `LocalCommunicator` is the world of one process.
+/// Every method is collective: all ranks call it in the same order with the same sizes.
+public protocol Communicator: AnyObject {
+    /// This process's rank, 0 ..< size.
+    var rank: Int { get }
+    /// Number of ranks.
+    var size: Int { get }
+    /// Ranks that share this node (for choosing BLAS threads).
+    var localSize: Int { get }
+
+    /// Element-wise sum over all ranks, in place.
+    func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError)
+    /// Element-wise sum over all ranks, in place.
+    func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError)
+    /// Starts an element-wise sum in place; the buffer must not be touched until `wait`.
+    func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) -> PendingReduction
+    /// Copies `root`'s bytes into every rank's buffer.
+    func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws(CommunicatorError)
+    /// Every rank's `values` (same count on all), concatenated in rank order.
+    func allGather(_ values: [UInt64]) throws(CommunicatorError) -> [UInt64]
+    /// Waits until every rank has arrived.
+    func barrier() throws(CommunicatorError)
+    /// Ends every rank of the job at once with `code` (the message is already printed).
+    func abort(code: Int32) -> Never
+}
+
+/// A non-blocking reduction in flight.
+public protocol PendingReduction {
+    /// Blocks until the reduction is complete.
+    func wait() throws(CommunicatorError)
+}
+
+/// A failed collective operation.
+public struct CommunicatorError: Error, CustomStringConvertible, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension Communicator {
+    /// Whether this rank logs, prints and writes files.
+    public var isRoot: Bool { rank == 0 }
+
+    /// Broadcasts an array of floats from `root` (all ranks pass arrays of the same count).
+    public func broadcast(_ values: inout [Float], root: Int = 0) throws(CommunicatorError) {
+        var failure: CommunicatorError?
+        values.withUnsafeMutableBytes { raw in
+            do throws(CommunicatorError) { try broadcast(raw, root: root) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Element-wise maximum of one value over ranks (via all-gather; for small control values).
+    public func allMax(_ value: UInt64) throws(CommunicatorError) -> UInt64 {
+        try allGather([value]).max() ?? value
+    }
+}
+
+/// The world of one process: every collective is the identity.
+public final class LocalCommunicator: Communicator {
+    public init() {}
+    public var rank: Int { 0 }
+    public var size: Int { 1 }
+    public var localSize: Int { 1 }
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) {}
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError) {}
+    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) -> PendingReduction { Done() }
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws(CommunicatorError) {}
+    public func allGather(_ values: [UInt64]) throws(CommunicatorError) -> [UInt64] { values }
+    public func barrier() throws(CommunicatorError) {}
+    public func abort(code: Int32) -> Never { exit(code) }
+
+    private struct Done: PendingReduction { func wait() throws(CommunicatorError) {} }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

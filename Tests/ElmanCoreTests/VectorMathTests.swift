@@ -1,0 +1,50 @@
+import ElmanCore
+import Foundation
+import Testing
+
+@Suite("Vectorised activations")
+struct VectorMathTests {
+    /// Distance in units of the last place of the Float reference.
+    func ulps(_ a: Float, _ reference: Double) -> Double {
+        let r = Float(reference)
+        return abs(Double(a) - reference) / Double(r == 0 ? Float.leastNonzeroMagnitude : r.ulp)
+    }
+
+    @Test("tanh is within 2 ulp of libm's over the whole range")
+    func tanhAccuracy() {
+        var worst = 0.0
+        var x: Float = 1e-6
+        while x < 20 {
+            for v in [x, -x] {
+                worst = max(worst, ulps(VectorMath.tanh(v), Foundation.tanh(Double(v))))
+            }
+            x *= 1.0001
+        }
+        #expect(worst <= 2, "worst tanh error \(worst) ulp")
+        #expect(VectorMath.tanh(0) == 0)
+        #expect(VectorMath.tanh(100) == 1 && VectorMath.tanh(-100) == -1)
+        #expect(VectorMath.tanh(.nan).isNaN)
+    }
+
+    @Test("exp is within 2 ulp of libm's on the range tanh uses")
+    func expAccuracy() {
+        var worst = 0.0
+        var x: Float = -40
+        while x < 40 {
+            worst = max(worst, ulps(VectorMath.exp(x), Foundation.exp(Double(x))))
+            x += 0.000_37
+        }
+        #expect(worst <= 2, "worst exp error \(worst) ulp")
+    }
+
+    @Test("buffer kernels treat a vector tail exactly like the body")
+    func tailMatchesBody() {
+        let values: [Float] = (0 ..< 37).map { Float($0) * 0.17 - 3 }
+        var buffer = values
+        buffer.withUnsafeMutableBufferPointer { VectorMath.activate(.tanh, $0.baseAddress!, count: $0.count) }
+        for (v, r) in zip(values, buffer) { #expect(VectorMath.tanh(v) == r) }
+        var relu = values
+        relu.withUnsafeMutableBufferPointer { VectorMath.activate(.relu, $0.baseAddress!, count: $0.count) }
+        #expect(relu == values.map { max($0, 0) })
+    }
+}
