@@ -37,7 +37,7 @@ let package = Package(
 
         // MARK: Libraries
         .target(name: "ElmanCore", dependencies: ["CBLAS"], swiftSettings: optimised),
-        
+        .target(name: "ElmanData", dependencies: ["ElmanCore"], swiftSettings: optimised),
         .target(name: "ElmanCheckpoint", dependencies: ["ElmanCore"]),
         .target(name: "ElmanDistributed", dependencies: ["CMPI"]),
 
@@ -45,6 +45,7 @@ let package = Package(
 
         // MARK: Tests (one target per library, plus end-to-end runs of the binary)
         .testTarget(name: "ElmanCoreTests", dependencies: ["ElmanCore", "ElmanCheckpoint"]),
+        .testTarget(name: "ElmanDataTests", dependencies: ["ElmanData"]),
     ]
 )
 

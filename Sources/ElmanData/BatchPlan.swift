@@ -1,0 +1,54 @@
+/// The order in which training windows are visited: the same on every rank, from the seed alone.
+///
+/// Global step s belongs to epoch s / batchesPerEpoch and is the (s mod batchesPerEpoch)-th
+/// run of `batchSize` consecutive windows in that epoch's order (the last run may be shorter).
+/// Nothing but the step count is needed to resume, at any world size.
+public struct BatchPlan: Sendable {
+    public let windowCount: Int
+    public let batchSize: Int
+    public let shuffle: Bool
+    public let seed: UInt64
+
+    public init(windowCount: Int, batchSize: Int, shuffle: Bool, seed: UInt64) throws(DataError) {
+        guard batchSize >= 1 else { throw DataError("--batch-size must be at least 1, got \(batchSize)") }
+        guard batchSize <= windowCount else {
+            throw DataError("--batch-size \(batchSize) is larger than the \(windowCount) training windows")
+        }
+        self.windowCount = windowCount
+        self.batchSize = batchSize
+        self.shuffle = shuffle
+        self.seed = seed
+    }
+
+    /// Batches in one epoch (the last may be partial; nothing is dropped).
+    public var batchesPerEpoch: Int { (windowCount + batchSize - 1) / batchSize }
+
+    /// (epoch, batch within the epoch) of global step `step` (0-based).
+    public func position(ofStep step: Int) -> (epoch: Int, batch: Int) {
+        (step / batchesPerEpoch, step % batchesPerEpoch)
+    }
+
+    /// The window order of `epoch`: a seeded permutation, or file order.
+    public func order(epoch: Int) -> [Int] {
+        var order = Array(0 ..< windowCount)
+        if shuffle {
+            var rng = ElmanCoreRandom.generator(seed: seed, stream: UInt64(epoch))
+            rng.shuffle(&order)
+        }
+        return order
+    }
+
+    /// Range of positions in the epoch order that batch `batch` covers.
+    public func range(ofBatch batch: Int) -> Range<Int> {
+        let start = batch * batchSize
+        return start ..< min(start + batchSize, windowCount)
+    }
+
+    /// The contiguous slice of `count` items that `rank` of `ranks` takes: near-equal sizes,
+    /// the first (count mod ranks) ranks one larger (16 on 3 ranks: 6, 5, 5).
+    public static func shard(count: Int, ranks: Int, rank: Int) -> Range<Int> {
+        let base = count / ranks, extra = count % ranks
+        let start = rank * base + min(rank, extra)
+        return start ..< start + base + (rank < extra ? 1 : 0)
+    }
+}

@@ -1,0 +1,186 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What to do with a missing or non-numeric value in a column that is used.
+public enum MissingPolicy: String, Sendable, CaseIterable, Codable {
+    /// Stop with an error naming the file, line and column.
+    case error
+    /// Drop the whole row.
+    case drop
+    /// Repeat the previous row's value (forward fill).
+    case ffill
+}
+
+/// Reads the numeric columns a run needs from a CSV file with a header row.
+///
+/// Only the named columns are parsed, so text columns such as dates cost nothing and
+/// never fail; rows keep file order. Quoted fields (RFC 4180) are understood.
+public struct CSVReader {
+    /// Columns to read as numbers, in output order.
+    public var columns: [String]
+    /// Keep only rows whose column equals a value (long-format files: `symbol=AAPL`).
+    public var filter: (column: String, value: String)?
+    public var missing: MissingPolicy
+
+    public init(columns: [String], filter: (column: String, value: String)? = nil, missing: MissingPolicy = .error) {
+        self.columns = columns
+        self.filter = filter
+        self.missing = missing
+    }
+
+    /// Largest CSV file accepted, so hostile input cannot exhaust memory.
+    public static let maxFileSize = 1 << 30
+
+    /// Reads `path`.
+    public func read(path: String) throws(DataError) -> Table {
+        try parse(try readFile(path), name: path)
+    }
+
+    /// Parses CSV `text`; `name` is used in error messages.
+    public func parse(_ text: String, name: String) throws(DataError) -> Table {
+        var lines = CSVLines(text)
+        guard let (headerLine, header) = try lines.next(name: name) else { throw DataError("\(name): file is empty") }
+        _ = headerLine
+        let fields = header.map { $0.trimmingSpaces }
+        func index(_ column: String) throws(DataError) -> Int {
+            guard let i = fields.firstIndex(of: column) else {
+                throw DataError("\(name): no column '\(column)' (columns: \(fields.joined(separator: ", ")))")
+            }
+            return i
+        }
+        let wanted = try columns.map { (c) throws(DataError) in try index(c) }
+        let filterIndex = try filter.map { (f) throws(DataError) in try index(f.column) }
+        var out = [[Double]](repeating: [], count: columns.count)
+        var seenFilterValues: [String] = []
+        var previous: [Double]? = nil
+        while let (lineNumber, record) = try lines.next(name: name) {
+            if record.count == 1 && record[0].isEmpty { continue }  // blank line
+            guard record.count == fields.count else {
+                throw DataError("\(name):\(lineNumber): \(record.count) fields, the header has \(fields.count)")
+            }
+            if let fi = filterIndex, let f = filter {
+                let v = record[fi].trimmingSpaces
+                guard v == f.value else {
+                    if seenFilterValues.count < 8 && !seenFilterValues.contains(v) { seenFilterValues.append(v) }
+                    continue
+                }
+            }
+            var row = [Double](repeating: 0, count: wanted.count)
+            var dropRow = false
+            for (k, i) in wanted.enumerated() {
+                let raw = record[i].trimmingSpaces
+                if let v = Double(raw), v.isFinite {
+                    row[k] = v
+                    continue
+                }
+                let what = raw.isEmpty || ["na", "nan", "null", "none"].contains(raw.lowercased())
+                    ? "missing value" : "non-numeric value '\(raw.prefix(40))'"
+                switch missing {
+                case .error:
+                    throw DataError("\(name):\(lineNumber): \(what) in column '\(columns[k])' (use --missing drop|ffill to accept)")
+                case .drop:
+                    dropRow = true
+                case .ffill:
+                    guard let p = previous else {
+                        throw DataError("\(name):\(lineNumber): \(what) in column '\(columns[k])' with no earlier value to fill from")
+                    }
+                    row[k] = p[k]
+                }
+            }
+            if dropRow { continue }
+            for k in row.indices { out[k].append(row[k]) }
+            previous = row
+        }
+        if out.first?.isEmpty ?? true {
+            if let f = filter {
+                throw DataError("\(name): no rows with \(f.column)=\(f.value) (values seen: \(seenFilterValues.joined(separator: ", ")))")
+            }
+            throw DataError("\(name): no data rows")
+        }
+        return Table(names: columns, columns: out)
+    }
+
+    /// The header's column names of a CSV file.
+    public static func header(path: String) throws(DataError) -> [String] {
+        var lines = CSVLines(try readFile(path))
+        guard let (_, header) = try lines.next(name: path) else { throw DataError("\(path): file is empty") }
+        return header.map { $0.trimmingSpaces }
+    }
+}
+
+/// Reads a whole text file, refusing directories, unreadable and oversized files with a clear message.
+func readFile(_ path: String) throws(DataError) -> String {
+    guard let f = fopen(path, "rb") else {
+        let reason = String(cString: strerror(errno))
+        throw DataError("\(path): cannot open (\(reason.lowercased()))")
+    }
+    defer { fclose(f) }
+    var st = stat()
+    guard fstat(fileno(f), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw DataError("\(path): not a regular file") }
+    guard Int(st.st_size) <= CSVReader.maxFileSize else { throw DataError("\(path): larger than \(CSVReader.maxFileSize >> 20) MiB") }
+    var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+    let n = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+    guard n == bytes.count else { throw DataError("\(path): read \(n) of \(bytes.count) bytes") }
+    guard let text = String(validating: bytes, as: UTF8.self) else { throw DataError("\(path): not UTF-8 text") }
+    return text
+}
+
+/// Iterates the records of CSV text with their 1-based line numbers, honouring quotes.
+struct CSVLines {
+    private let bytes: [UInt8]
+    private var i = 0
+    private var line = 1
+
+    init(_ text: String) {
+        var b = Array(text.utf8)
+        if b.starts(with: [0xEF, 0xBB, 0xBF]) { b.removeFirst(3) }  // UTF-8 byte-order mark
+        bytes = b
+    }
+
+    /// The next record, or nil at the end.
+    mutating func next(name: String) throws(DataError) -> (line: Int, fields: [String])? {
+        guard i < bytes.count else { return nil }
+        let start = line
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var quoted = false
+        while i < bytes.count {
+            let c = bytes[i]
+            i += 1
+            if quoted {
+                if c == UInt8(ascii: "\"") {
+                    if i < bytes.count && bytes[i] == UInt8(ascii: "\"") { field.append(c); i += 1 } else { quoted = false }
+                } else {
+                    if c == 0x0A { line += 1 }
+                    field.append(c)
+                }
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "\""): quoted = true
+            case UInt8(ascii: ","):
+                fields.append(String(decoding: field, as: UTF8.self))
+                field.removeAll(keepingCapacity: true)
+            case 0x0D: continue
+            case 0x0A:
+                line += 1
+                fields.append(String(decoding: field, as: UTF8.self))
+                return (start, fields)
+            default: field.append(c)
+            }
+        }
+        if quoted { throw DataError("\(name):\(start): unterminated quoted field") }
+        fields.append(String(decoding: field, as: UTF8.self))
+        return (start, fields)
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}

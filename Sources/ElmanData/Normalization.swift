@@ -1,0 +1,60 @@
+/// How columns are scaled before training.
+public enum NormalizationKind: String, Sendable, Codable, CaseIterable {
+    /// (v − mean) / std.
+    case zscore
+    /// (v − min) / (max − min), into [0, 1].
+    case minmax
+    /// Unchanged.
+    case none
+}
+
+/// An affine scaling of one column: normalised = (value − shift) / scale.
+public struct ColumnScaling: Equatable, Sendable, Codable {
+    public var shift: Double
+    public var scale: Double
+
+    public init(shift: Double, scale: Double) {
+        self.shift = shift
+        self.scale = scale
+    }
+
+    /// The identity.
+    public static let identity = ColumnScaling(shift: 0, scale: 1)
+
+    /// Fits `kind` on `values` (a constant column gets scale 1).
+    public init(fitting kind: NormalizationKind, to values: ArraySlice<Double>) {
+        switch kind {
+        case .none:
+            self = .identity
+        case .zscore:
+            let n = Double(values.count)
+            let mean = values.reduce(0, +) / n
+            let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n
+            let std = variance.squareRoot()
+            self.init(shift: mean, scale: std > 1e-12 * max(1, abs(mean)) ? std : 1)
+        case .minmax:
+            let lo = values.min() ?? 0, hi = values.max() ?? 1
+            self.init(shift: lo, scale: hi - lo > 1e-12 * max(1, abs(lo)) ? hi - lo : 1)
+        }
+    }
+
+    /// Maps a value into normalised units.
+    @inline(__always) public func normalize(_ v: Double) -> Double { (v - shift) / scale }
+    /// Maps a normalised value back to original units.
+    @inline(__always) public func denormalize(_ v: Double) -> Double { v * scale + shift }
+}
+
+/// The scalings of every input feature and of the target, stored in checkpoints.
+public struct Normalization: Equatable, Sendable, Codable {
+    public var kind: NormalizationKind
+    /// One per input feature, in feature order.
+    public var features: [ColumnScaling]
+    /// The target's.
+    public var target: ColumnScaling
+
+    public init(kind: NormalizationKind, features: [ColumnScaling], target: ColumnScaling) {
+        self.kind = kind
+        self.features = features
+        self.target = target
+    }
+}

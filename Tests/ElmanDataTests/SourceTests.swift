@@ -1,0 +1,91 @@
+import ElmanData
+import Foundation
+import Testing
+
+@Suite("Data sources")
+struct SourceTests {
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples/data")
+
+    func temp(_ text: String, _ name: String = "t.csv") throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("elman-data-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let url = dir.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    @Test("stocks.csv: --where keeps one symbol, text columns are skipped, file order kept")
+    func longFormat() throws {
+        let path = Self.examples.appendingPathComponent("stocks.csv").path
+        let s = try Series.load(DataOptions(source: .csv(path: path), target: "price", filter: "symbol=AAPL"))
+        #expect(s.rowCount == 123)
+        #expect(s.target.first == 25.94 && s.target.last == 223.02)
+    }
+
+    @Test("seattle-temps.csv loads every row")
+    func temps() throws {
+        let s = try Series.load(DataOptions(source: .csv(path: Self.examples.appendingPathComponent("seattle-temps.csv").path), target: "temp"))
+        #expect(s.rowCount == 8759)  // the README's count; the file ends without a newline
+        #expect(s.target[0] == 39.4)
+    }
+
+    @Test("missing and non-numeric values name the file, line and column; drop and ffill handle them")
+    func missing() throws {
+        let path = try temp("date,v\n1,1.5\n2,\n3,abc\n4,4\n")
+        #expect(throws: DataError("\(path):3: missing value in column 'v' (use --missing drop|ffill to accept)")) {
+            try Series.load(DataOptions(source: .csv(path: path), target: "v"))
+        }
+        #expect(try Series.load(DataOptions(source: .csv(path: path), target: "v", missing: .drop)).target == [1.5, 4])
+        #expect(try Series.load(DataOptions(source: .csv(path: path), target: "v", missing: .ffill)).target == [1.5, 1.5, 1.5, 4])
+        #expect(throws: DataError("\(path): no column 'w' (columns: date, v)")) {
+            try Series.load(DataOptions(source: .csv(path: path), target: "w"))
+        }
+        #expect(throws: DataError("\(path): no rows with date=9 (values seen: 1, 2, 3, 4)")) {
+            try Series.load(DataOptions(source: .csv(path: path), target: "v", filter: "date=9", missing: .drop))
+        }
+    }
+
+    @Test("quoted fields, CRLF and a byte-order mark are read")
+    func quoting() throws {
+        let path = try temp("\u{FEFF}name,value\r\n\"a, b\",1\r\n\"say \"\"hi\"\"\",2\r\n")
+        #expect(try Series.load(DataOptions(source: .csv(path: path), target: "value")).target == [1, 2])
+    }
+
+    @Test("formulas evaluate with the usual precedence and reject anything else", arguments: [
+        ("2*x+1", 3.0, 7.0), ("x**2", 3, 9), ("-x^2", 3, -9), ("2^3^2", 0, 512), ("sin(pi/2)*x", 2, 2),
+        ("(x+1)*(x-1)", 4, 15), ("1.5e1 + x % 2", 3, 16), ("sqrt(abs(-x))", 16, 4),
+    ])
+    func formulas(_ text: String, _ x: Double, _ expected: Double) throws {
+        #expect(abs(try Formula(text).evaluate(x) - expected) < 1e-12)
+    }
+
+    @Test("bad formulas say where", arguments: [
+        ("2*y", "formula '2*y': unknown name 'y' (use x, pi, e, sin, cos, tan, exp, log, sqrt, abs, tanh) at position 3"),
+        ("(x+1", "formula '(x+1': missing ')' at position 5"),
+        ("x+", "formula 'x+': expression ends too soon at position 3"),
+        ("system(x)", "formula 'system(x)': unknown name 'system' (use x, pi, e, sin, cos, tan, exp, log, sqrt, abs, tanh) at position 1"),
+    ])
+    func badFormulas(_ text: String, _ message: String) {
+        #expect(throws: DataError(message)) { try Formula(text) }
+    }
+
+    @Test("deep nesting is refused, not a stack overflow")
+    func deepFormula() {
+        #expect(throws: DataError.self) { try Formula(String(repeating: "(", count: 100_000) + "x") }
+        #expect(throws: DataError.self) { try Formula(String(repeating: "-", count: 100_000) + "x") }
+    }
+
+    @Test("text becomes character classes over a sorted vocabulary")
+    func text() throws {
+        let path = try temp("abca", "t.txt")
+        let s = try Series.load(DataOptions(source: try DataSpec(parsing: path)))
+        #expect(s.vocabulary == ["a", "b", "c"])
+        #expect(s.target == [0, 1, 2, 0])
+        let d = try WindowedDataset(series: s, seqLen: 2, validationFraction: 0, scaling: .fit(.zscore))
+        var x = [Float](repeating: 9, count: 6), y = [Float](repeating: 9, count: 2)
+        d.fill(windows: [1], everyStep: true, x: &x, y: &y)
+        #expect(x == [0, 1, 0, 0, 0, 1])
+        #expect(y == [2, 0])
+    }
+}
