@@ -17,7 +17,7 @@ let package = Package(
     products: [
         
         .library(name: "ElmanCore", targets: ["ElmanCore"]),
-        
+        .library(name: "ElmanTraining", targets: ["ElmanTraining"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,8 +38,13 @@ let package = Package(
         // MARK: Libraries
         .target(name: "ElmanCore", dependencies: ["CBLAS"], swiftSettings: optimised),
         .target(name: "ElmanData", dependencies: ["ElmanCore"], swiftSettings: optimised),
-        .target(name: "ElmanCheckpoint", dependencies: ["ElmanCore"]),
+        .target(name: "ElmanCheckpoint", dependencies: ["ElmanCore", "ElmanData"]),
         .target(name: "ElmanDistributed", dependencies: ["CMPI"]),
+        .target(
+            name: "ElmanTraining",
+            dependencies: ["ElmanCore", "ElmanData", "ElmanCheckpoint", "ElmanDistributed"],
+            swiftSettings: optimised
+        ),
 
         // MARK: Command-line tool
 

@@ -1,0 +1,229 @@
+import ElmanCore
+import Foundation
+
+/// A training checkpoint: model weights, optimiser state and every setting needed to resume.
+///
+/// On disk it is a safetensors file. The model tensors carry PyTorch's names and shapes
+/// (`rnn.weight_ih_l0`, …, `fc.weight`, `fc.bias`), so `load_state_dict` accepts them after
+/// dropping the `optimizer.` entries; optimiser buffers sit beside them as
+/// `optimizer.<slot>.<parameter name>`. `__metadata__` holds string entries, each JSON:
+///
+///     format            "elman-dist-checkpoint"
+///     format_version    1
+///     model             ModelConfig
+///     optimizer         OptimizerConfig plus "step"
+///     <section>         further JSON the training layer owns (training, data, progress, ...)
+///     checksums         {"tensor name": "crc32c hex", ...}
+///     metadata_crc32c   CRC-32C of every other metadata entry, so a flipped bit anywhere is caught
+public struct Checkpoint: Equatable {
+    /// The `format` metadata value that marks an elman-dist checkpoint.
+    public static let formatName = "elman-dist-checkpoint"
+    /// The format version this build writes.
+    public static let currentVersion = 1
+    /// Prefix of optimiser tensors.
+    public static let optimizerPrefix = "optimizer."
+
+    public var model: ModelConfig
+    /// Flat parameters in `ParameterLayout(model)` order.
+    public var parameters: [Float]
+    public var optimizer: OptimizerConfig
+    public var optimizerState: OptimizerState
+    /// Further metadata entries, each a JSON document, owned by the layer above.
+    public var sections: [String: String]
+
+    public init(model: ModelConfig, parameters: [Float], optimizer: OptimizerConfig,
+                optimizerState: OptimizerState, sections: [String: String] = [:]) {
+        self.model = model
+        self.parameters = parameters
+        self.optimizer = optimizer
+        self.optimizerState = optimizerState
+        self.sections = sections
+    }
+
+    /// Decodes section `key` as `T`.
+    public func section<T: Decodable>(_ key: String, as: T.Type) throws(CheckpointError) -> T {
+        guard let json = sections[key] else { throw CheckpointError("checkpoint has no '\(key)' metadata") }
+        do { return try JSONDecoder().decode(T.self, from: Data(json.utf8)) } catch {
+            throw CheckpointError("checkpoint metadata '\(key)' is invalid: \(error)")
+        }
+    }
+
+    /// Encodes `value` as section `key`.
+    public mutating func setSection<T: Encodable>(_ key: String, _ value: T) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Encoding plain Codable structs of numbers and strings cannot fail.
+        sections[key] = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+
+    static let reservedKeys: Set<String> = ["format", "format_version", "model", "optimizer", "checksums", "metadata_crc32c"]
+
+    // MARK: Writing
+
+    /// The checkpoint as safetensors bytes.
+    public func serialized() -> [UInt8] {
+        let layout = ParameterLayout(model)
+        var writer = SafeTensorsWriter()
+        var checksums: [String: String] = [:]
+        func add(_ name: String, _ shape: [Int], _ values: ArraySlice<Float>) {
+            let v = Array(values)
+            writer.add(name, shape: shape, values: v)
+            checksums[name] = v.withUnsafeBytes { CRC32C.hex($0) }
+        }
+        for slot in layout.slots { add(slot.name, slot.shape, parameters[slot.range]) }
+        for (slotName, values) in optimizerState.slots.sorted(by: { $0.key < $1.key }) {
+            for slot in layout.slots {
+                add(Self.optimizerPrefix + slotName + "." + slot.name, slot.shape, values[slot.range])
+            }
+        }
+        var meta = sections
+        meta["format"] = Self.formatName
+        meta["format_version"] = String(Self.currentVersion)
+        meta["model"] = Self.json(model)
+        meta["optimizer"] = Self.json(OptimizerRecord(config: optimizer, step: optimizerState.step))
+        meta["checksums"] = Self.json(checksums)
+        meta["metadata_crc32c"] = Self.metadataChecksum(meta)
+        writer.metadata = meta
+        return writer.serialized()
+    }
+
+    struct OptimizerRecord: Codable {
+        var config: OptimizerConfig
+        var step: Int
+    }
+
+    static func json<T: Encodable>(_ v: T) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return (try? e.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+
+    static func metadataChecksum(_ meta: [String: String]) -> String {
+        var text = ""
+        for (k, v) in meta.sorted(by: { $0.key < $1.key }) where k != "metadata_crc32c" { text += k + "=" + v + "\n" }
+        return CRC32C.hex(Array(text.utf8))
+    }
+
+    // MARK: Reading
+
+    /// Parses and verifies a checkpoint: format, version, checksums, shapes.
+    public init(bytes: [UInt8]) throws(CheckpointError) {
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile(bytes: bytes) } catch { throw CheckpointError("not a valid safetensors file: \(error)") }
+        try self.init(file: file)
+    }
+
+    /// Verifies a parsed safetensors file as a checkpoint.
+    public init(file: SafeTensorsFile) throws(CheckpointError) {
+        let meta = file.metadata
+        guard meta["format"] == Self.formatName else {
+            throw CheckpointError("not an elman-dist checkpoint (no format metadata; use --init for plain model weights)")
+        }
+        guard let versionText = meta["format_version"], let version = Int(versionText), version >= 1 else {
+            throw CheckpointError("checkpoint has an invalid format_version")
+        }
+        guard version <= Self.currentVersion else {
+            throw CheckpointError("checkpoint format version \(version) is newer than this elman-dist reads (up to \(Self.currentVersion)); upgrade elman-dist")
+        }
+        guard meta["metadata_crc32c"] == Self.metadataChecksum(meta) else {
+            throw CheckpointError("checkpoint metadata checksum does not match (file corrupted)")
+        }
+        var migrated = meta
+        for step in Self.migrations where step.from >= version { migrated = step.apply(migrated) }
+
+        func decode<T: Decodable>(_ key: String, _ type: T.Type) throws(CheckpointError) -> T {
+            guard let s = migrated[key] else { throw CheckpointError("checkpoint has no '\(key)' metadata") }
+            do { return try JSONDecoder().decode(T.self, from: Data(s.utf8)) } catch {
+                throw CheckpointError("checkpoint metadata '\(key)' is invalid")
+            }
+        }
+        let model = try decode("model", ModelConfig.self)
+        do { try model.validate() } catch { throw CheckpointError("checkpoint model is invalid: \(error)") }
+        let record = try decode("optimizer", OptimizerRecord.self)
+        let checksums = try decode("checksums", [String: String].self)
+
+        func verified(_ name: String, shape: [Int]) throws(CheckpointError) -> [Float] {
+            guard let info = file.info(name) else { throw CheckpointError("checkpoint has no tensor '\(name)'") }
+            guard info.dtype == .f32 else { throw CheckpointError("tensor '\(name)' is \(info.dtype.rawValue), expected F32") }
+            guard info.shape == shape else { throw CheckpointError("tensor '\(name)' has shape \(info.shape), the model needs \(shape)") }
+            let raw: ArraySlice<UInt8>
+            do { raw = try file.rawBytes(name) } catch { throw CheckpointError(error.message) }
+            guard checksums[name] == CRC32C.hex(raw) else {
+                throw CheckpointError("tensor '\(name)' fails its checksum (file corrupted)")
+            }
+            do { return try file.floats(name) } catch { throw CheckpointError(error.message) }
+        }
+        let layout = ParameterLayout(model)
+        var parameters = [Float](repeating: 0, count: layout.count)
+        for slot in layout.slots {
+            parameters.replaceSubrange(slot.range, with: try verified(slot.name, shape: slot.shape))
+        }
+        var slots: [String: [Float]] = [:]
+        for slotName in record.config.slotNames {
+            var values = [Float](repeating: 0, count: layout.count)
+            for slot in layout.slots {
+                values.replaceSubrange(slot.range, with: try verified(Self.optimizerPrefix + slotName + "." + slot.name, shape: slot.shape))
+            }
+            slots[slotName] = values
+        }
+        for t in file.tensors where checksums[t.name] == nil {
+            throw CheckpointError("tensor '\(t.name)' has no checksum")
+        }
+        self.model = model
+        self.parameters = parameters
+        optimizer = record.config
+        optimizerState = OptimizerState(step: record.step, slots: slots)
+        sections = migrated.filter { !Self.reservedKeys.contains($0.key) }
+    }
+
+    /// Reads and verifies the checkpoint at `path`.
+    public static func load(path: String) throws(CheckpointError) -> Checkpoint {
+        try Checkpoint(bytes: try readBytes(path))
+    }
+
+    /// A metadata rewrite from one format version to the next.
+    struct Migration {
+        /// Applies to files of this version and older.
+        var from: Int
+        var apply: @Sendable ([String: String]) -> [String: String]
+    }
+
+    /// Known migrations, oldest first. Version 1 is the first format; when version 2 comes,
+    /// its migration from 1 goes here and `Tests/Fixtures/checkpoints/v1.safetensors` keeps it honest.
+    static let migrations: [Migration] = []
+}
+
+/// Model tensors from any safetensors file with PyTorch's names (for `--init`).
+public func loadModelTensors(path: String, model: ModelConfig) throws(CheckpointError) -> [Float] {
+    let file: SafeTensorsFile
+    do { file = try SafeTensorsFile(bytes: try readBytes(path)) } catch let e as CheckpointError { throw e } catch {
+        throw CheckpointError("\(path): not a valid safetensors file: \(error)")
+    }
+    let layout = ParameterLayout(model)
+    var parameters = [Float](repeating: 0, count: layout.count)
+    for slot in layout.slots {
+        // Accept both bare names and PyTorch module prefixes such as "model.rnn.weight_ih_l0".
+        guard let info = file.info(slot.name) ?? file.tensors.first(where: { $0.name.hasSuffix("." + slot.name) }) else {
+            throw CheckpointError("\(path): no tensor '\(slot.name)'")
+        }
+        guard info.shape == slot.shape else {
+            throw CheckpointError("\(path): tensor '\(info.name)' has shape \(info.shape), the model needs \(slot.shape)")
+        }
+        do { parameters.replaceSubrange(slot.range, with: try file.floats(info.name)) } catch {
+            throw CheckpointError("\(path): \(error)")
+        }
+    }
+    guard parameters.allSatisfy(\.isFinite) else { throw CheckpointError("\(path): model tensors contain NaN or infinity") }
+    return parameters
+}
+
+/// Reads a whole regular file, with messages that name the path.
+func readBytes(_ path: String) throws(CheckpointError) -> [UInt8] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw CheckpointError("\(path): no such file")
+    }
+    guard !isDirectory.boolValue else { throw CheckpointError("\(path): is a directory") }
+    guard let data = FileManager.default.contents(atPath: path) else { throw CheckpointError("\(path): cannot read") }
+    return [UInt8](data)
+}

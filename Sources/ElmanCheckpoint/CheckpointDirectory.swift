@@ -1,0 +1,147 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A directory of checkpoints named by step, with a `latest` pointer that always names a complete file.
+///
+///     DIR/step-00001200.safetensors   one per checkpoint, the newest `keep` kept
+///     DIR/best.safetensors            the best by validation loss, kept apart
+///     DIR/latest                      a text file naming the newest complete checkpoint
+///
+/// Every file is written to a temporary name in DIR, fsynced, renamed into place, and the
+/// directory fsynced, before `latest` is moved the same way: a crash at any instant leaves
+/// the previous checkpoint and `latest` valid.
+public struct CheckpointDirectory: Sendable {
+    public let path: String
+    /// Name of the pointer file.
+    public static let latestName = "latest"
+    public static let bestName = "best.safetensors"
+
+    public init(path: String) { self.path = path }
+
+    /// File name for `step`.
+    public static func fileName(step: Int) -> String {
+        let digits = String(step)
+        return "step-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits + ".safetensors"
+    }
+
+    /// Creates the directory if needed and proves it writable, before any training step.
+    public func prepare() throws(CheckpointError) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw CheckpointError("checkpoint directory \(path) is a file") }
+        } else {
+            let parent = (path as NSString).deletingLastPathComponent
+            if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) {
+                throw CheckpointError("checkpoint directory \(path): parent \(parent) does not exist")
+            }
+            guard mkdir(path, 0o755) == 0 else {
+                throw CheckpointError("cannot create checkpoint directory \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        let probe = path + "/.write-probe-\(getpid())"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw CheckpointError("checkpoint directory \(path) is not writable: \(String(cString: strerror(errno)))") }
+        close(fd)
+        unlink(probe)
+    }
+
+    /// Writes `bytes` as the checkpoint of `step`, moves `latest` to it, and keeps the newest `keep`.
+    ///
+    /// - Returns: the path written.
+    @discardableResult
+    public func write(_ bytes: [UInt8], step: Int, keep: Int) throws(CheckpointError) -> String {
+        let name = Self.fileName(step: step)
+        try writeAtomically(bytes, name: name)
+        try writeAtomically(Array((name + "\n").utf8), name: Self.latestName)
+        prune(keep: keep)
+        return path + "/" + name
+    }
+
+    /// Writes `bytes` as the best checkpoint.
+    public func writeBest(_ bytes: [UInt8]) throws(CheckpointError) {
+        try writeAtomically(bytes, name: Self.bestName)
+    }
+
+    /// The path `latest` names, checked to exist.
+    public func latest() throws(CheckpointError) -> String {
+        let pointer = path + "/" + Self.latestName
+        guard let data = FileManager.default.contents(atPath: pointer) else {
+            throw CheckpointError("no checkpoint in \(path) (no 'latest' file)")
+        }
+        let name = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty, !name.contains("/"), name.hasSuffix(".safetensors") else {
+            throw CheckpointError("\(pointer) does not name a checkpoint file")
+        }
+        let file = path + "/" + name
+        guard FileManager.default.fileExists(atPath: file) else { throw CheckpointError("\(pointer) names \(name), which is missing") }
+        return file
+    }
+
+    /// Step checkpoints present, oldest first.
+    public func stepFiles() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.filter { $0.hasPrefix("step-") && $0.hasSuffix(".safetensors") }.sorted()
+    }
+
+    /// Removes all but the newest `keep` step files (never the one `latest` names).
+    func prune(keep: Int) {
+        guard keep > 0 else { return }
+        let current = (try? latest()).map { ($0 as NSString).lastPathComponent }
+        let files = stepFiles()
+        for name in files.dropLast(keep) where name != current { unlink(path + "/" + name) }
+    }
+
+    /// Test hook: milliseconds to sleep between writing the data and renaming it into place,
+    /// so a test can kill the process mid-write. Read from ELMAN_DIST_CHECKPOINT_DELAY_MS.
+    static let writeDelay: UInt32 = {
+        guard let v = getenv("ELMAN_DIST_CHECKPOINT_DELAY_MS"), let ms = UInt32(String(cString: v)) else { return 0 }
+        return ms
+    }()
+
+    /// temp file → write → fsync → rename → fsync(dir).
+    func writeAtomically(_ bytes: [UInt8], name: String) throws(CheckpointError) {
+        let final = path + "/" + name
+        let temp = path + "/." + name + ".tmp-\(getpid())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw CheckpointError("cannot write \(temp): \(String(cString: strerror(errno)))") }
+        var written = 0
+        var failure: String? = nil
+        bytes.withUnsafeBytes { raw in
+            while written < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = String(cString: strerror(errno))
+                    return
+                }
+                written += n
+            }
+        }
+        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        close(fd)
+        if let failure {
+            unlink(temp)
+            throw CheckpointError("writing \(final) failed: \(failure); the previous checkpoint is intact")
+        }
+        if Self.writeDelay > 0 { usleep(Self.writeDelay * 1000) }
+        guard rename(temp, final) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temp)
+            throw CheckpointError("renaming \(temp) failed: \(reason)")
+        }
+        let dfd = open(path, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+}
+
+/// Resolves a checkpoint argument: a file, or a directory meaning its latest.
+public func resolveCheckpoint(_ argument: String) throws(CheckpointError) -> String {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
+        throw CheckpointError("\(argument): no such file or directory")
+    }
+    return isDirectory.boolValue ? try CheckpointDirectory(path: argument).latest() : argument
+}

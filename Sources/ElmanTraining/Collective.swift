@@ -1,0 +1,34 @@
+import ElmanDistributed
+
+/// An error that every rank reaches at the same point with the same values (bad data,
+/// a NaN loss after the all-reduce): only rank 0 needs to print it.
+public struct SharedFailure: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Another rank failed during a collective check; it has printed why.
+public struct PeerFailure: Error, CustomStringConvertible {
+    public var ranks: [Int]
+    public var description: String { "rank \(ranks.map(String.init).joined(separator: ", ")) failed" }
+}
+
+extension Communicator {
+    /// Runs `body` on every rank and agrees on the outcome, so that a failure on some ranks
+    /// ends all of them cleanly instead of leaving the rest waiting in the next collective.
+    ///
+    /// A rank whose body failed rethrows its error; the others throw `PeerFailure`.
+    func agree<T>(_ body: () throws -> T) throws -> T {
+        var result: Result<T, any Error>
+        do { result = .success(try body()) } catch { result = .failure(error) }
+        let failed: UInt64 = if case .failure = result { 1 } else { 0 }
+        let flags = try allGather([failed])
+        let failing = flags.enumerated().filter { $0.element != 0 }.map(\.offset)
+        switch result {
+        case let .failure(e): throw e
+        case let .success(v):
+            if !failing.isEmpty { throw PeerFailure(ranks: failing) }
+            return v
+        }
+    }
+}

@@ -1,0 +1,22 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SIGINT/SIGTERM handling: the first signal asks training to stop after the current step
+/// (and write a checkpoint); a second one exits at once.
+public enum StopSignal {
+    nonisolated(unsafe) static var requested: sig_atomic_t = 0
+
+    /// Installs the handlers.
+    public static func install() {
+        let handler: @convention(c) (Int32) -> Void = { sig in
+            if StopSignal.requested != 0 { _exit(128 + sig) }
+            StopSignal.requested = 1
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+    }
+
+    /// Whether a stop was asked for.
+    public static var isRequested: Bool { requested != 0 }
+}
