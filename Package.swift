@@ -15,7 +15,7 @@ let package = Package(
     name: "elman-dist",
     platforms: [.macOS(.v13)],
     products: [
-        
+        .executable(name: "elman-dist", targets: ["elman-dist"]),
         .library(name: "ElmanCore", targets: ["ElmanCore"]),
         .library(name: "ElmanTraining", targets: ["ElmanTraining"]),
     ],
@@ -47,6 +47,13 @@ let package = Package(
         ),
 
         // MARK: Command-line tool
+        .executableTarget(
+            name: "elman-dist",
+            dependencies: [
+                "ElmanTraining",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
 
         // MARK: Tests (one target per library, plus end-to-end runs of the binary)
         .testTarget(name: "ElmanCoreTests", dependencies: ["ElmanCore", "ElmanCheckpoint"]),

@@ -126,6 +126,8 @@ public struct WindowedDataset: Sendable {
     private let inputs: [Float]
     /// Scaled targets, or class indices for text (rows).
     private let targets: [Float]
+    /// Targets in original units (rows), for reporting without rounding through Float.
+    private let originalTargets: [Double]
 
     /// Whether targets are classes (cross-entropy) rather than values.
     public var isClassification: Bool { vocabulary != nil }
@@ -155,6 +157,7 @@ public struct WindowedDataset: Sendable {
         }
         seqLen = T
         rowCount = n
+        originalTargets = series.target
         trainCount = train
         validationCount = validation
         vocabulary = series.vocabulary
@@ -237,7 +240,7 @@ public struct WindowedDataset: Sendable {
     }
 
     /// The target value at `row` in original units.
-    public func originalTarget(row: Int) -> Double { normalization.target.denormalize(Double(targets[row])) }
+    public func originalTarget(row: Int) -> Double { originalTargets[row] }
 
     /// The scaled target at `row`.
     public func scaledTarget(row: Int) -> Float { targets[row] }

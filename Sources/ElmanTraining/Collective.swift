@@ -7,6 +7,15 @@ public struct SharedFailure: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// A failure agreed on by all ranks in a collective check; this rank reports it.
+public struct AgreedFailure: Error, CustomStringConvertible {
+    /// The underlying reason.
+    public var message: String
+    /// Whether every rank failed (so rank 0 alone reports it, without naming a rank).
+    public var everyRank: Bool
+    public var description: String { message }
+}
+
 /// Another rank failed during a collective check; it has printed why.
 public struct PeerFailure: Error, CustomStringConvertible {
     public var ranks: [Int]
@@ -17,7 +26,8 @@ extension Communicator {
     /// Runs `body` on every rank and agrees on the outcome, so that a failure on some ranks
     /// ends all of them cleanly instead of leaving the rest waiting in the next collective.
     ///
-    /// A rank whose body failed rethrows its error; the others throw `PeerFailure`.
+    /// When every rank failed, rank 0 reports (`AgreedFailure` with `everyRank`) and the others
+    /// throw `PeerFailure`; otherwise each failing rank reports and the rest throw `PeerFailure`.
     func agree<T>(_ body: () throws -> T) throws -> T {
         var result: Result<T, any Error>
         do { result = .success(try body()) } catch { result = .failure(error) }
@@ -25,7 +35,11 @@ extension Communicator {
         let flags = try allGather([failed])
         let failing = flags.enumerated().filter { $0.element != 0 }.map(\.offset)
         switch result {
-        case let .failure(e): throw e
+        case let .failure(e):
+            if e is PeerFailure || e is AgreedFailure || e is SharedFailure { throw e }
+            let everyRank = failing.count == size
+            if everyRank && rank != 0 { throw PeerFailure(ranks: failing) }
+            throw AgreedFailure(message: "\(e)", everyRank: everyRank)
         case let .success(v):
             if !failing.isEmpty { throw PeerFailure(ranks: failing) }
             return v

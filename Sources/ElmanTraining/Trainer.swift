@@ -50,6 +50,22 @@ public final class Trainer {
     var progress: ProgressRecord
     var lastCheckpoint: String?
 
+    /// Where the time of the measured steps went (for `bench`).
+    public struct StepTimings: Sendable {
+        public var steps = 0
+        /// Data, forward and backward.
+        public var compute = 0.0
+        /// The gradient all-reduce.
+        public var allReduce = 0.0
+        /// Scaling, clipping and the optimiser.
+        public var update = 0.0
+        public var total: Double { compute + allReduce + update }
+    }
+    /// Timings of the steps from `measureFrom` on.
+    public private(set) var timings = StepTimings()
+    /// First step (0-based) whose time is recorded; earlier ones are warm-up.
+    public var measureFrom = 0
+
     /// Extra slots after the gradients in the reduce buffer: loss sum, term count, stop flag.
     static let tail = 3
     private var x: [Float] = []
@@ -60,8 +76,19 @@ public final class Trainer {
     ///
     /// Every check that can fail on some ranks only is agreed on collectively, so bad input
     /// ends all ranks with one message instead of a hang.
-    public init(comm: Communicator, options requested: TrainingOptions, data dataOptions: DataOptions?,
-                start: RunStart, settings: [OptionSetting] = []) throws {
+    public convenience init(comm: Communicator, options requested: TrainingOptions, data dataOptions: DataOptions?,
+                            start: RunStart, settings: [OptionSetting] = []) throws {
+        try self.init(comm: comm, options: requested, data: dataOptions, series: nil, start: start, settings: settings)
+    }
+
+    /// Prepares a fresh run on a series already in memory (benchmarks, tests).
+    public convenience init(comm: Communicator, options: TrainingOptions, series: Series) throws {
+        try self.init(comm: comm, options: options, data: DataOptions(source: .csv(path: "(in memory)")), series: series,
+                      start: .fresh, settings: [])
+    }
+
+    private init(comm: Communicator, options requested: TrainingOptions, data dataOptions: DataOptions?,
+                 series inMemory: Series?, start: RunStart, settings: [OptionSetting]) throws {
         self.comm = comm
         // 1. Options and the checkpoint to resume, if any.
         let resumed: Checkpoint? = try comm.agree {
@@ -86,7 +113,7 @@ public final class Trainer {
         let priorData = try resumed?.dataRecord
         let (data, record): (WindowedDataset, DataRecord) = try comm.agree {
             guard let source = dataOptions ?? priorData?.options else { throw TrainingError("--data is required") }
-            let series = try Series.load(source, vocabulary: priorData?.vocabulary)
+            let series = try inMemory ?? Series.load(source, vocabulary: priorData?.vocabulary)
             if series.vocabulary != nil && options.loss != .crossEntropy {
                 throw TrainingError("text data needs --loss cross-entropy")
             }
@@ -161,9 +188,12 @@ public final class Trainer {
     /// Compares a fingerprint of the options and of the data across ranks.
     static func compareFingerprints(comm: Communicator, options: TrainingOptions, data: WindowedDataset) throws {
         guard comm.size > 1 else { return }
+        // Sorted keys: JSONEncoder's default order varies between processes (hash seeding).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
         var config = Fingerprint()
-        config.combine(String(decoding: (try? JSONEncoder().encode(options.fixed)) ?? Data(), as: UTF8.self))
-        config.combine(String(decoding: (try? JSONEncoder().encode(options.optimizer)) ?? Data(), as: UTF8.self))
+        config.combine(String(decoding: (try? encoder.encode(options.fixed)) ?? Data(), as: UTF8.self))
+        config.combine(String(decoding: (try? encoder.encode(options.optimizer)) ?? Data(), as: UTF8.self))
         config.combine(options.steps ?? -options.epochs)
         let all = try comm.allGather([config.value, data.fingerprint])
         for r in 1 ..< comm.size {
@@ -221,6 +251,7 @@ public final class Trainer {
             let mine = BatchPlan.shard(count: global.count, ranks: comm.size, rank: comm.rank)
             let myWindows = global[(global.startIndex + mine.lowerBound) ..< (global.startIndex + mine.upperBound)]
 
+            let t0 = monotonicSeconds()
             network.zeroGradients()
             let g = network.gradients.baseAddress
             g[P] = 0
@@ -244,7 +275,9 @@ public final class Trainer {
                 }
             }
             g[P + 2] = StopSignal.isRequested ? 1 : 0
+            let t1 = monotonicSeconds()
             try comm.allReduceSum(network.gradients.buffer)
+            let t2 = monotonicSeconds()
 
             let terms = Double(g[P + 1])
             let loss = Double(g[P]) / terms
@@ -270,6 +303,12 @@ public final class Trainer {
             if let clip = options.clipNorm { GradientClipping.clip(gradients, maxNorm: clip) }
             let lr = options.schedule.rate(base: options.optimizer.learningRate, step: step, total: totalSteps)
             optimizer.update(parameters: network.parameters.baseAddress, gradients: g, lr: lr)
+            if step >= measureFrom {
+                timings.steps += 1
+                timings.compute += t1 - t0
+                timings.allReduce += t2 - t1
+                timings.update += monotonicSeconds() - t2
+            }
             advance()
             lastLoss = loss
             windowLoss += loss

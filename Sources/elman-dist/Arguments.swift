@@ -1,0 +1,59 @@
+import ArgumentParser
+import ElmanCore
+import ElmanData
+import ElmanTraining
+
+extension Activation: ExpressibleByArgument {}
+extension HeadMode: ExpressibleByArgument {}
+extension LossKind: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+extension NormalizationKind: ExpressibleByArgument {}
+extension MissingPolicy: ExpressibleByArgument {}
+extension NonFinitePolicy: ExpressibleByArgument {}
+extension LearningRateSchedule.Decay: ExpressibleByArgument {}
+
+/// Where the data comes from: shared by train, predict, eval and plot.
+struct DataArguments: ParsableArguments {
+    @Option(help: ArgumentHelp("CSV file, 'formula:EXPR' (in x), 'sine', or a text file ('text:PATH' or *.txt).",
+                               valueName: "source"))
+    var data: String?
+
+    @Option(help: "CSV column to predict (formula and sine: 'y').")
+    var target: String?
+
+    @Option(help: ArgumentHelp("Input columns, comma-separated (default: the target alone).", valueName: "col,col"))
+    var features: String?
+
+    @Option(name: .customLong("where"), help: ArgumentHelp("Keep rows whose COLUMN equals VALUE (long-format files).", valueName: "column=value"))
+    var filter: String?
+
+    @Option(help: "A missing or non-numeric value in a used column: error, drop (the row) or ffill (repeat the previous).")
+    var missing: MissingPolicy?
+
+    @Option(help: "Formula and sine: number of points (default 1000).")
+    var points: Int?
+
+    @Option(help: "Formula and sine: distance between consecutive x (default 0.1).")
+    var xStep: Double?
+
+    @Option(help: "Formula and sine: first x (default 0).")
+    var xStart: Double?
+
+    /// The options, or nil when --data was not given.
+    func options() throws -> DataOptions? {
+        guard let data else {
+            if target != nil || features != nil || filter != nil { throw ValidationError("--target, --features and --where need --data") }
+            return nil
+        }
+        var grid = SamplingGrid()
+        if let points { grid.points = points }
+        if let xStep { grid.step = xStep }
+        if let xStart { grid.start = xStart }
+        let feats = features.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        if let feats, feats.isEmpty || feats.contains("") { throw ValidationError("--features must name at least one column") }
+        return DataOptions(source: try DataSpec(parsing: data), target: target, features: feats, filter: filter,
+                           missing: missing ?? .error, grid: grid)
+    }
+}
+
+import Foundation

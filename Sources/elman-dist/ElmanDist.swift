@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `elman-dist` command.
+@main
+struct ElmanDist: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "elman-dist",
+        abstract: "Train Elman recurrent networks, alone or data-parallel over MPI.",
+        discussion: """
+        Same numbers as torch.nn.RNN + torch.nn.Linear; checkpoints are safetensors files \
+        with PyTorch's parameter names.
+
+        Quick start:
+          elman-dist train --data examples/data/seattle-temps.csv --target temp --checkpoint-dir runs/temps
+          elman-dist eval --checkpoint runs/temps
+          elman-dist predict --checkpoint runs/temps --horizon 24
+          mpirun -n 4 elman-dist train ...      (data-parallel, same result)
+        """,
+        version: "0.1.0",
+        subcommands: [Train.self, Predict.self, Eval.self, Generate.self, Inspect.self, Export.self, Plot.self, Bench.self])
+
+    /// Expands `--config FILE` before parsing, and maps every failure to a one-line message.
+    static func main() {
+        do {
+            let arguments = try ConfigFile.expand(Array(CommandLine.arguments.dropFirst()))
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch let reported as Reported {
+            Glibc.exit(reported.code)
+        } catch let failure as ConfigFile.Failure {
+            printError("error: \(failure.description)")
+            Glibc.exit(64)
+        } catch let failure as RuntimeFailure {
+            printError("error: \(failure.description)")
+            Glibc.exit(1)
+        } catch {
+            // ArgumentParser's own errors: help and version print as usual; usage errors become
+            // one line and exit 64 (EX_USAGE); anything else is a one-line failure.
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            if code == .validationFailure {
+                let first = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+                printError("error: " + (first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first))
+                Glibc.exit(code.rawValue)
+            }
+            printError("error: \(error)")
+            Glibc.exit(1)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import ElmanCheckpoint
+import ElmanTraining
+import Foundation
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a checkpoint's format, settings, progress and tensors, verifying every checksum.",
+        discussion: "Exits non-zero when the file is damaged.\n\nExample:\n  elman-dist inspect runs/temps")
+
+    @Argument(help: "A checkpoint file, or a checkpoint directory (its latest).") var checkpoint: String
+
+    func run() throws {
+        let path = try resolveCheckpointArgument(checkpoint)
+        let bytes: [UInt8]
+        guard let data = FileManager.default.contents(atPath: path) else { throw RuntimeFailure("\(path): cannot read") }
+        bytes = [UInt8](data)
+        let file: SafeTensorsFile
+        let ckpt: Checkpoint
+        do {
+            file = try SafeTensorsFile(bytes: bytes)
+            ckpt = try Checkpoint(file: file)
+        } catch let e as SafeTensorsError {
+            throw RuntimeFailure("\(path): not a valid safetensors file: \(e)")
+        } catch {
+            throw RuntimeFailure("\(path): \(error)")
+        }
+        print("file            \(path) (\(bytes.count) bytes)")
+        print("format          \(file.metadata["format"] ?? "?") version \(file.metadata["format_version"] ?? "?")")
+        let m = ckpt.model
+        print("model           \(m.layers) × \(m.hiddenSize) \(m.activation.rawValue), input \(m.inputSize), output \(m.outputSize), head \(m.head.rawValue)")
+        let o = ckpt.optimizer
+        print("optimizer       \(o.kind.rawValue) lr \(o.learningRate) wd \(o.weightDecay) step \(ckpt.optimizerState.step)")
+        if let p = try? ckpt.progress {
+            print("progress        step \(p.step), epoch \(p.epoch + 1), batch \(p.batchInEpoch) of the epoch, written at world size \(p.worldSize)")
+            if let v = p.lastValidationLoss { print("validation      last \(v), best \(p.bestValidationLoss ?? v)") }
+        }
+        if let t = try? ckpt.trainingOptions {
+            print("training        seq-len \(t.seqLen), batch \(t.batchSize), seed \(t.seed), loss \(t.loss.rawValue), steps \(t.steps.map(String.init) ?? "\(t.epochs) epochs")")
+        }
+        if let d = try? ckpt.dataRecord {
+            print("data            \(d.options.source) target \(d.targetName), features \(d.featureNames.joined(separator: ",")), fingerprint \(d.fingerprint)")
+            print("scaling         \(d.normalization.kind.rawValue)" + (d.vocabulary.map { ", vocabulary \($0.count) characters" } ?? ""))
+        }
+        print("checksums       all \(file.tensors.count) tensors verified (CRC-32C)")
+        print("")
+        print("tensor".padding(toLength: 44, withPad: " ", startingAt: 0) + "dtype  shape")
+        for t in file.tensors {
+            print(t.name.padding(toLength: 44, withPad: " ", startingAt: 0) + t.dtype.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0) + "\(t.shape)")
+        }
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a checkpoint's model tensors alone, under PyTorch's names, for load_state_dict.",
+        discussion: """
+        Example:
+          elman-dist export runs/temps --out temps.safetensors
+          # python: model.load_state_dict(safetensors.torch.load_file("temps.safetensors"))
+        """)
+
+    @Argument(help: "A checkpoint file, or a checkpoint directory (its latest).") var checkpoint: String
+    @Option(help: "The safetensors file to write (must not exist unless --force).") var out: String
+    @Flag(help: "Overwrite --out if it exists.") var force = false
+
+    func run() throws {
+        let path = try resolveCheckpointArgument(checkpoint)
+        let ckpt: Checkpoint
+        do { ckpt = try Checkpoint.load(path: path) } catch { throw RuntimeFailure("\(path): \(error)") }
+        if FileManager.default.fileExists(atPath: out) && !force { throw RuntimeFailure("\(out) exists (use --force to overwrite)") }
+        var writer = SafeTensorsWriter()
+        for slot in ElmanCore.ParameterLayout(ckpt.model).slots {
+            writer.add(slot.name, shape: slot.shape, values: Array(ckpt.parameters[slot.range]))
+        }
+        let m = ckpt.model
+        writer.metadata = ["elman_dist_model": "{\"input_size\":\(m.inputSize),\"hidden_size\":\(m.hiddenSize),\"output_size\":\(m.outputSize),\"num_layers\":\(m.layers),\"nonlinearity\":\"\(m.activation.rawValue)\",\"head\":\"\(m.head.rawValue)\"}"]
+        guard FileManager.default.createFile(atPath: out, contents: Data(writer.serialized())) else {
+            throw RuntimeFailure("cannot write \(out)")
+        }
+        print("wrote \(out): \(ParameterLayout(ckpt.model).slots.count) tensors (rnn.*, fc.*)")
+    }
+}
+
+import ElmanCore

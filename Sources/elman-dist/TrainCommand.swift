@@ -1,0 +1,175 @@
+import ArgumentParser
+import ElmanCore
+import ElmanData
+import ElmanDistributed
+import ElmanTraining
+import Foundation
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train an Elman RNN, alone or data-parallel under mpirun.",
+        discussion: """
+        Each MPI rank trains a replica on its slice of every global batch; gradients are \
+        all-reduced after each step, so the result does not depend on the number of ranks.
+
+        Examples:
+          elman-dist train --data examples/data/seattle-temps.csv --target temp --checkpoint-dir runs/temps
+          mpirun -n 4 elman-dist train --data examples/data/stocks.csv --where symbol=AAPL --target price --steps 500
+          elman-dist train --data 'formula:2*x+1' --steps 300 --hidden 16
+          elman-dist train --data story.txt --loss cross-entropy --head every --seq-len 64 --hidden 128
+          elman-dist train --resume runs/temps --steps 2000
+          elman-dist train --config run.toml --lr 0.003
+        """)
+
+    @OptionGroup(title: "Data") var dataArguments: DataArguments
+
+    // Model.
+    @Option(help: "Hidden units per layer (default 32).") var hidden: Int?
+    @Option(help: "Stacked recurrent layers (default 1).") var layers: Int?
+    @Option(help: "Nonlinearity: tanh or relu (default tanh).") var activation: Activation?
+    @Option(help: "Head on the last step (many-to-one) or every step (default last; text: every).") var head: HeadMode?
+    @Option(help: "mse or cross-entropy (default mse; text: cross-entropy).") var loss: LossKind?
+
+    // Windows.
+    @Option(help: "Window length T (default 16).") var seqLen: Int?
+    @Option(help: "Global batch size, split across ranks (default 32).") var batchSize: Int?
+    @Option(help: "Fraction of windows, the last in time, held out for validation (default 0.2).") var valFraction: Double?
+    @Option(help: "Scaling fitted on the training rows: zscore, minmax or none (default zscore).") var normalize: NormalizationKind?
+    @Flag(inversion: .prefixedNo, help: "Shuffle windows every epoch (default on).") var shuffle: Bool?
+    @Option(help: "Seed for weights and window order (default 0).") var seed: UInt64?
+
+    // Optimiser.
+    @Option(help: "adam, adamw or sgd (default adam).") var optimizer: OptimizerKind?
+    @Option(help: "Learning rate (default 0.001 for adam/adamw, 0.01 for sgd).") var lr: Double?
+    @Option(help: "SGD momentum (default 0).") var momentum: Double?
+    @Flag(help: "Nesterov momentum (SGD).") var nesterov = false
+    @Option(help: "Weight decay (default 0; adamw 0.01).") var weightDecay: Double?
+    @Option(help: "Adam beta1 (default 0.9).") var beta1: Double?
+    @Option(help: "Adam beta2 (default 0.999).") var beta2: Double?
+    @Option(help: "Adam epsilon (default 1e-8).") var eps: Double?
+    @Option(help: "Clip the global gradient L2 norm to this.") var clipNorm: Double?
+    @Option(help: "Linear learning-rate warm-up over this many steps.") var warmup: Int?
+    @Option(help: "Learning-rate decay after warm-up: none, cosine or step.") var lrDecay: LearningRateSchedule.Decay?
+    @Option(help: "Step decay: multiply by --lr-gamma every this many steps.") var lrStepSize: Int?
+    @Option(help: "Step decay factor (default 0.5).") var lrGamma: Double?
+    @Option(help: "Cosine decay floor as a fraction of --lr (default 0).") var lrMinFraction: Double?
+
+    // Length.
+    @Option(help: "Total optimiser steps (overrides --epochs).") var steps: Int?
+    @Option(help: "Epochs over the training windows (default 10).") var epochs: Int?
+    @Option(help: "Validate every N steps (default: every epoch).") var evalEvery: Int?
+    @Option(help: "Stop after N validations without improvement.") var earlyStop: Int?
+    @Option(help: "NaN or infinite loss/gradient: stop (default) or skip the update.") var onNonfinite: NonFinitePolicy?
+
+    // Checkpoints.
+    @Option(help: "Directory for checkpoints (step-N.safetensors, latest, best.safetensors).") var checkpointDir: String?
+    @Option(help: "Write a checkpoint every N steps (one is always written at the end).") var checkpointEvery: Int?
+    @Option(help: "Step checkpoints to keep (default 3).") var keep: Int?
+    @Option(help: ArgumentHelp("Continue a run: 'latest' (in --checkpoint-dir), a checkpoint file or a directory.", valueName: "latest|path"))
+    var resume: String?
+    @Option(name: .customLong("init"), help: "Start from the model tensors of a safetensors file (PyTorch names).") var initFrom: String?
+
+    // Output and runtime.
+    @Option(help: "Print a progress line every N steps (default 50).") var logEvery: Int?
+    @Flag(help: "Print nothing but errors.") var quiet = false
+    @Option(help: "Append one JSON object per logged step to this file.") var metrics: String?
+    @Option(help: "BLAS threads per rank (default: cores on the node / ranks on the node).") var threads: Int?
+    @Option(help: "Compare replica parameter checksums every N steps (default 100).") var replicaCheckEvery: Int?
+    @Option(help: ArgumentHelp("Read flags from a TOML file of 'flag-name = value' lines; flags given here win.", valueName: "file.toml"))
+    var config: String?
+
+    func validate() throws {
+        if resume != nil && initFrom != nil { throw ValidationError("--resume and --init cannot be combined") }
+        if resume == "latest" && checkpointDir == nil { throw ValidationError("--resume latest needs --checkpoint-dir") }
+    }
+
+    /// The settings the user gave, in a fixed order, each as a change to the options.
+    func settings(textData: Bool) -> [OptionSetting] {
+        var s: [OptionSetting] = []
+        func add(_ flag: String, _ apply: @escaping @Sendable (inout TrainingOptions) -> Void) { s.append(OptionSetting(flag: flag, apply: apply)) }
+        if let v = hidden { add("--hidden \(v)") { $0.hidden = v } }
+        if let v = layers { add("--layers \(v)") { $0.layers = v } }
+        if let v = activation { add("--activation \(v.rawValue)") { $0.activation = v } }
+        if let v = head { add("--head \(v.rawValue)") { $0.head = v } }
+        if let v = loss { add("--loss \(v.rawValue)") { $0.loss = v } }
+        if let v = seqLen { add("--seq-len \(v)") { $0.seqLen = v } }
+        if let v = batchSize { add("--batch-size \(v)") { $0.batchSize = v } }
+        if let v = valFraction { add("--val-fraction \(v)") { $0.validationFraction = v } }
+        if let v = normalize { add("--normalize \(v.rawValue)") { $0.normalize = v } }
+        if let v = shuffle { add(v ? "--shuffle" : "--no-shuffle") { $0.shuffle = v } }
+        if let v = seed { add("--seed \(v)") { $0.seed = v } }
+        if let v = optimizer {
+            add("--optimizer \(v.rawValue)") { o in
+                let old = o.optimizer
+                o.optimizer = OptimizerConfig(kind: v, beta1: old.beta1, beta2: old.beta2, epsilon: old.epsilon,
+                                              momentum: old.momentum, nesterov: old.nesterov)
+            }
+        }
+        if let v = lr { add("--lr \(v)") { $0.optimizer.learningRate = v } }
+        if let v = momentum { add("--momentum \(v)") { $0.optimizer.momentum = v } }
+        if nesterov { add("--nesterov") { $0.optimizer.nesterov = true } }
+        if let v = weightDecay { add("--weight-decay \(v)") { $0.optimizer.weightDecay = v } }
+        if let v = beta1 { add("--beta1 \(v)") { $0.optimizer.beta1 = v } }
+        if let v = beta2 { add("--beta2 \(v)") { $0.optimizer.beta2 = v } }
+        if let v = eps { add("--eps \(v)") { $0.optimizer.epsilon = v } }
+        if let v = clipNorm { add("--clip-norm \(v)") { $0.clipNorm = v } }
+        if let v = warmup { add("--warmup \(v)") { $0.schedule.warmupSteps = v } }
+        if let v = lrDecay { add("--lr-decay \(v.rawValue)") { $0.schedule.decay = v } }
+        if let v = lrStepSize { add("--lr-step-size \(v)") { $0.schedule.stepSize = v } }
+        if let v = lrGamma { add("--lr-gamma \(v)") { $0.schedule.gamma = v } }
+        if let v = lrMinFraction { add("--lr-min-fraction \(v)") { $0.schedule.minFraction = v } }
+        if let v = steps { add("--steps \(v)") { $0.steps = v } }
+        if let v = epochs { add("--epochs \(v)") { $0.epochs = v; $0.steps = nil } }
+        if let v = evalEvery { add("--eval-every \(v)") { $0.evalEvery = v } }
+        if let v = earlyStop { add("--early-stop \(v)") { $0.earlyStop = v } }
+        if let v = onNonfinite { add("--on-nonfinite \(v.rawValue)") { $0.onNonFinite = v } }
+        if let v = checkpointDir { add("--checkpoint-dir \(v)") { $0.checkpointDirectory = v } }
+        if let v = checkpointEvery { add("--checkpoint-every \(v)") { $0.checkpointEvery = v } }
+        if let v = keep { add("--keep \(v)") { $0.keep = v } }
+        if let v = logEvery { add("--log-every \(v)") { $0.logEvery = v } }
+        let q = quiet
+        if q { add("--quiet") { $0.quiet = q } }
+        if let v = metrics { add("--metrics \(v)") { $0.metricsPath = v } }
+        if let v = threads { add("--threads \(v)") { $0.threads = v } }
+        if let v = replicaCheckEvery { add("--replica-check-every \(v)") { $0.replicaCheckEvery = v } }
+        return s
+    }
+
+    func run() throws {
+        let dataOptions = try dataArguments.options()
+        let textData = dataOptions?.source.isText ?? false
+        var start = RunStart.fresh
+        if let resume {
+            let path = resume == "latest" ? (checkpointDir ?? "") : resume
+            start = .resume(path: try resolveCheckpointArgument(path))
+        } else if let initFrom {
+            start = .initialize(path: initFrom)
+        } else if dataOptions == nil {
+            throw ValidationError("--data is required (or --resume a run)")
+        }
+        // A new run: defaults, then the user's settings. Text data defaults to a next-character model.
+        var base = TrainingOptions()
+        if textData {
+            base.loss = .crossEntropy
+            base.head = .every
+        }
+        let settings = settings(textData: textData)
+        var options = base
+        if case .resume = start {} else {
+            options = try resolveOptions(base: base, settings: settings, resuming: false).options
+        }
+        try runDistributed { comm in
+            StopSignal.install()
+            let trainer = try Trainer(comm: comm, options: options, data: dataOptions, start: start, settings: settings)
+            let summary = try trainer.run()
+            if comm.isRoot && !trainer.options.quiet {
+                var line = "done: \(summary.steps) steps, loss \(summary.finalLoss)"
+                if let v = summary.validationLoss { line += ", validation loss \(v)" }
+                if let c = summary.checkpoint { line += ", checkpoint \(c)" }
+                if summary.stoppedEarly { line += " (stopped early)" }
+                if summary.interrupted { line += " (interrupted)" }
+                print(line)
+            }
+        }
+    }
+}
