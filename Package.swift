@@ -58,6 +58,7 @@ let package = Package(
         // MARK: Tests (one target per library, plus end-to-end runs of the binary)
         .testTarget(name: "ElmanCoreTests", dependencies: ["ElmanCore", "ElmanCheckpoint"]),
         .testTarget(name: "ElmanDataTests", dependencies: ["ElmanData"]),
+        .testTarget(name: "ElmanCheckpointTests", dependencies: ["ElmanCheckpoint"]),
     ]
 )
 

@@ -1,0 +1,37 @@
+import ElmanCheckpoint
+import Foundation
+import Testing
+
+@Suite("Checkpoint directory")
+struct CheckpointDirectoryTests {
+    @Test("latest names the newest file; the newest K are kept")
+    func latestAndKeep() throws {
+        let dir = CheckpointDirectory(path: try Samples.temporaryDirectory() + "/run")
+        try dir.prepare()
+        let bytes = Samples.checkpoint().serialized()
+        for step in [10, 20, 30, 40] { try dir.write(bytes, step: step, keep: 2) }
+        #expect(dir.stepFiles() == ["step-00000030.safetensors", "step-00000040.safetensors"])
+        #expect(try dir.latest() == dir.path + "/step-00000040.safetensors")
+        #expect(try resolveCheckpoint(dir.path) == dir.path + "/step-00000040.safetensors")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test("an unusable directory is found before training")
+    func unusable() throws {
+        let base = try Samples.temporaryDirectory()
+        #expect(throws: CheckpointError("checkpoint directory \(base)/missing/run: parent \(base)/missing does not exist")) {
+            try CheckpointDirectory(path: base + "/missing/run").prepare()
+        }
+        FileManager.default.createFile(atPath: base + "/file", contents: Data())
+        #expect(throws: CheckpointError("checkpoint directory \(base)/file is a file")) {
+            try CheckpointDirectory(path: base + "/file").prepare()
+        }
+    }
+
+    @Test("an empty directory has no latest")
+    func noLatest() throws {
+        let base = try Samples.temporaryDirectory()
+        #expect(throws: CheckpointError("no checkpoint in \(base) (no 'latest' file)")) { try CheckpointDirectory(path: base).latest() }
+    }
+}
