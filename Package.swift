@@ -59,6 +59,7 @@ let package = Package(
         .testTarget(name: "ElmanCoreTests", dependencies: ["ElmanCore", "ElmanCheckpoint"]),
         .testTarget(name: "ElmanDataTests", dependencies: ["ElmanData"]),
         .testTarget(name: "ElmanCheckpointTests", dependencies: ["ElmanCheckpoint"]),
+        .testTarget(name: "ElmanTrainingTests", dependencies: ["ElmanTraining"]),
     ]
 )
 

@@ -13,9 +13,12 @@ public struct DataOptions: Equatable, Sendable, Codable {
     public var filter: String?
     public var missing: MissingPolicy
     public var grid: SamplingGrid
+    /// Model first differences (v[r] − v[r−1]) instead of levels: for trending series such as prices.
+    public var difference: Bool
 
     public init(source: DataSpec, target: String? = nil, features: [String]? = nil, filter: String? = nil,
-                missing: MissingPolicy = .error, grid: SamplingGrid = SamplingGrid()) {
+                missing: MissingPolicy = .error, grid: SamplingGrid = SamplingGrid(), difference: Bool = false) {
+        self.difference = difference
         self.source = source
         self.target = target
         self.features = features
@@ -36,6 +39,9 @@ public struct Series: Sendable {
     public var targetName: String
     /// For text: the characters, class i = vocabulary[i]; nil for numeric data.
     public var vocabulary: [String]?
+    /// When the columns hold first differences: the target's levels, one row longer
+    /// (levels[r + 1] = levels[r] + target[r]).
+    public var levels: [Double]?
 
     public init(featureColumns: [[Double]], featureNames: [String], target: [Double], targetName: String,
                 vocabulary: [String]?) {
@@ -49,9 +55,26 @@ public struct Series: Sendable {
     /// Number of rows.
     public var rowCount: Int { target.count }
 
+    /// The series of first differences: row r holds v[r+1] − v[r] of every column, and
+    /// `levels` keeps the target's original values.
+    public func differenced() throws(DataError) -> Series {
+        guard vocabulary == nil else { throw DataError("--difference is for numeric series, not text") }
+        guard levels == nil else { return self }
+        func diff(_ c: [Double]) -> [Double] { zip(c.dropFirst(), c).map { $0 - $1 } }
+        var s = Series(featureColumns: featureColumns.map(diff), featureNames: featureNames, target: diff(target),
+                       targetName: targetName, vocabulary: nil)
+        s.levels = target
+        return s
+    }
+
     /// Loads `options.source`. For text, `vocabulary` fixes the classes (from a checkpoint);
     /// characters outside it are an error.
     public static func load(_ options: DataOptions, vocabulary fixed: [String]? = nil) throws(DataError) -> Series {
+        let series = try loadLevels(options, vocabulary: fixed)
+        return options.difference ? try series.differenced() : series
+    }
+
+    private static func loadLevels(_ options: DataOptions, vocabulary fixed: [String]?) throws(DataError) -> Series {
         switch options.source {
         case let .text(path):
             let text = try readFile(path)
@@ -126,8 +149,10 @@ public struct WindowedDataset: Sendable {
     private let inputs: [Float]
     /// Scaled targets, or class indices for text (rows).
     private let targets: [Float]
-    /// Targets in original units (rows), for reporting without rounding through Float.
-    private let originalTargets: [Double]
+    /// The target's levels in original units, for reporting without rounding through Float.
+    private let levels: [Double]
+    /// 1 when rows hold first differences (dataset row r is level row r + 1), else 0.
+    public let levelOffset: Int
 
     /// Whether targets are classes (cross-entropy) rather than values.
     public var isClassification: Bool { vocabulary != nil }
@@ -157,7 +182,8 @@ public struct WindowedDataset: Sendable {
         }
         seqLen = T
         rowCount = n
-        originalTargets = series.target
+        levels = series.levels ?? series.target
+        levelOffset = series.levels == nil ? 0 : 1
         trainCount = train
         validationCount = validation
         vocabulary = series.vocabulary
@@ -239,8 +265,18 @@ public struct WindowedDataset: Sendable {
         }
     }
 
-    /// The target value at `row` in original units.
-    public func originalTarget(row: Int) -> Double { originalTargets[row] }
+    /// Whether rows hold first differences.
+    public var isDifferenced: Bool { levelOffset == 1 }
+
+    /// The target's level in original units at dataset row `row` (which may be −1 when differenced:
+    /// the level before the first difference).
+    public func level(row: Int) -> Double { levels[row + levelOffset] }
+
+    /// A model output for dataset row `row` turned into the target's level in original units.
+    public func predictedLevel(row: Int, output: Float) -> Double {
+        let value = normalization.target.denormalize(Double(output))
+        return isDifferenced ? level(row: row - 1) + value : value
+    }
 
     /// The scaled target at `row`.
     public func scaledTarget(row: Int) -> Float { targets[row] }

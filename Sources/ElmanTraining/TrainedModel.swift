@@ -98,8 +98,8 @@ public final class TrainedModel {
         let T = options.seqLen
         run(data, windows: windows) { w, out in
             let row = w + T
-            result.append(Prediction(row: row, predicted: dataRecord.normalization.target.denormalize(Double(out[0])),
-                                     actual: data.originalTarget(row: row), naive: data.originalTarget(row: row - 1)))
+            result.append(Prediction(row: row + data.levelOffset, predicted: data.predictedLevel(row: row, output: out[0]),
+                                     actual: data.level(row: row), naive: data.level(row: row - 1)))
         }
         return result
     }
@@ -146,14 +146,21 @@ public final class TrainedModel {
         guard series.rowCount >= T else { throw TrainingError("need at least \(T) rows to forecast from, the data has \(series.rowCount)") }
         let scaling = dataRecord.normalization.features[0]
         var window = series.target.suffix(T).map { Float(scaling.normalize($0)) }
+        var level = series.levels?.last
         var result: [Double] = []
         let O = checkpoint.model.outputSize
         for _ in 0 ..< horizon {
             window.withUnsafeBufferPointer { network.forward($0, batch: 1, steps: T) }
             let out = network.output
             let scaled = checkpoint.model.head == .every ? out[(T - 1) * O] : out[0]
+            // The model's next value: a level, or for differenced series a change added to the last level.
             let value = dataRecord.normalization.target.denormalize(Double(scaled))
-            result.append(value)
+            if let l = level {
+                level = l + value
+                result.append(l + value)
+            } else {
+                result.append(value)
+            }
             window.removeFirst()
             window.append(Float(scaling.normalize(value)))
         }

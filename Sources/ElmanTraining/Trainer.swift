@@ -19,6 +19,8 @@ public struct TrainingSummary: Sendable {
     public var steps: Int
     public var finalLoss: Double
     public var validationLoss: Double?
+    /// The lowest validation loss seen (its weights are in best.safetensors).
+    public var bestValidationLoss: Double?
     public var checkpoint: String?
     public var stoppedEarly: Bool
     public var interrupted: Bool
@@ -368,7 +370,7 @@ public final class Trainer {
         log.endLive()
         if checkpoints != nil && progress.step > startStep { try writeCheckpoint() }
         return TrainingSummary(steps: progress.step, finalLoss: lastLoss, validationLoss: progress.lastValidationLoss,
-                               checkpoint: lastCheckpoint, stoppedEarly: progress.stoppedEarly, interrupted: interrupted)
+                               bestValidationLoss: progress.bestValidationLoss, checkpoint: lastCheckpoint, stoppedEarly: progress.stoppedEarly, interrupted: interrupted)
     }
 
     /// Moves the global cursor one step on.

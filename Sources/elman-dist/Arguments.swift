@@ -39,10 +39,15 @@ struct DataArguments: ParsableArguments {
     @Option(help: "Formula and sine: first x (default 0).")
     var xStart: Double?
 
+    @Flag(help: "Model changes (v[t] − v[t−1]) instead of levels; forecasts add them back. For trending series such as prices.")
+    var difference = false
+
     /// The options, or nil when --data was not given.
     func options() throws -> DataOptions? {
         guard let data else {
-            if target != nil || features != nil || filter != nil { throw ValidationError("--target, --features and --where need --data") }
+            if target != nil || features != nil || filter != nil || difference {
+                throw ValidationError("--target, --features, --where and --difference need --data")
+            }
             return nil
         }
         var grid = SamplingGrid()
@@ -52,7 +57,7 @@ struct DataArguments: ParsableArguments {
         let feats = features.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
         if let feats, feats.isEmpty || feats.contains("") { throw ValidationError("--features must name at least one column") }
         return DataOptions(source: try DataSpec(parsing: data), target: target, features: feats, filter: filter,
-                           missing: missing ?? .error, grid: grid)
+                           missing: missing ?? .error, grid: grid, difference: difference)
     }
 }
 

@@ -43,7 +43,7 @@ struct Predict: ParsableCommand {
             let p = m.predictions(d, windows: 0 ..< d.windowCount)
             csv = "row,actual,predicted,split\n"
             for x in p {
-                csv += "\(x.row),\(x.actual),\(x.predicted),\(x.row - d.seqLen < d.trainCount ? "train" : "validation")\n"
+                csv += "\(x.row),\(x.actual),\(x.predicted),\(x.row - d.levelOffset - d.seqLen < d.trainCount ? "train" : "validation")\n"
             }
         }
         if let out {
