@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "ElmanDataTests", dependencies: ["ElmanData"]),
         .testTarget(name: "ElmanCheckpointTests", dependencies: ["ElmanCheckpoint"]),
         .testTarget(name: "ElmanTrainingTests", dependencies: ["ElmanTraining"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["elman-dist", "ElmanCheckpoint"]),
     ]
 )
 

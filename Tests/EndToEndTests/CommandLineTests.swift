@@ -1,0 +1,121 @@
+import ElmanCheckpoint
+import Foundation
+import Testing
+
+/// Bad command lines and bad files: each gets exactly one line on stderr and a non-zero status.
+@Suite("Command line")
+struct CommandLineTests {
+    static let temps = "examples/data/seattle-temps.csv"
+
+    @Test("bad input gets a one-line error and exit status 1 or 64", arguments: [
+        (["train"], 64, "error: --data is required (or --resume a run)"),
+        (["train", "--frobnicate"], 64, "error: Unknown option '--frobnicate'"),
+        (["train", "--data", "sine", "--hidden", "abc"], 64, "error: The value 'abc' is invalid for '--hidden <hidden>'"),
+        (["train", "--data", "sine", "--hidden=-3"], 1, "error: --hidden must be at least 1, got -3"),
+        (["train", "--data", "sine", "--batch-size=0"], 1, "error: --batch-size must be at least 1, got 0"),
+        (["train", "--data", "/nope.csv", "--target", "x"], 1, "error: /nope.csv: cannot open (no such file or directory)"),
+        (["train", "--data", temps, "--target", "nope"], 1, "error: \(temps): no column 'nope' (columns: date, temp)"),
+        (["train", "--data", temps], 1, "error: --target is required for a CSV file (columns: date, temp)"),
+        (["train", "--data", temps, "--target", "temp", "--seq-len", "9000"], 1,
+         "error: sequence length 9000 needs at least 9001 rows, the data has 8759"),
+        (["train", "--data", temps, "--target", "temp", "--batch-size", "9000"], 1,
+         "error: --batch-size 9000 is larger than the 6994 training windows"),
+        (["train", "--data", "examples/data/stocks.csv", "--target", "price", "--where", "symbol=XYZ"], 1,
+         "error: examples/data/stocks.csv: no rows with symbol=XYZ (values seen: MSFT, AMZN, IBM, GOOG, AAPL)"),
+        (["train", "--data", "formula:2*y"], 1,
+         "error: formula '2*y': unknown name 'y' (use x, pi, e, sin, cos, tan, exp, log, sqrt, abs, tanh) at position 3"),
+        (["train", "--data", "sine", "--val-fraction", "1.5"], 1, "error: --val-fraction must be in [0, 1), got 1.5"),
+        (["train", "--data", "sine", "--loss", "cross-entropy"], 1,
+         "error: --loss cross-entropy needs class targets (text data); use mse for numeric series"),
+        (["train", "--data", "sine", "--checkpoint-dir", "/nonexistent/parent/run"], 1,
+         "error: checkpoint directory /nonexistent/parent/run: parent /nonexistent/parent does not exist"),
+        (["train", "--resume", "latest"], 64, "error: --resume latest needs --checkpoint-dir"),
+        (["eval", "--checkpoint", "/nope"], 1, "error: /nope: no such file or directory"),
+        (["inspect", "Package.swift"], 1, "error: Package.swift: not a valid safetensors file: header length 8387507317777641263 is larger than the 100000000-byte limit (not a safetensors file?)"),
+    ] as [([String], Int32, String)])
+    func badInput(_ arguments: [String], _ status: Int32, _ message: String) throws {
+        let r = try Harness.run(arguments)
+        #expect(r.status == status)
+        #expect(r.stderr == message + "\n")
+    }
+
+    @Test("a damaged checkpoint fails inspect, and nothing existing is overwritten by export")
+    func damagedCheckpoint() throws {
+        let dir = try Harness.temporaryDirectory()
+        let train = try Harness.run(["train", "--data", "sine", "--steps", "5", "--quiet", "--checkpoint-dir", dir])
+        #expect(train.status == 0)
+        let ok = try Harness.run(["inspect", dir])
+        #expect(ok.status == 0 && ok.stdout.contains("checksums       all"))
+        let file = try resolveCheckpoint(dir)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+        bytes[bytes.count - 3] ^= 0x10
+        let damaged = dir + "/damaged.safetensors"
+        try Data(bytes).write(to: URL(fileURLWithPath: damaged))
+        let bad = try Harness.run(["inspect", damaged])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.hasPrefix("error: \(damaged): tensor ") && bad.stderr.hasSuffix("fails its checksum (file corrupted)\n"))
+        let existing = dir + "/existing.safetensors"
+        FileManager.default.createFile(atPath: existing, contents: Data("keep".utf8))
+        let export = try Harness.run(["export", dir, "--out", existing])
+        #expect(export.status == 1 && export.stderr == "error: \(existing) exists (use --force to overwrite)\n")
+        #expect(FileManager.default.contents(atPath: existing) == Data("keep".utf8))
+    }
+
+    @Test("export writes only the model under PyTorch's names")
+    func export() throws {
+        let dir = try Harness.temporaryDirectory()
+        #expect(try Harness.run(["train", "--data", "sine", "--steps", "3", "--layers", "2", "--quiet", "--checkpoint-dir", dir]).status == 0)
+        let out = dir + "/model.safetensors"
+        #expect(try Harness.run(["export", dir, "--out", out]).status == 0)
+        let file = try SafeTensorsFile(bytes: [UInt8](Data(contentsOf: URL(fileURLWithPath: out))))
+        #expect(Set(file.tensors.map(\.name)) == ["rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
+                                                   "rnn.weight_ih_l1", "rnn.weight_hh_l1", "rnn.bias_ih_l1", "rnn.bias_hh_l1",
+                                                   "fc.weight", "fc.bias"])
+        let original = try Harness.parameters(dir)
+        let exported = try file.tensors.sorted { $0.dataOffsets.lowerBound < $1.dataOffsets.lowerBound }.flatMap { try file.floats($0.name) }
+        #expect(exported == original)
+        // --init starts a new run from exported weights: step 0 of that run is the exported model.
+        let dir2 = try Harness.temporaryDirectory()
+        let r = try Harness.run(["train", "--data", "sine", "--steps", "1", "--lr", "0", "--layers", "2", "--quiet",
+                                 "--init", out, "--checkpoint-dir", dir2])
+        #expect(r.status == 0)
+        #expect(try Harness.parameters(dir2) == original)
+    }
+
+    @Test("--config reads a TOML file of flag names; flags on the command line win")
+    func configFile() throws {
+        let dir = try Harness.temporaryDirectory()
+        let toml = dir + "/run.toml"
+        try """
+        # a run
+        data = "sine"
+        hidden = 7
+        layers = 2
+        steps = 4
+        shuffle = false
+        checkpoint_dir = "\(dir)/ck"
+        quiet = true
+        """.write(toFile: toml, atomically: true, encoding: .utf8)
+        let r = try Harness.run(["train", "--config", toml, "--hidden", "9"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let c = try Checkpoint.load(path: try resolveCheckpoint(dir + "/ck"))
+        #expect(c.model.hiddenSize == 9 && c.model.layers == 2)
+        try "hidden = [".write(toFile: toml, atomically: true, encoding: .utf8)
+        let bad = try Harness.run(["train", "--config", toml])
+        #expect(bad.status == 64 && bad.stderr == "error: \(toml):1: unterminated array\n")
+    }
+
+    @Test("eval --json prints the documented object; predict forecasts a horizon")
+    func evalAndPredict() throws {
+        let dir = try Harness.temporaryDirectory()
+        #expect(try Harness.run(["train", "--data", "sine", "--steps", "60", "--quiet", "--checkpoint-dir", dir]).status == 0)
+        let e = try Harness.run(["eval", "--checkpoint", dir, "--json"])
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])
+        for key in ["mse", "rmse", "mae"] { #expect(obj[key] is Double) }
+        let naive = try #require(obj["naive"] as? [String: Any])
+        #expect(naive["mse"] is Double && naive["rmse"] is Double && naive["mae"] is Double)
+        let p = try Harness.run(["predict", "--checkpoint", dir, "--horizon", "5"])
+        #expect(p.status == 0)
+        #expect(p.stdout.split(separator: "\n").count == 6 && p.stdout.hasPrefix("step,forecast\n"))
+    }
+}

@@ -1,0 +1,62 @@
+import ElmanCheckpoint
+import Foundation
+import Testing
+
+/// Training under mpirun on this machine (oversubscribed), compared across world sizes.
+@Suite("Distributed", .serialized)
+struct DistributedTests {
+    /// 30 steps with a global batch of 30: slices of 30, 15+15, 10+10+10 and 8+8+7+7 windows.
+    static func arguments(_ dir: String, steps: Int = 30, extra: [String] = []) -> [String] {
+        ["train", "--data", "examples/data/seattle-temps.csv", "--target", "temp", "--hidden", "24", "--seq-len", "12",
+         "--batch-size", "30", "--steps", String(steps), "--clip-norm", "1", "--quiet", "--checkpoint-dir", dir] + extra
+    }
+
+    @Test("1, 2, 3 and 4 ranks end with the same weights (batch 30 does not divide by 4)")
+    func worldSizeInvariance() throws {
+        var results: [[Float]] = []
+        for n in 1 ... 4 {
+            let dir = try Harness.temporaryDirectory()
+            let r = try Harness.mpi(n, Self.arguments(dir))
+            #expect(r.status == 0, "mpirun -n \(n): \(r.stderr)")
+            results.append(try Harness.parameters(dir))
+        }
+        for n in 1 ..< 4 {
+            let d = Harness.maxDifference(results[0], results[n])
+            #expect(d <= 1e-5, "\(n + 1) ranks differ from 1 by \(d)")
+        }
+    }
+
+    @Test("the TCP transport (as between nodes) gives the same result")
+    func tcpTransport() throws {
+        let a = try Harness.temporaryDirectory(), b = try Harness.temporaryDirectory()
+        #expect(try Harness.mpi(2, Self.arguments(a)).status == 0)
+        let r = try Harness.mpi(2, Self.arguments(b), mca: ["--mca", "btl", "tcp,self"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Harness.maxDifference(try Harness.parameters(a), try Harness.parameters(b)) <= 1e-6)
+    }
+
+    @Test("resume under mpirun continues the trajectory, also at another world size")
+    func resume() throws {
+        let straight = try Harness.temporaryDirectory()
+        #expect(try Harness.mpi(2, Self.arguments(straight, steps: 40, extra: ["--checkpoint-every", "20", "--keep", "5"])).status == 0)
+        let final = try Harness.parameters(straight)
+        let midpoint = straight + "/" + CheckpointDirectory.fileName(step: 20)
+        for n in [2, 3] {
+            let dir = try Harness.temporaryDirectory()
+            let r = try Harness.mpi(n, ["train", "--resume", midpoint, "--checkpoint-dir", dir, "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let d = Harness.maxDifference(final, try Harness.parameters(dir))
+            #expect(d <= (n == 2 ? 1e-6 : 1e-5), "resumed at \(n) ranks: differs by \(d)")
+        }
+    }
+
+    @Test("ranks that disagree on their configuration stop with a message naming the rank")
+    func mismatch() throws {
+        let dir = try Harness.temporaryDirectory()
+        let args = ["-n", "1", Harness.binary] + Self.arguments(dir + "/a") + [":", "-n", "1", Harness.binary] + Self.arguments(dir + "/b", extra: ["--seed", "5"])
+        let r = try Harness.Running(Harness.mpirun, ["--oversubscribe"] + args).wait(timeout: 60)
+        #expect(r.status != 0)
+        #expect(r.errorLines.count == 1)
+        #expect(r.errorLines.first?.hasPrefix("error: rank 1 differs from rank 0 in its configuration") == true)
+    }
+}
