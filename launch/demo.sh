@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 launch/install-deps.sh
 swift build -c release
 bin=.build/release/elman-dist
+mkdir -p runs
 launch/mpirun-local.sh 4 "$bin" train \
   --data examples/data/seattle-temps.csv --target temp \
   --checkpoint-dir runs/seattle-temps --metrics runs/seattle-temps/metrics.jsonl "$@"
