@@ -54,6 +54,8 @@ public struct CheckpointDirectory: Sendable {
     @discardableResult
     public func write(_ bytes: [UInt8], step: Int, keep: Int) throws(CheckpointError) -> String {
         let name = Self.fileName(step: step)
+        // Make room first (never removing the file latest names), so the disk holds at most `keep`.
+        prune(keep: keep - 1)
         try writeAtomically(bytes, name: name)
         try writeAtomically(Array((name + "\n").utf8), name: Self.latestName)
         prune(keep: keep)
@@ -88,10 +90,9 @@ public struct CheckpointDirectory: Sendable {
 
     /// Removes all but the newest `keep` step files (never the one `latest` names).
     func prune(keep: Int) {
-        guard keep > 0 else { return }
         let current = (try? latest()).map { ($0 as NSString).lastPathComponent }
         let files = stepFiles()
-        for name in files.dropLast(keep) where name != current { unlink(path + "/" + name) }
+        for name in files.dropLast(max(0, keep)) where name != current { unlink(path + "/" + name) }
     }
 
     /// Test hook: milliseconds to sleep between writing the data and renaming it into place,

@@ -73,6 +73,7 @@ public final class Trainer {
     private var x: [Float] = []
     private var y: [Float] = []
     private var epochOrder: (epoch: Int, order: [Int]) = (-1, [])
+    private let faults = FaultInjection.fromEnvironment
 
     /// Prepares a run on every rank: data, fingerprints, model, optimiser, checkpoint directory.
     ///
@@ -276,6 +277,7 @@ public final class Trainer {
                     }
                 }
             }
+            if let f = faults.nanGradient, f.step == step + 1, f.rank == comm.rank { g[0] = .nan }
             g[P + 2] = StopSignal.isRequested ? 1 : 0
             let t1 = monotonicSeconds()
             try comm.allReduceSum(network.gradients.buffer)
@@ -312,6 +314,7 @@ public final class Trainer {
                 timings.update += monotonicSeconds() - t2
             }
             advance()
+            if let f = faults.drift, f.step == progress.step, f.rank == comm.rank { network.parameters[0] += 1e-3 }
             lastLoss = loss
             windowLoss += loss
             windowSteps += 1
@@ -436,7 +439,8 @@ public final class Trainer {
         try checkReplicas()
         guard comm.isRoot, let dir = checkpoints else { return }
         guard network.parameters.buffer.allSatisfy(\.isFinite) else {
-            throw SharedFailure(message: "parameters are not finite at step \(progress.step); no checkpoint written")
+            let last = lastCheckpoint.map { "; last good checkpoint: \($0)" } ?? ""
+            throw SharedFailure(message: "parameters are not finite at step \(progress.step); no checkpoint written\(last)")
         }
         do {
             lastCheckpoint = try dir.write(checkpointBytes(), step: progress.step, keep: options.keep)

@@ -15,7 +15,10 @@ final class TrainingLog {
     init(enabled: Bool, quiet: Bool, metricsPath: String?, appendMetrics: Bool) throws(TrainingError) {
         self.enabled = enabled
         self.quiet = quiet
-        live = enabled && isatty(STDOUT_FILENO) == 1
+        // mpirun gives ranks a pseudo-terminal even when its own output is a pipe; a live
+        // line also needs a terminal type, which a pipe's environment rarely claims.
+        let term = getenv("TERM").map { String(cString: $0) } ?? ""
+        live = enabled && isatty(STDOUT_FILENO) == 1 && !term.isEmpty && term != "dumb"
         guard enabled, let path = metricsPath else { return }
         if !appendMetrics || !FileManager.default.fileExists(atPath: path) {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {

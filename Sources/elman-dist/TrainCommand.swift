@@ -163,8 +163,8 @@ struct Train: ParsableCommand {
             let trainer = try Trainer(comm: comm, options: options, data: dataOptions, start: start, settings: settings)
             let summary = try trainer.run()
             if comm.isRoot && !trainer.options.quiet {
-                var line = "done: \(summary.steps) steps, loss \(summary.finalLoss)"
-                if let v = summary.validationLoss { line += ", validation loss \(v)" }
+                var line = "done: \(summary.steps) steps, last loss \(String(format: "%.6g", summary.finalLoss))"
+                if let v = summary.validationLoss { line += ", validation loss \(String(format: "%.6g", v))" }
                 if let c = summary.checkpoint { line += ", checkpoint \(c)" }
                 if summary.stoppedEarly { line += " (stopped early)" }
                 if summary.interrupted { line += " (interrupted)" }

@@ -84,6 +84,16 @@ enum Harness {
         try Running(binary, arguments, environment: environment).wait(timeout: timeout, sourceLocation: sourceLocation)
     }
 
+    /// Runs a shell command quietly; returns its exit status.
+    static func shell(_ command: String) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command + " >/dev/null 2>&1"]
+        guard (try? p.run()) != nil else { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
     static let mpirun: String = {
         for p in ["/usr/bin/mpirun", "/usr/local/bin/mpirun"] where FileManager.default.isExecutableFile(atPath: p) { return p }
         return "mpirun"

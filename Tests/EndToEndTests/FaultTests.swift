@@ -1,0 +1,178 @@
+import ElmanCheckpoint
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Killed ranks, killed writes, signals, NaNs, drifting replicas, unwritable directories.
+@Suite("Faults", .serialized)
+struct FaultTests {
+    /// A long run that writes a checkpoint every few steps.
+    static func longRun(_ dir: String, every: Int = 10, extra: [String] = []) -> [String] {
+        ["train", "--data", "sine", "--points", "4000", "--hidden", "16", "--steps", "1000000", "--checkpoint-every", String(every),
+         "--quiet", "--checkpoint-dir", dir] + extra
+    }
+
+    /// Waits until `condition` holds, up to `timeout` seconds.
+    static func eventually(_ timeout: Double = 60, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    /// Processes whose parent is `pid`.
+    static func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { p in
+            guard let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[1]) == pid
+        }
+    }
+
+    static func stepOfLatest(_ dir: String) throws -> Int {
+        try Checkpoint.load(path: try resolveCheckpoint(dir)).optimizerState.step
+    }
+
+    @Test("a rank killed with SIGKILL ends the job within 30 s; latest is intact and resumable")
+    func killedRank() throws {
+        let dir = try Harness.temporaryDirectory() + "/run"
+        let job = try Harness.Running(Harness.mpirun, Harness.mpiArguments(2, Self.longRun(dir)))
+        #expect(Self.eventually { FileManager.default.fileExists(atPath: dir + "/latest") })
+        #expect(Self.eventually(20) { Self.children(of: job.process.processIdentifier).count == 2 })
+        let ranks = Self.children(of: job.process.processIdentifier)
+        let victim = try #require(ranks.last)
+        let killed = Date()
+        kill(victim, SIGKILL)
+        let r = job.wait(timeout: 60)
+        #expect(Date().timeIntervalSince(killed) < 30)
+        #expect(r.status != 0)
+        let step = try Self.stepOfLatest(dir)
+        #expect(step > 0 && step % 10 == 0)
+        let resumed = try Harness.mpi(2, ["train", "--resume", "latest", "--checkpoint-dir", dir, "--steps", String(step + 10), "--quiet"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try Self.stepOfLatest(dir) == step + 10)
+    }
+
+    @Test("killed while a checkpoint is being written: the previous one and latest stay valid")
+    func killedMidWrite() throws {
+        let dir = try Harness.temporaryDirectory() + "/run"
+        // Each file sits under a temporary name for 1.5 s before it is renamed into place.
+        let job = try Harness.Running(Harness.binary, Self.longRun(dir, every: 5), environment: ["ELMAN_DIST_CHECKPOINT_DELAY_MS": "1500"])
+        #expect(Self.eventually { FileManager.default.fileExists(atPath: dir + "/latest") })
+        let before = try resolveCheckpoint(dir)
+        func writingNewStep() -> Bool {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+            return names.contains { $0.hasPrefix(".step-") && $0.contains(".tmp-") }
+        }
+        #expect(Self.eventually(60, writingNewStep))
+        kill(job.process.processIdentifier, SIGKILL)
+        _ = job.wait(timeout: 30)
+        let after = try resolveCheckpoint(dir)
+        #expect(after == before)
+        _ = try Checkpoint.load(path: after)
+        let resumed = try Harness.run(["train", "--resume", "latest", "--checkpoint-dir", dir, "--steps", String(try Self.stepOfLatest(dir) + 5), "--quiet"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+    }
+
+    @Test("SIGTERM finishes the step, writes a checkpoint and exits 0", arguments: [1, 2])
+    func terminate(_ ranks: Int) throws {
+        let dir = try Harness.temporaryDirectory() + "/run"
+        let args = Self.longRun(dir, every: 1000).filter { $0 != "--quiet" } + ["--log-every", "1000000"]
+        let job = ranks == 1 ? try Harness.Running(Harness.binary, args)
+                             : try Harness.Running(Harness.mpirun, Harness.mpiArguments(ranks, args))
+        // Wait until training runs (the directory is prepared before the first step).
+        #expect(Self.eventually { FileManager.default.fileExists(atPath: dir) })
+        usleep(1_500_000)
+        // As a scheduler does: every rank gets the signal.
+        let targets = ranks == 1 ? [job.process.processIdentifier] : Self.children(of: job.process.processIdentifier)
+        #expect(targets.count == ranks)
+        for t in targets { kill(t, SIGTERM) }
+        let r = job.wait(timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        let step = try Self.stepOfLatest(dir)
+        #expect(step > 0)
+        #expect(r.stdout.contains("stop requested: finishing at step \(step)"))
+    }
+
+    @Test("a NaN gradient stops training, naming the step and the last good checkpoint")
+    func nanStops() throws {
+        let dir = try Harness.temporaryDirectory() + "/run"
+        let r = try Harness.run(["train", "--data", "sine", "--steps", "20", "--checkpoint-every", "5", "--quiet", "--checkpoint-dir", dir],
+                                environment: ["ELMAN_DIST_TEST_NAN_GRADIENT": "7:0"])
+        #expect(r.status == 1)
+        #expect(r.stderr == "error: gradient norm is nan at step 7; last good checkpoint: \(dir)/step-00000005.safetensors\n")
+        #expect(try Self.stepOfLatest(dir) == 5)
+    }
+
+    @Test("--on-nonfinite skip skips the update on every rank, even when one rank alone sees the NaN")
+    func nanSkipped() throws {
+        let dir = try Harness.temporaryDirectory() + "/run"
+        let job = try Harness.Running(Harness.mpirun, Harness.mpiArguments(2, [
+            "train", "--data", "sine", "--steps", "20", "--on-nonfinite", "skip", "--replica-check-every", "1", "--checkpoint-dir", dir,
+        ]), environment: ["ELMAN_DIST_TEST_NAN_GRADIENT": "7:1"])
+        let r = job.wait()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("step 7: gradient norm is nan; update skipped on every rank"))
+        #expect(try Checkpoint.load(path: try resolveCheckpoint(dir)).parameters.allSatisfy(\.isFinite))
+    }
+
+    @Test("replicas that drift apart are caught, naming the rank")
+    func drift() throws {
+        let job = try Harness.Running(Harness.mpirun, Harness.mpiArguments(2, ["train", "--data", "sine", "--steps", "20", "--replica-check-every", "5", "--quiet"]),
+                                      environment: ["ELMAN_DIST_TEST_DRIFT": "3:1"])
+        let r = job.wait()
+        #expect(r.status != 0)
+        #expect(r.errorLines == ["error: replicas have drifted: rank 1 parameters differ from rank 0's at step 5"])
+    }
+
+    @Test("a checkpoint directory without write permission is refused before the first step")
+    func unwritable() throws {
+        let base = try Harness.temporaryDirectory()
+        let dir = base + "/locked"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o555)
+        chmod(base, 0o755)
+        // Root ignores permission bits, so the binary then runs as nobody.
+        let asRoot = geteuid() == 0
+        let executable = asRoot ? "/usr/bin/setpriv" : Harness.binary
+        let prefix = asRoot ? ["--reuid=65534", "--regid=65534", "--clear-groups", Harness.binary] : []
+        let r = try Harness.Running(executable, prefix + ["train", "--data", "sine", "--steps", "5", "--checkpoint-dir", dir],
+                                    environment: ["HOME": "/tmp", "TMPDIR": "/tmp"]).wait()
+        #expect(r.status == 1)
+        #expect(r.stderr == "error: checkpoint directory \(dir) is not writable: Permission denied\n")
+        #expect(!r.stdout.contains("step 1/"))
+    }
+
+    /// Whether this process may mount a small tmpfs (root on Linux): the honest way to fill a disk.
+    static let canMount: Bool = {
+        guard geteuid() == 0, let dir = try? Harness.temporaryDirectory() else { return false }
+        let ok = Harness.shell("mount -t tmpfs -o size=64k tmpfs '\(dir)' && umount '\(dir)'") == 0
+        return ok
+    }()
+
+    @Test("a disk that fills up mid-run keeps the previous checkpoint and stops with a clear message",
+          .enabled(if: FaultTests.canMount, "needs root to mount a 64 KiB tmpfs"))
+    func diskFull() throws {
+        let dir = try Harness.temporaryDirectory()
+        #expect(Harness.shell("mount -t tmpfs -o size=64k tmpfs '\(dir)'") == 0)
+        defer { _ = Harness.shell("umount '\(dir)'") }
+        // Each checkpoint is about 17 KiB; with three kept the disk is full within a few writes.
+        let r = try Harness.run(["train", "--data", "sine", "--steps", "200", "--checkpoint-every", "5", "--quiet", "--checkpoint-dir", dir])
+        #expect(r.status == 1)
+        let line = try #require(r.errorLines.first)
+        // The disk may fill on the checkpoint or on the pointer to it; either leaves latest valid.
+        #expect(line.hasPrefix("error: writing \(dir)/"))
+        #expect(line.hasSuffix("failed: No space left on device; the previous checkpoint is intact"))
+        #expect(r.errorLines.count == 1)
+        let latest = try resolveCheckpoint(dir)
+        _ = try Checkpoint.load(path: latest)
+        #expect(try Self.stepOfLatest(dir) % 5 == 0)
+    }
+}
