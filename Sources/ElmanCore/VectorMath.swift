@@ -8,14 +8,31 @@ public enum VectorMath {
     public typealias V = SIMD16<Float>
     static let width = V.scalarCount
 
+    // MARK: Bit-level helpers
+    //
+    // Swift's SIMD masks (`.<`, `replacing(with:where:)`, `clamped`) compile to per-lane loops;
+    // these integer forms compile to plain vector instructions.
+
+    typealias I = SIMD16<Int32>
+
+    @inline(__always) static func bits(_ v: V) -> I { unsafeBitCast(v, to: I.self) }
+    @inline(__always) static func float(_ i: I) -> V { unsafeBitCast(i, to: V.self) }
+    /// `a` where `mask` is all ones, `b` where it is zero.
+    @inline(__always) static func select(_ mask: I, _ a: V, _ b: V) -> V { float((bits(a) & mask) | (bits(b) & ~mask)) }
+    /// All ones where the integer `i` is negative.
+    @inline(__always) static func negativeMask(_ i: I) -> I { i &>> 31 }
+
     // MARK: exp
 
-    /// e^x for |x| ≤ 87 (inputs are clamped there): Cody–Waite reduction x = n·ln2 + r,
-    /// |r| ≤ ln2/2, a degree-7 Taylor polynomial for e^r, and 2^n put in the exponent bits.
+    /// e^x for |x| ≤ 87: Cody–Waite reduction x = n·ln2 + r, |r| ≤ ln2/2, a degree-7 Taylor
+    /// polynomial for e^r, and 2^n put in the exponent bits. Only vector arithmetic: no
+    /// per-element libm call or conversion. Callers keep x in range.
     @inline(__always)
-    static func exp(_ x: V) -> V {
-        let x = x.clamped(lowerBound: V(repeating: -87), upperBound: V(repeating: 87))
-        let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+    static func expInRange(_ x: V) -> V {
+        // n = round(x / ln2): adding 1.5·2²³ rounds to an integer in one vector add (Swift's
+        // .rounded() on a vector calls libm per element); the sum's low bits hold n.
+        let shifted = x * 1.442_695_04 + 12_582_912
+        let n = shifted - 12_582_912
         let r = x - n * 0.693_359_375 - n * -2.121_944_4e-4
         var p = V(repeating: 1.0 / 5040)
         p = p * r + 1.0 / 720
@@ -25,17 +42,21 @@ public enum VectorMath {
         p = p * r + 0.5
         p = p * r + 1
         p = p * r + 1
-        let exponent = (SIMD16<Int32>(n) &+ 127) &<< 23
-        return p * unsafeBitCast(exponent, to: V.self)
+        // 2^n without a float→int conversion: shifted + 127 = 1.5·2²³ + n + 127 holds the
+        // integer n + 127 in its low mantissa bits.
+        let biased = bits(shifted + 127) &- 0x4B40_0000
+        return p * float(biased &<< 23)
     }
 
     // MARK: tanh
 
     /// tanh(x): an odd polynomial x + x³·Q(x²) for |x| < 0.625 (fitted on Chebyshev nodes,
-    /// under 1 ulp), and 1 − 2/(e^{2|x|} + 1) with the sign restored above that.
+    /// under 1 ulp), and 1 − 2/(e^{2|x|} + 1) with the sign restored above that. NaN stays NaN.
     @inline(__always)
     static func tanh(_ x: V) -> V {
-        let a = x.replacing(with: -x, where: x .< 0)
+        let xb = bits(x)
+        let sign = xb & Int32.min
+        let ab = xb & Int32.max                       // |x| as bits; for |x| ≥ 0 bit order is value order
         // Small |x|.
         let u = x * x
         var q = V(repeating: 0.002_138_226_293_027_401)
@@ -46,10 +67,14 @@ public enum VectorMath {
         q = q * u - 0.333_333_313_465_118_4
         let small = x + (x * u) * q
         // Large |x|: tanh(9.1) rounds to 1 in Float, so clamping there changes nothing.
-        let e = exp(2 * a.clamped(lowerBound: V(repeating: 0), upperBound: V(repeating: 9.1)))
-        var large = 1 - 2 / (e + 1)
-        large.replace(with: -large, where: x .< 0)
-        return small.replacing(with: large, where: a .>= 0.625)
+        let cap = bits(V(repeating: 9.1))
+        let a = select(negativeMask(ab &- cap), float(ab), float(cap))   // min(|x|, 9.1)
+        let e = expInRange(a + a)
+        let large = float(bits(1 - 2 / (e + 1)) | sign)
+        // |x| ≥ 0.625 takes the large branch; NaN (bits above +∞) passes through.
+        let useLarge = negativeMask(bits(V(repeating: 0.625)) &- 1 &- ab)
+        let result = select(useLarge, large, small)
+        return select(negativeMask(0x7F80_0000 &- ab), x, result)
     }
 
     // MARK: Kernels over buffers
@@ -59,7 +84,7 @@ public enum VectorMath {
     public static func activate(_ activation: Activation, _ x: UnsafeMutablePointer<Float>, count: Int) {
         switch activation {
         case .tanh: map(x, count: count) { tanh($0) }
-        case .relu: map(x, count: count) { $0.replacing(with: 0, where: $0 .< 0) }
+        case .relu: map(x, count: count) { float(bits($0) & ~negativeMask(bits($0))) }  // clears negatives and −0
         }
     }
 
@@ -71,15 +96,16 @@ public enum VectorMath {
     ) {
         switch activation {
         case .tanh: zip(grad, h, count: count) { g, h in g * (1 - h * h) }
-        case .relu: zip(grad, h, count: count) { g, h in g.replacing(with: 0, where: h .<= 0) }
+        // h = relu(pre) ≥ 0 and its bits are positive exactly when h > 0.
+        case .relu: zip(grad, h, count: count) { g, h in float(bits(g) & negativeMask(0 &- bits(h))) }
         }
     }
 
     /// tanh of a single value through the same vector code (for tests and scalar callers).
     public static func tanh(_ x: Float) -> Float { tanh(V(repeating: x))[0] }
 
-    /// e^x of a single value through the same vector code.
-    public static func exp(_ x: Float) -> Float { exp(V(repeating: x))[0] }
+    /// e^x of a single value through the same vector code (clamped to ±87).
+    public static func exp(_ x: Float) -> Float { expInRange(V(repeating: min(max(x, -87), 87)))[0] }
 
     // MARK: Loops
 
