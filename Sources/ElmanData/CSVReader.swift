@@ -45,7 +45,7 @@ public struct CSVReader {
         let fields = header.map { $0.trimmingSpaces }
         func index(_ column: String) throws(DataError) -> Int {
             guard let i = fields.firstIndex(of: column) else {
-                throw DataError("\(name): no column '\(column)' (columns: \(fields.joined(separator: ", ")))")
+                throw DataError("\(name): no column '\(column.printable)' (columns: \(fields.map(\.printable).joined(separator: ", ")))")
             }
             return i
         }
@@ -62,7 +62,7 @@ public struct CSVReader {
             if let fi = filterIndex, let f = filter {
                 let v = record[fi].trimmingSpaces
                 guard v == f.value else {
-                    if seenFilterValues.count < 8 && !seenFilterValues.contains(v) { seenFilterValues.append(v) }
+                    if seenFilterValues.count < 8 && !seenFilterValues.contains(v.printable) { seenFilterValues.append(v.printable) }
                     continue
                 }
             }
@@ -75,7 +75,7 @@ public struct CSVReader {
                     continue
                 }
                 let what = raw.isEmpty || ["na", "nan", "null", "none"].contains(raw.lowercased())
-                    ? "missing value" : "non-numeric value '\(raw.prefix(40))'"
+                    ? "missing value" : "non-numeric value '\(String(raw.prefix(40)).printable)'"
                 switch missing {
                 case .error:
                     throw DataError("\(name):\(lineNumber): \(what) in column '\(columns[k])' (use --missing drop|ffill to accept)")
@@ -177,6 +177,20 @@ struct CSVLines {
 }
 
 extension String {
+    /// The text with control characters escaped (`\n`, `\u{7}`), so a message stays on one line.
+    var printable: String {
+        var out = ""
+        for u in unicodeScalars {
+            switch u {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default: out += u.properties.generalCategory == .control ? "\\u{\(String(u.value, radix: 16))}" : String(u)
+            }
+        }
+        return out
+    }
+
     var trimmingSpaces: String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" { s.removeFirst() }

@@ -57,16 +57,21 @@ public final class Trainer {
         public var steps = 0
         /// Data, forward and backward.
         public var compute = 0.0
+        /// Waiting for the slowest rank before the all-reduce (only with `separateWait`).
+        public var wait = 0.0
         /// The gradient all-reduce.
         public var allReduce = 0.0
         /// Scaling, clipping and the optimiser.
         public var update = 0.0
-        public var total: Double { compute + allReduce + update }
+        public var total: Double { compute + wait + allReduce + update }
     }
     /// Timings of the steps from `measureFrom` on.
     public private(set) var timings = StepTimings()
     /// First step (0-based) whose time is recorded; earlier ones are warm-up.
     public var measureFrom = 0
+    /// Benchmarks: a barrier before the all-reduce, so waiting for the slowest rank is timed
+    /// apart from moving the gradients.
+    public var separateWait = false
 
     /// Extra slots after the gradients in the reduce buffer: loss sum, term count, stop flag.
     static let tail = 3
@@ -279,6 +284,8 @@ public final class Trainer {
             }
             if let f = faults.nanGradient, f.step == step + 1, f.rank == comm.rank { g[0] = .nan }
             g[P + 2] = StopSignal.isRequested ? 1 : 0
+            let t0b = monotonicSeconds()
+            if separateWait { try comm.barrier() }
             let t1 = monotonicSeconds()
             try comm.allReduceSum(network.gradients.buffer)
             let t2 = monotonicSeconds()
@@ -309,7 +316,8 @@ public final class Trainer {
             optimizer.update(parameters: network.parameters.baseAddress, gradients: g, lr: lr)
             if step >= measureFrom {
                 timings.steps += 1
-                timings.compute += t1 - t0
+                timings.compute += t0b - t0
+                timings.wait += t1 - t0b
                 timings.allReduce += t2 - t1
                 timings.update += monotonicSeconds() - t2
             }

@@ -65,25 +65,46 @@ struct Bench: ParsableCommand {
             options.quiet = true
             options.threads = threads
             options.replicaCheckEvery = max(1, warmup + steps)
+            // BLAS allocates its buffers on first use: do that before the memory baseline.
+            _ = Roofline.sgemmGFLOPs(m: 64, n: 64, k: 64, seconds: 0)
+            let rssBefore = residentBytes()
             let trainer = try Trainer(comm: comm, options: options, series: series)
             trainer.measureFrom = warmup
+            trainer.separateWait = comm.size > 1
             _ = try trainer.run()
             let t = trainer.timings
             let perStep = t.total / Double(max(t.steps, 1))
             // Every rank measured; report the slowest rank's step (the one the others wait for).
-            var worst = [perStep, t.allReduce / Double(max(t.steps, 1))]
-            var sums = worst
+            // Averaged over ranks.
+            var sums = [perStep, t.allReduce / Double(max(t.steps, 1)), t.wait / Double(max(t.steps, 1))]
             try sums.withUnsafeMutableBufferPointer { try comm.allReduceSum($0) }
-            worst = sums.map { $0 / Double(comm.size) }
+            let mean = sums.map { $0 / Double(comm.size) }
             let flops = Roofline.flopsPerStep(trainer.network.config, batch: batchSize, steps: seqLen)
-            var usage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &usage)
+            // Memory the run added, against what it must hold: parameters, gradients, optimiser
+            // moments, and activations for this rank's slice of T×B.
+            let grown = Double(max(0, residentBytes() - rssBefore))
+            let P = Double(trainer.network.layout.count)
+            let perRank = Double((batchSize + comm.size - 1) / comm.size)
+            let activations = Double(layers * (seqLen + 1) + 2 * seqLen) * perRank * Double(hidden) + 2 * Double(seqLen) * perRank * Double(inputSize)
+            let needed = 4 * (4 * P + activations)
             if comm.isRoot {
-                print(String(format: "bench I=%d H=%d L=%d T=%d B=%d head=%@ ranks=%d threads=%d: %.3f ms/step, %.1f GFLOP/s, all-reduce %.1f%% of step, peak RSS %.1f MiB, %.0f seq/s",
+                let step = mean[0]
+                let share = comm.size > 1
+                    ? String(format: "all-reduce %.1f%% of step (+%.1f%% waiting for the slowest rank)", 100 * mean[1] / step, 100 * mean[2] / step)
+                    : "no all-reduce (1 rank)"
+                print(String(format: "bench I=%d H=%d L=%d T=%d B=%d head=%@ ranks=%d threads=%d: %.3f ms/step, %.1f GFLOP/s, %@, memory +%.1f MiB for %.1f MiB of state and activations, %.0f seq/s",
                              inputSize, hidden, layers, seqLen, batchSize, head.rawValue as NSString, comm.size, BLASThreads.current,
-                             worst[0] * 1e3, flops / worst[0] / 1e9, 100 * worst[1] / worst[0],
-                             Double(usage.ru_maxrss) / 1024, Double(batchSize) / worst[0]))
+                             step * 1e3, flops / step / 1e9, share as NSString,
+                             grown / 1_048_576, needed / 1_048_576, Double(batchSize) / step))
             }
         }
     }
+}
+
+/// Resident memory of this process now (from /proc/self/statm).
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
