@@ -23,7 +23,7 @@ struct CheckpointDirectoryTests {
         #expect(throws: CheckpointError("checkpoint directory \(base)/missing/run: parent \(base)/missing does not exist")) {
             try CheckpointDirectory(path: base + "/missing/run").prepare()
         }
-        FileManager.default.createFile(atPath: base + "/file", contents: Data())
+        _ = FileManager.default.createFile(atPath: base + "/file", contents: Data())
         #expect(throws: CheckpointError("checkpoint directory \(base)/file is a file")) {
             try CheckpointDirectory(path: base + "/file").prepare()
         }

@@ -55,7 +55,7 @@ struct CommandLineTests {
         #expect(bad.status == 1)
         #expect(bad.stderr.hasPrefix("error: \(damaged): tensor ") && bad.stderr.hasSuffix("fails its checksum (file corrupted)\n"))
         let existing = dir + "/existing.safetensors"
-        FileManager.default.createFile(atPath: existing, contents: Data("keep".utf8))
+        _ = FileManager.default.createFile(atPath: existing, contents: Data("keep".utf8))
         let export = try Harness.run(["export", dir, "--out", existing])
         #expect(export.status == 1 && export.stderr == "error: \(existing) exists (use --force to overwrite)\n")
         #expect(FileManager.default.contents(atPath: existing) == Data("keep".utf8))

@@ -44,8 +44,8 @@ enum Harness {
             let dir = try Harness.temporaryDirectory()
             out = dir + "/stdout"
             err = dir + "/stderr"
-            FileManager.default.createFile(atPath: out, contents: nil)
-            FileManager.default.createFile(atPath: err, contents: nil)
+            _ = FileManager.default.createFile(atPath: out, contents: nil)
+            _ = FileManager.default.createFile(atPath: err, contents: nil)
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
             process.currentDirectoryURL = Harness.root
