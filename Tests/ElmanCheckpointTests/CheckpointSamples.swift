@@ -41,3 +41,9 @@ extension Array where Element == UInt8 {
         return [UInt8](repeating: 0, count: 8).withHeaderLength(UInt64(h.count)).prefix(8) + h + data
     }
 }
+
+/// Mutations per fuzz test: the default keeps the suite quick; ELMAN_DIST_FUZZ_ITERATIONS
+/// runs longer campaigns (see the README).
+func fuzzIterations(_ standard: Int) -> Int {
+    ProcessInfo.processInfo.environment["ELMAN_DIST_FUZZ_ITERATIONS"].flatMap(Int.init) ?? standard
+}

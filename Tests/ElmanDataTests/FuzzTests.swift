@@ -1,3 +1,4 @@
+import Foundation
 import ElmanCore
 import ElmanData
 import Testing
@@ -27,7 +28,7 @@ struct FuzzTests {
     func csv() {
         var rng = SeededGenerator(seed: 42)
         var accepted = 0
-        for _ in 0 ..< 5000 {
+        for _ in 0 ..< fuzzIterations(5000) {
             let text = mutate(Self.seedCSV, &rng)
             for policy in MissingPolicy.allCases {
                 let reader = CSVReader(columns: ["price"], filter: rng.nextInt(below: 2) == 0 ? ("symbol", "A") : nil, missing: policy)
@@ -47,7 +48,7 @@ struct FuzzTests {
     func formulas() {
         var rng = SeededGenerator(seed: 7)
         let seeds = ["2*x+1", "sin(x)**2 - cos(x/2)", "-(x^2)%3 + exp(-x)", "sqrt(abs(x)) * pi"]
-        for k in 0 ..< 5000 {
+        for k in 0 ..< fuzzIterations(5000) {
             var s = Array(seeds[k % seeds.count])
             for _ in 0 ..< 1 + rng.nextInt(below: 4) {
                 let ops = Array("()+-*/^%x.e 9sincoqrtabp")
@@ -57,4 +58,10 @@ struct FuzzTests {
             if let f = try? Formula(String(s)) { _ = f.evaluate(1.5) }
         }
     }
+}
+
+/// Mutations per fuzz test: the default keeps the suite quick; ELMAN_DIST_FUZZ_ITERATIONS
+/// runs longer campaigns (see the README).
+func fuzzIterations(_ standard: Int) -> Int {
+    ProcessInfo.processInfo.environment["ELMAN_DIST_FUZZ_ITERATIONS"].flatMap(Int.init) ?? standard
 }

@@ -118,4 +118,42 @@ struct CommandLineTests {
         #expect(p.status == 0)
         #expect(p.stdout.split(separator: "\n").count == 6 && p.stdout.hasPrefix("step,forecast\n"))
     }
+
+    @Test("--metrics writes one JSON object per logged step; plot draws loss and forecast")
+    func metricsAndPlot() throws {
+        let dir = try Harness.temporaryDirectory()
+        let metrics = dir + "/m.jsonl"
+        let r = try Harness.run(["train", "--data", "sine", "--steps", "40", "--log-every", "10", "--eval-every", "20",
+                                 "--metrics", metrics, "--checkpoint-dir", dir + "/ck"])
+        #expect(r.status == 0)
+        // A pipe gets plain progress lines, no terminal escapes.
+        #expect(r.stdout.contains("epoch 1 step 10/40 loss ") && !r.stdout.contains("\u{1B}"))
+        let lines = try String(contentsOfFile: metrics, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4)
+        let last = try #require(try JSONSerialization.jsonObject(with: Data(lines[3].utf8)) as? [String: Any])
+        #expect(last["step"] as? Int == 40 && last["loss"] is Double && last["val_loss"] is Double && last["lr"] is Double)
+        for (args, file) in [(["--metrics", metrics], "loss.svg"), (["--checkpoint", dir + "/ck"], "forecast.svg")] {
+            let p = try Harness.run(["plot"] + args + ["--out", dir + "/" + file])
+            #expect(p.status == 0)
+            let svg = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
+            #expect(svg.hasPrefix("<svg") && svg.contains("<polyline"))
+        }
+    }
+
+    @Test("a character model: eval reports accuracy next to the naive guess, generate continues a prime")
+    func characters() throws {
+        let dir = try Harness.temporaryDirectory()
+        let r = try Harness.run(["train", "--data", "examples/data/recurrence.txt", "--hidden", "32", "--seq-len", "16",
+                                 "--steps", "60", "--lr", "0.01", "--quiet", "--checkpoint-dir", dir])
+        #expect(r.status == 0, "\(r.stderr)")
+        let e = try Harness.run(["eval", "--checkpoint", dir, "--json"])
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])
+        let accuracy = try #require(obj["accuracy"] as? Double)
+        let naive = try #require((obj["naive"] as? [String: Any])?["accuracy"] as? Double)
+        #expect(accuracy > naive, "accuracy \(accuracy), naive \(naive)")
+        let g = try Harness.run(["generate", "--checkpoint", dir, "--prime", "The ", "--length", "30", "--seed", "3"])
+        #expect(g.status == 0 && g.stdout.hasPrefix("The ") && g.stdout.count == 35)
+        let bad = try Harness.run(["generate", "--checkpoint", dir, "--prime", "T€"])
+        #expect(bad.status == 1 && bad.stderr == "error: prime character \"€\" is not in the model's vocabulary\n")
+    }
 }
