@@ -111,8 +111,9 @@ public struct CheckpointDirectory: Sendable {
         var written = 0
         var failure: String? = nil
         bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
             while written < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+                let n = Glibc.write(fd, base + written, raw.count - written)
                 if n < 0 {
                     if errno == EINTR { continue }
                     failure = String(cString: strerror(errno))

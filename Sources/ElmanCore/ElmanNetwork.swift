@@ -83,12 +83,10 @@ public final class ElmanNetwork {
     /// Final hidden state of every layer, (L, B, H), as `torch.nn.RNN` returns `h_n`.
     public func finalHidden() -> [Float] {
         let B = batch, H = config.hiddenSize
-        var out = [Float](repeating: 0, count: config.layers * B * H)
-        out.withUnsafeMutableBufferPointer { dst in
-            for l in 0 ..< config.layers {
-                (dst.baseAddress! + l * B * H)
-                    .update(from: workspace.hidden[l].baseAddress + steps * B * H, count: B * H)
-            }
+        var out: [Float] = []
+        out.reserveCapacity(config.layers * B * H)
+        for l in 0 ..< config.layers {
+            out += UnsafeBufferPointer(start: workspace.hidden[l].baseAddress + steps * B * H, count: B * H)
         }
         return out
     }
@@ -107,8 +105,11 @@ public final class ElmanNetwork {
         initialHidden: UnsafeBufferPointer<Float>? = nil
     ) {
         let I = config.inputSize, H = config.hiddenSize, O = config.outputSize, L = config.layers
-        precondition(B > 0 && T > 0 && input.count == B * T * I, "forward: input is not (B, T, I)")
-        precondition(initialHidden == nil || initialHidden!.count == L * B * H, "forward: h0 is not (L, B, H)")
+        guard B > 0, T > 0, input.count == B * T * I, let x0 = input.baseAddress else {
+            preconditionFailure("forward: input is not (B, T, I) = (\(B), \(T), \(I))")
+        }
+        let h0Base = initialHidden?.baseAddress
+        precondition(initialHidden == nil || (initialHidden?.count == L * B * H && h0Base != nil), "forward: h0 is not (L, B, H)")
         if !workspace.fits(batch: B, steps: T) {
             workspace = Workspace(config: config, batch: max(B, workspace.batchCapacity),
                                   steps: max(T, workspace.stepCapacity))
@@ -119,7 +120,7 @@ public final class ElmanNetwork {
         let p = parameters.baseAddress
 
         // x: (B, T, I) → (T, B, I)
-        transpose3(input.baseAddress!, rows: B, cols: T, width: I, into: ws.input.baseAddress)
+        transpose3(x0, rows: B, cols: T, width: I, into: ws.input.baseAddress)
 
         for l in 0 ..< L {
             let slots = layout.layers[l]
@@ -128,8 +129,8 @@ public final class ElmanNetwork {
             let h = ws.hidden[l].baseAddress                                                // (T+1, B, H)
 
             // h[0] = h0[l] (B, H)
-            if let h0 = initialHidden {
-                h.update(from: h0.baseAddress! + l * B * H, count: B * H)
+            if let h0 = h0Base {
+                h.update(from: h0 + l * B * H, count: B * H)
             } else {
                 h.update(repeating: 0, count: B * H)
             }

@@ -12,19 +12,17 @@ public enum LossKind: String, Codable, Sendable, CaseIterable {
     case crossEntropy = "cross-entropy"
 
     /// Number of target values for a batch: (B, O) or (B, T, O) for MSE, (B) or (B, T) for CE.
+    ///
+    /// It is also what the mean divides by: MSE averages over elements, cross-entropy over
+    /// predictions, and each has one target value per term.
     public func targetCount(_ config: ModelConfig, batch: Int, steps: Int) -> Int {
         let predictions = config.head == .every ? batch * steps : batch
         return self == .mse ? predictions * config.outputSize : predictions
     }
 
-    /// Number of terms the mean over a batch divides by.
-    public func termCount(_ config: ModelConfig, batch: Int, steps: Int) -> Int {
-        targetCount(config, batch: batch, steps: steps)
-    }
-
     /// Returns the SUM of the per-term losses and writes `scale · d(sum)/d(prediction)` into `gradient`.
     ///
-    /// With `scale = 1 / termCount` the sum divided by `termCount` and the gradient are those of
+    /// With `scale = 1 / targetCount` the sum divided by `targetCount` and the gradient are those of
     /// PyTorch's mean-reduced loss. Summing and scaling separately lets data-parallel ranks add
     /// their partial sums and divide once by the global count.
     ///
@@ -52,18 +50,18 @@ public enum LossKind: String, Codable, Sendable, CaseIterable {
             precondition(target.count == rows, "cross-entropy: need one class index per prediction")
             var sum = 0.0
             for r in 0 ..< rows {
-                let z = prediction.baseAddress! + r * O, dz = gradient.baseAddress! + r * O
+                let z = r * O  // row r of the logits and of their gradient
                 let cls = Int(target[r])
                 precondition(cls >= 0 && cls < O, "cross-entropy: class index out of range")
                 // L_r = logsumexp(z) − z[cls]
                 var m = -Float.infinity
-                for j in 0 ..< O { m = max(m, z[j]) }
+                for j in z ..< z + O { m = max(m, prediction[j]) }
                 var s = 0.0
-                for j in 0 ..< O { s += Double(expf(z[j] - m)) }
-                sum += (Double(m) + log(s)) - Double(z[cls])
+                for j in z ..< z + O { s += Double(expf(prediction[j] - m)) }
+                sum += (Double(m) + log(s)) - Double(prediction[z + cls])
                 // differentiates L_r: dL/dz = softmax(z) − onehot(cls)
-                for j in 0 ..< O { dz[j] = scale * Float(Double(expf(z[j] - m)) / s) }
-                dz[cls] -= scale
+                for j in z ..< z + O { gradient[j] = scale * Float(Double(expf(prediction[j] - m)) / s) }
+                gradient[z + cls] -= scale
             }
             return sum
         }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Which update rule, with `torch.optim`'s semantics.
 public enum OptimizerKind: String, Codable, Sendable, CaseIterable {
     /// `torch.optim.SGD` (momentum and Nesterov optional; weight decay as L2 on the gradient).
@@ -160,9 +166,3 @@ public final class Optimizer {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -241,21 +241,22 @@ public struct WindowedDataset: Sendable {
     /// Writes the windows starting at `starts` into a batch.
     ///
     /// - Parameters:
-    ///   - x: (B, T, I) row-major, B = starts.count.
+    ///   - x: (B, T, I) row-major, B = starts.count (at least that many elements).
     ///   - y: (B, 1) or (B, T, 1) scaled targets, or (B) / (B, T) class indices.
     public func fill<C: Collection<Int>>(
         windows starts: C, everyStep: Bool,
-        x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+        x: UnsafeMutableBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>
     ) {
         let T = seqLen, I = inputSize
         let perWindow = everyStep ? T : 1
+        precondition(x.count >= starts.count * T * I && y.count >= starts.count * perWindow, "fill: batch buffers too small")
         for (b, i) in starts.enumerated() {
-            let xb = x + b * T * I
+            let xb = UnsafeMutableBufferPointer(rebasing: x[b * T * I ..< (b + 1) * T * I])
             if isClassification {
-                xb.update(repeating: 0, count: T * I)
+                xb.update(repeating: 0)
                 for t in 0 ..< T { xb[t * I + Int(targets[i + t])] = 1 }
             } else {
-                inputs.withUnsafeBufferPointer { xb.update(from: $0.baseAddress! + i * I, count: T * I) }
+                _ = xb.update(fromContentsOf: inputs[i * I ..< (i + T) * I])
             }
             if everyStep {
                 for t in 0 ..< T { y[b * perWindow + t] = targets[i + t + 1] }
@@ -267,6 +268,13 @@ public struct WindowedDataset: Sendable {
 
     /// Whether rows hold first differences.
     public var isDifferenced: Bool { levelOffset == 1 }
+
+    /// Writes the windows starting at `starts` into arrays (see the buffer version).
+    public func fill<C: Collection<Int>>(windows starts: C, everyStep: Bool, x: inout [Float], y: inout [Float]) {
+        x.withUnsafeMutableBufferPointer { xb in
+            y.withUnsafeMutableBufferPointer { yb in fill(windows: starts, everyStep: everyStep, x: xb, y: yb) }
+        }
+    }
 
     /// The target's level in original units at dataset row `row` (which may be −1 when differenced:
     /// the level before the first difference).

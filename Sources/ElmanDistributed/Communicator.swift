@@ -1,3 +1,10 @@
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The collective operations data-parallel training needs, independent of how they travel.
 ///
 /// `MPICommunicator` moves them over MPI; `LocalCommunicator` is the world of one process.
@@ -74,9 +81,3 @@ public final class LocalCommunicator: Communicator {
 
     private struct Done: PendingReduction { func wait() throws(CommunicatorError) {} }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

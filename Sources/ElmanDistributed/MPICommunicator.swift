@@ -56,7 +56,7 @@ public final class MPICommunicator: Communicator {
         var buffer = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
         var length: Int32 = 0
         MPI_Error_string(rc, &buffer, &length)
-        let text = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let text = String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         throw CommunicatorError("\(what) failed on rank \(rank): \(text)")
     }
 

@@ -2,6 +2,10 @@ import ElmanCheckpoint
 import ElmanCore
 import ElmanData
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One next-step prediction in original units.
 public struct Prediction: Sendable, Equatable {
     /// Row of the series the prediction is for (window start + T).
@@ -77,7 +81,7 @@ public final class TrainedModel {
             let b = end - start
             x.withUnsafeMutableBufferPointer { xb in
                 y.withUnsafeMutableBufferPointer { yb in
-                    data.fill(windows: start ..< end, everyStep: everyStep, x: xb.baseAddress!, y: yb.baseAddress!)
+                    data.fill(windows: start ..< end, everyStep: everyStep, x: xb, y: yb)
                     network.forward(UnsafeBufferPointer(rebasing: xb[0 ..< b * T * I]), batch: b, steps: T)
                 }
             }
@@ -219,7 +223,3 @@ public final class TrainedModel {
         return prime + generated
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

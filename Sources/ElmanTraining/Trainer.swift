@@ -237,7 +237,7 @@ public final class Trainer {
         let P = network.layout.count
         let model = network.config
         let everyStep = model.head == .every
-        let termsPerWindow = options.loss.termCount(model, batch: 1, steps: options.seqLen)
+        let termsPerWindow = options.loss.targetCount(model, batch: 1, steps: options.seqLen)
         let started = Date()
         let startStep = progress.step
         var windowLoss = 0.0, windowSteps = 0
@@ -268,7 +268,7 @@ public final class Trainer {
                 let b = myWindows.count
                 x.withUnsafeMutableBufferPointer { xb in
                     y.withUnsafeMutableBufferPointer { yb in
-                        data.fill(windows: myWindows, everyStep: everyStep, x: xb.baseAddress!, y: yb.baseAddress!)
+                        data.fill(windows: myWindows, everyStep: everyStep, x: xb, y: yb)
                         network.forward(UnsafeBufferPointer(rebasing: xb[0 ..< b * options.seqLen * data.inputSize]),
                                         batch: b, steps: options.seqLen)
                         let nTargets = options.loss.targetCount(model, batch: b, steps: options.seqLen)
@@ -406,13 +406,13 @@ public final class Trainer {
             let b = windows.count
             x.withUnsafeMutableBufferPointer { xb in
                 y.withUnsafeMutableBufferPointer { yb in
-                    data.fill(windows: windows, everyStep: everyStep, x: xb.baseAddress!, y: yb.baseAddress!)
+                    data.fill(windows: windows, everyStep: everyStep, x: xb, y: yb)
                     network.forward(UnsafeBufferPointer(rebasing: xb[0 ..< b * options.seqLen * data.inputSize]), batch: b, steps: options.seqLen)
                     let n = options.loss.targetCount(model, batch: b, steps: options.seqLen)
                     sums[0] += options.loss.sumAndGradient(prediction: UnsafeBufferPointer(network.output),
                                                            target: UnsafeBufferPointer(rebasing: yb[0 ..< n]),
                                                            outputs: model.outputSize, gradient: network.outputGradient, scale: 1)
-                    sums[1] += Double(options.loss.termCount(model, batch: b, steps: options.seqLen))
+                    sums[1] += Double(options.loss.targetCount(model, batch: b, steps: options.seqLen))
                 }
             }
             start = end

@@ -1,6 +1,10 @@
 import ElmanCore
 import ElmanData
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A learning-rate schedule: linear warm-up, then constant, cosine or step decay.
 public struct LearningRateSchedule: Codable, Equatable, Sendable {
     public enum Decay: String, Codable, Sendable, CaseIterable {
@@ -152,7 +156,3 @@ public struct TrainingError: Error, CustomStringConvertible, Equatable {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

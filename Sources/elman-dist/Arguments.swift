@@ -2,6 +2,7 @@ import ArgumentParser
 import ElmanCore
 import ElmanData
 import ElmanTraining
+import Foundation
 
 extension Activation: ExpressibleByArgument {}
 extension HeadMode: ExpressibleByArgument {}
@@ -60,5 +61,3 @@ struct DataArguments: ParsableArguments {
                            missing: missing ?? .error, grid: grid, difference: difference)
     }
 }
-
-import Foundation

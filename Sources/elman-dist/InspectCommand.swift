@@ -1,5 +1,6 @@
 import ArgumentParser
 import ElmanCheckpoint
+import ElmanCore
 import ElmanTraining
 import Foundation
 
@@ -81,5 +82,3 @@ struct Export: ParsableCommand {
         print("wrote \(out): \(ParameterLayout(ckpt.model).slots.count) tensors (rnn.*, fc.*)")
     }
 }
-
-import ElmanCore

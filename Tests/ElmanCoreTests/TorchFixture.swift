@@ -74,7 +74,7 @@ struct TorchFixture {
                 net.forward(xb, batch: B, steps: T)
             }
         }
-        let n = loss.termCount(model, batch: B, steps: T)
+        let n = loss.targetCount(model, batch: B, steps: T)
         let sum = target.withUnsafeBufferPointer { tb in
             loss.sumAndGradient(prediction: UnsafeBufferPointer(net.output), target: tb, outputs: model.outputSize,
                                 gradient: net.outputGradient, scale: 1 / Float(n))
