@@ -13,24 +13,17 @@
     static inline type cmpi_##name(void) { return name; }
 
 CMPI_GETTER(MPI_Comm, MPI_COMM_WORLD)
-CMPI_GETTER(MPI_Comm, MPI_COMM_NULL)
 CMPI_GETTER(MPI_Datatype, MPI_FLOAT)
 CMPI_GETTER(MPI_Datatype, MPI_DOUBLE)
 CMPI_GETTER(MPI_Datatype, MPI_UINT64_T)
 CMPI_GETTER(MPI_Datatype, MPI_BYTE)
 CMPI_GETTER(MPI_Op, MPI_SUM)
-CMPI_GETTER(MPI_Op, MPI_MAX)
 CMPI_GETTER(MPI_Errhandler, MPI_ERRORS_RETURN)
-CMPI_GETTER(MPI_Request, MPI_REQUEST_NULL)
 CMPI_GETTER(MPI_Info, MPI_INFO_NULL)
 
 /// MPI_IN_PLACE: the "send buffer is the receive buffer" marker.
 __attribute__((swift_name("getter:MPI_IN_PLACE()")))
 static inline void *cmpi_MPI_IN_PLACE(void) { return MPI_IN_PLACE; }
-
-/// MPI_STATUS_IGNORE: no status wanted.
-__attribute__((swift_name("getter:MPI_STATUS_IGNORE()")))
-static inline MPI_Status *cmpi_MPI_STATUS_IGNORE(void) { return MPI_STATUS_IGNORE; }
 
 #undef CMPI_GETTER
 #endif

@@ -1,4 +1,3 @@
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -21,8 +20,6 @@ public protocol Communicator: AnyObject {
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError)
     /// Element-wise sum over all ranks, in place.
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError)
-    /// Starts an element-wise sum in place; the buffer must not be touched until `wait`.
-    func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) -> PendingReduction
     /// Copies `root`'s bytes into every rank's buffer.
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws(CommunicatorError)
     /// Every rank's `values` (same count on all), concatenated in rank order.
@@ -31,12 +28,6 @@ public protocol Communicator: AnyObject {
     func barrier() throws(CommunicatorError)
     /// Ends every rank of the job at once with `code` (the message is already printed).
     func abort(code: Int32) -> Never
-}
-
-/// A non-blocking reduction in flight.
-public protocol PendingReduction {
-    /// Blocks until the reduction is complete.
-    func wait() throws(CommunicatorError)
 }
 
 /// A failed collective operation.
@@ -59,10 +50,6 @@ extension Communicator {
         if let failure { throw failure }
     }
 
-    /// Element-wise maximum of one value over ranks (via all-gather; for small control values).
-    public func allMax(_ value: UInt64) throws(CommunicatorError) -> UInt64 {
-        try allGather([value]).max() ?? value
-    }
 }
 
 /// The world of one process: every collective is the identity.
@@ -73,11 +60,8 @@ public final class LocalCommunicator: Communicator {
     public var localSize: Int { 1 }
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) {}
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError) {}
-    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) -> PendingReduction { Done() }
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws(CommunicatorError) {}
     public func allGather(_ values: [UInt64]) throws(CommunicatorError) -> [UInt64] { values }
     public func barrier() throws(CommunicatorError) {}
     public func abort(code: Int32) -> Never { exit(code) }
-
-    private struct Done: PendingReduction { func wait() throws(CommunicatorError) {} }
 }

@@ -70,14 +70,6 @@ public final class MPICommunicator: Communicator {
         try check(MPI_Allreduce(MPI_IN_PLACE, base, Int32(buffer.count), MPI_DOUBLE, MPI_SUM, comm), "MPI_Allreduce")
     }
 
-    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) -> PendingReduction {
-        let request = Request(owner: self)
-        guard size > 1, let base = buffer.baseAddress else { return request }
-        try check(MPI_Iallreduce(MPI_IN_PLACE, base, Int32(buffer.count), MPI_FLOAT, MPI_SUM, comm, &request.handle),
-                  "MPI_Iallreduce")
-        return request
-    }
-
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws(CommunicatorError) {
         guard size > 1, let base = buffer.baseAddress else { return }
         try check(MPI_Bcast(base, Int32(buffer.count), MPI_BYTE, Int32(root), comm), "MPI_Bcast")
@@ -104,15 +96,5 @@ public final class MPICommunicator: Communicator {
     public func abort(code: Int32) -> Never {
         MPI_Abort(comm, code)
         exit(code)
-    }
-
-    /// An `MPI_Iallreduce` in flight.
-    final class Request: PendingReduction {
-        var handle: MPI_Request? = MPI_REQUEST_NULL
-        let owner: MPICommunicator
-        init(owner: MPICommunicator) { self.owner = owner }
-        func wait() throws(CommunicatorError) {
-            try owner.check(MPI_Wait(&handle, MPI_STATUS_IGNORE), "MPI_Wait")
-        }
     }
 }

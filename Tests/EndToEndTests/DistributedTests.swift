@@ -60,3 +60,19 @@ struct DistributedTests {
         #expect(r.errorLines.first?.hasPrefix("error: rank 1 differs from rank 0 in its configuration") == true)
     }
 }
+
+/// The launch wrapper people use on one machine.
+@Suite("Launch scripts")
+struct LaunchScriptTests {
+    @Test("launch/mpirun-local.sh runs more ranks than cores and matches a single process")
+    func localWrapper() throws {
+        let a = try Harness.temporaryDirectory(), b = try Harness.temporaryDirectory()
+        #expect(try Harness.run(DistributedTests.arguments(a)).status == 0)
+        let r = try Harness.Running(Harness.root.appendingPathComponent("launch/mpirun-local.sh").path,
+                                    ["3", Harness.binary] + DistributedTests.arguments(b)).wait()
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Harness.maxDifference(try Harness.parameters(a), try Harness.parameters(b)) <= 1e-5)
+        let usage = try Harness.Running(Harness.root.appendingPathComponent("launch/mpirun-local.sh").path, ["x"]).wait()
+        #expect(usage.status == 64)
+    }
+}
