@@ -139,12 +139,18 @@ struct FaultTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         chmod(dir, 0o555)
         chmod(base, 0o755)
-        // Root ignores permission bits, so the binary then runs as nobody.
+        // Root ignores permission bits, so the binary then runs as nobody, from a copy in a
+        // world-readable directory (the checkout may not be readable by nobody).
         let asRoot = geteuid() == 0
-        let executable = asRoot ? "/usr/bin/setpriv" : Harness.binary
-        let prefix = asRoot ? ["--reuid=65534", "--regid=65534", "--clear-groups", Harness.binary] : []
+        var binary = Harness.binary
+        if asRoot {
+            binary = base + "/elman-dist"
+            try FileManager.default.copyItem(atPath: Harness.binary, toPath: binary)
+        }
+        let executable = asRoot ? "/usr/bin/setpriv" : binary
+        let prefix = asRoot ? ["--reuid=65534", "--regid=65534", "--clear-groups", binary] : []
         let r = try Harness.Running(executable, prefix + ["train", "--data", "sine", "--steps", "5", "--checkpoint-dir", dir],
-                                    environment: ["HOME": "/tmp", "TMPDIR": "/tmp"]).wait()
+                                    environment: ["HOME": "/tmp", "TMPDIR": "/tmp"], directory: "/tmp").wait()
         #expect(r.status == 1)
         #expect(r.stderr == "error: checkpoint directory \(dir) is not writable: Permission denied\n")
         #expect(!r.stdout.contains("step 1/"))

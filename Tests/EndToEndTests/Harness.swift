@@ -40,7 +40,8 @@ enum Harness {
         let process = Process()
         let out: String
         let err: String
-        init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+             directory: String? = nil) throws {
             let dir = try Harness.temporaryDirectory()
             out = dir + "/stdout"
             err = dir + "/stderr"
@@ -48,7 +49,7 @@ enum Harness {
             _ = FileManager.default.createFile(atPath: err, contents: nil)
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
-            process.currentDirectoryURL = Harness.root
+            process.currentDirectoryURL = directory.map { URL(fileURLWithPath: $0) } ?? Harness.root
             var env = ProcessInfo.processInfo.environment
             env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
             env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
