@@ -101,6 +101,26 @@ struct FaultTests {
         #expect(r.stdout.contains("stop requested: finishing at step \(step)"))
     }
 
+    @Test("a second signal exits at once, even while the final checkpoint is being written")
+    func secondSignal() throws {
+        let dir = try Harness.temporaryDirectory() + "/run"
+        // The first signal leads to a final checkpoint, held under its temporary name for 5 s.
+        let args = Self.longRun(dir, every: 1_000_000).filter { $0 != "--quiet" } + ["--log-every", "1000000"]
+        let job = try Harness.Running(Harness.binary, args, environment: ["ELMAN_DIST_CHECKPOINT_DELAY_MS": "5000"])
+        #expect(Self.eventually { FileManager.default.fileExists(atPath: dir) })
+        usleep(500_000)
+        kill(job.process.processIdentifier, SIGTERM)
+        // Two signals sent back to back merge into one (they do not queue), so wait until
+        // the first is acknowledged before sending the second.
+        #expect(Self.eventually(20) { ((try? String(contentsOfFile: job.out, encoding: .utf8)) ?? "").contains("stop requested") })
+        let second = Date()
+        kill(job.process.processIdentifier, SIGTERM)
+        let r = job.wait(timeout: 30)
+        #expect(r.status == 128 + SIGTERM)
+        #expect(Date().timeIntervalSince(second) < 3)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/latest"))
+    }
+
     @Test("a NaN gradient stops training, naming the step and the last good checkpoint")
     func nanStops() throws {
         let dir = try Harness.temporaryDirectory() + "/run"
