@@ -154,6 +154,7 @@ public final class Trainer {
         var progress = ProgressRecord(step: 0, epoch: 0, batchInEpoch: 0, bestValidationLoss: nil,
                                       validationsWithoutImprovement: 0, lastValidationLoss: nil,
                                       worldSize: comm.size, stoppedEarly: false)
+        // Locals: the closure below may not capture self before every stored property is set.
         let network = self.network, optimizer = self.optimizer
         try comm.agree {
             switch start {
@@ -402,7 +403,7 @@ public final class Trainer {
         var start = share.lowerBound
         while start < share.upperBound {
             let end = min(start + perRank, share.upperBound)
-            let windows = (start ..< end).map { data.trainCount + $0 }
+            let windows = (data.trainCount + start) ..< (data.trainCount + end)
             let b = windows.count
             x.withUnsafeMutableBufferPointer { xb in
                 y.withUnsafeMutableBufferPointer { yb in

@@ -41,13 +41,18 @@ struct ResumeTests {
         #expect(try a.progress == b.progress)
     }
 
-    @Test("a resume that contradicts the checkpoint's model is refused; other changes are applied")
-    func contradictions() throws {
+    /// Trains 20 steps; returns the options and the checkpoint written at step 20.
+    func twentySteps() throws -> (TrainingOptions, String) {
         let dir = try Paths.temporaryDirectory()
         var o = Self.options(dir)
         o.steps = 20
         try train(o, Self.data)
-        let path = dir + "/" + CheckpointDirectory.fileName(step: 20)
+        return (o, dir + "/" + CheckpointDirectory.fileName(step: 20))
+    }
+
+    @Test("a resume that contradicts the checkpoint's model is refused; other changes are applied")
+    func contradictions() throws {
+        let (o, path) = try twentySteps()
         let hidden = OptionSetting(flag: "--hidden 64") { $0.hidden = 64 }
         #expect(throws: AgreedFailure.self) { try train(o, nil, start: .resume(path: path), settings: [hidden]) }
         let (t, s) = try train(o, nil, start: .resume(path: path), settings: [
@@ -65,13 +70,8 @@ struct ResumeTests {
 
     @Test("resuming on changed data is refused")
     func changedData() throws {
-        let dir = try Paths.temporaryDirectory()
-        var o = Self.options(dir)
-        o.steps = 20
-        try train(o, Self.data)
+        let (o, path) = try twentySteps()
         let other = DataOptions(source: .sine, grid: SamplingGrid(points: 301))
-        #expect(throws: AgreedFailure.self) {
-            try train(o, other, start: .resume(path: dir + "/" + CheckpointDirectory.fileName(step: 20)))
-        }
+        #expect(throws: AgreedFailure.self) { try train(o, other, start: .resume(path: path)) }
     }
 }
