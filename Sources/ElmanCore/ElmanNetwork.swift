@@ -134,22 +134,21 @@ public final class ElmanNetwork {
             } else {
                 h.update(repeating: 0, count: B * H)
             }
-            // pre[1...T] = b_ih + b_hh, broadcast over (T·B) rows
+            // b = b_ih + b_hh (H)
             let bias = ws.biasSum.baseAddress
             for j in 0 ..< H { bias[j] = p[slots.biasIH.offset + j] + p[slots.biasHH.offset + j] }
-            for row in 0 ..< T * B { (h + B * H + row * H).update(from: bias, count: H) }
-            // pre[1...T] += x · W_ihᵀ        x: (T·B, In), W_ih: (H, In)  — all steps in one GEMM
+            // pre[1...T] = x · W_ihᵀ        x: (T·B, In), W_ih: (H, In)  — all steps in one GEMM
             BLAS.gemm(transposeB: true, m: T * B, n: H, k: In,
                       a: x, lda: In, b: p + slots.weightIH.offset, ldb: In,
-                      beta: 1, c: h + B * H, ldc: H)
+                      beta: 0, c: h + B * H, ldc: H)
             for t in 0 ..< T {
                 let prev = h + t * B * H, cur = h + (t + 1) * B * H
                 // pre_t += h_{t-1} · W_hhᵀ   h_{t-1}: (B, H), W_hh: (H, H)
                 BLAS.gemm(transposeB: true, m: B, n: H, k: H,
                           a: prev, lda: H, b: p + slots.weightHH.offset, ldb: H,
                           beta: 1, c: cur, ldc: H)
-                // h_t = f(pre_t)
-                VectorMath.activate(config.activation, cur, count: B * H)
+                // h_t = f(pre_t + b), b broadcast over the B rows
+                VectorMath.activate(config.activation, cur, rows: B, width: H, bias: bias)
             }
         }
 
@@ -207,7 +206,8 @@ public final class ElmanNetwork {
             BLAS.gemm(m: T * B, n: H, k: O, a: dy, lda: O, b: p + layout.headWeight.offset, ldb: H,
                       beta: 0, c: dH, ldc: H)
         } else {
-            dH.update(repeating: 0, count: (T - 1) * B * H)
+            // Only h_T feeds the head; the top layer's earlier dh_t come from the recurrence alone,
+            // which overwrites them (β = 0 below) instead of adding to zeros.
             BLAS.gemm(m: B, n: H, k: O, a: dy, lda: O, b: p + layout.headWeight.offset, ldb: H,
                       beta: 0, c: dH + (T - 1) * B * H, ldc: H)
         }
@@ -217,6 +217,8 @@ public final class ElmanNetwork {
             let In = config.inputSize(ofLayer: l)
             let x = l == 0 ? ws.input.baseAddress : ws.hidden[l - 1].baseAddress + B * H  // (T·B, In)
             let h = ws.hidden[l].baseAddress                                                // (T+1, B, H)
+            // Whether dH[t] already holds a gradient from above (the head or the layer above).
+            let fromAbove: Float = (l == L - 1 && config.head == .last) ? 0 : 1
 
             // Recurrence, newest step first. On entry dH[t] holds the gradient from above;
             // adding the gradient from step t+1 makes it dh_t, and it is turned into dpre_t in place.
@@ -228,7 +230,7 @@ public final class ElmanNetwork {
                 if t > 0 {
                     // differentiates pre_t += h_{t-1} · W_hhᵀ:  dh_{t-1} += dpre_t · W_hh
                     BLAS.gemm(m: B, n: H, k: H, a: dCur, lda: H, b: p + slots.weightHH.offset, ldb: H,
-                              beta: 1, c: dCur - B * H, ldc: H)
+                              beta: fromAbove, c: dCur - B * H, ldc: H)
                 }
             }
             // dH now holds dpre (T·B, H) for every step.

@@ -88,6 +88,20 @@ public enum VectorMath {
         }
     }
 
+    /// Applies `activation` in place to (rows, width) floats at `x` after adding `bias` (width) to every row.
+    // h = f(pre + b): x holds pre on entry, h on exit.
+    public static func activate(
+        _ activation: Activation, _ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, bias: UnsafePointer<Float>
+    ) {
+        for r in 0 ..< rows {
+            let row = x + r * width
+            switch activation {
+            case .tanh: zip(row, bias, count: width) { pre, b in tanh(pre + b) }
+            case .relu: zip(row, bias, count: width) { pre, b in let v = pre + b; return float(bits(v) & ~negativeMask(bits(v))) }
+            }
+        }
+    }
+
     /// Multiplies `grad` in place by f'(pre), expressed through the output h = f(pre).
     // Differentiates h = f(pre): dpre = dh ⊙ (1 − h²) for tanh, dh ⊙ [h > 0] for relu.
     public static func multiplyByDerivative(
