@@ -16,7 +16,8 @@ struct ElmanDist: ParsableCommand {
         with PyTorch's parameter names.
 
         Quick start:
-          elman-dist train --data examples/data/seattle-temps.csv --target temp --checkpoint-dir runs/temps
+          elman-dist train --data examples/data/seattle-temps.csv \\
+              --target temp --checkpoint-dir runs/temps
           elman-dist eval --checkpoint runs/temps
           elman-dist predict --checkpoint runs/temps --horizon 24
           mpirun -n 4 elman-dist train ...      (data-parallel, same result)

@@ -12,12 +12,15 @@ struct Train: ParsableCommand {
         Each MPI rank trains a replica on its slice of every global batch; gradients are \
         all-reduced after each step, so the result does not depend on the number of ranks.
 
-        Examples:
-          elman-dist train --data examples/data/seattle-temps.csv --target temp --checkpoint-dir runs/temps
-          mpirun -n 4 elman-dist train --data examples/data/stocks.csv --where symbol=AAPL --target price --steps 500
-          elman-dist train --data 'formula:2*x+1' --steps 300 --hidden 16
-          elman-dist train --data story.txt --loss cross-entropy --head every --seq-len 64 --hidden 128
-          elman-dist train --resume runs/temps --steps 2000
+        Examples (from the repository's top folder):
+          elman-dist train --data examples/data/seattle-temps.csv \\
+              --target temp --checkpoint-dir runs/temps
+          mpirun -n 4 elman-dist train --data examples/data/stocks.csv \\
+              --where symbol=AMZN --target price --difference
+          elman-dist train --data 'formula:2*x+1' --activation relu
+          elman-dist train --data examples/data/recurrence.txt --hidden 64 \\
+              --seq-len 32 --lr 0.01 --eval-every 10 --early-stop 3
+          elman-dist train --resume runs/temps --steps 4000
           elman-dist train --config run.toml --lr 0.003
         """)
 
