@@ -50,10 +50,7 @@ public struct Checkpoint: Equatable {
 
     /// Encodes `value` as section `key`.
     public mutating func setSection<T: Encodable>(_ key: String, _ value: T) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        // Encoding plain Codable structs of numbers and strings cannot fail.
-        sections[key] = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        sections[key] = Self.json(value)
     }
 
     static let reservedKeys: Set<String> = ["format", "format_version", "model", "optimizer", "checksums", "metadata_crc32c"]
@@ -92,6 +89,7 @@ public struct Checkpoint: Equatable {
         var step: Int
     }
 
+    /// `v` as JSON with sorted keys (encoding plain Codable structs of numbers and strings cannot fail).
     static func json<T: Encodable>(_ v: T) -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]

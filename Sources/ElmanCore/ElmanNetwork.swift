@@ -22,13 +22,11 @@ public final class ElmanNetwork {
     public let layout: ParameterLayout
     /// All parameters, in `layout` order.
     public let parameters: FloatBuffer
-    /// All gradients, in `layout` order, followed by `gradientTail` spare slots.
+    /// All gradients, in `layout` order, followed by the `gradientTail` spare slots given at init.
     ///
     /// The spare slots let a caller reduce per-step statistics (a loss sum, a sample count)
     /// in the same collective as the gradients; the network never touches them.
     public let gradients: FloatBuffer
-    /// Number of spare slots after the gradients.
-    public let gradientTail: Int
 
     private var workspace: Workspace
     private var batch = 0
@@ -40,7 +38,6 @@ public final class ElmanNetwork {
         layout = ParameterLayout(config)
         parameters = FloatBuffer(count: layout.count)
         gradients = FloatBuffer(count: layout.count + gradientTail)
-        self.gradientTail = gradientTail
         workspace = Workspace(config: config, batch: 1, steps: 1)
     }
 
@@ -60,11 +57,6 @@ public final class ElmanNetwork {
     public func zeroGradients() { gradients.baseAddress.update(repeating: 0, count: layout.count) }
 
     // MARK: Results of the last forward pass
-
-    /// Batch size of the last forward pass.
-    public var batchSize: Int { batch }
-    /// Sequence length of the last forward pass.
-    public var sequenceLength: Int { steps }
 
     /// Head output of the last forward pass: (B, O) for `.last`, (B, T, O) for `.every`.
     public var output: UnsafeMutableBufferPointer<Float> {

@@ -50,7 +50,4 @@ public final class FloatBuffer {
             if let s = source.baseAddress { baseAddress.update(from: s, count: count) }
         }
     }
-
-    /// Sets every element to zero.
-    public func zero() { baseAddress.update(repeating: 0, count: count) }
 }

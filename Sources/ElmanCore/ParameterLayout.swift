@@ -28,8 +28,6 @@ public struct ParameterLayout: Equatable, Sendable {
         public var weightHH: TensorSlot
         public var biasIH: TensorSlot
         public var biasHH: TensorSlot
-        /// The layer's contiguous span in the flat buffer.
-        public var range: Range<Int> { weightIH.offset ..< biasHH.range.upperBound }
     }
 
     /// Recurrent layers, bottom first.
@@ -71,7 +69,4 @@ public struct ParameterLayout: Equatable, Sendable {
 
     /// The tensor called `name`, if the model has one.
     public func slot(named name: String) -> TensorSlot? { slots.first { $0.name == name } }
-
-    /// The head's contiguous span in the flat buffer.
-    public var headRange: Range<Int> { headWeight.offset ..< headBias.range.upperBound }
 }

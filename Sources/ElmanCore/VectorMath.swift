@@ -79,15 +79,6 @@ public enum VectorMath {
 
     // MARK: Kernels over buffers
 
-    /// Applies `activation` in place to `count` floats at `x`.
-    // h = f(pre): x holds pre on entry, h on exit.
-    public static func activate(_ activation: Activation, _ x: UnsafeMutablePointer<Float>, count: Int) {
-        switch activation {
-        case .tanh: map(x, count: count) { tanh($0) }
-        case .relu: map(x, count: count) { float(bits($0) & ~negativeMask(bits($0))) }  // clears negatives and −0
-        }
-    }
-
     /// Applies `activation` in place to (rows, width) floats at `x` after adding `bias` (width) to every row.
     // h = f(pre + b): x holds pre on entry, h on exit.
     public static func activate(
@@ -97,6 +88,7 @@ public enum VectorMath {
             let row = x + r * width
             switch activation {
             case .tanh: zip(row, bias, count: width) { pre, b in tanh(pre + b) }
+            // relu: clears negatives and −0
             case .relu: zip(row, bias, count: width) { pre, b in let v = pre + b; return float(bits(v) & ~negativeMask(bits(v))) }
             }
         }
@@ -122,23 +114,6 @@ public enum VectorMath {
     public static func exp(_ x: Float) -> Float { expInRange(V(repeating: min(max(x, -87), 87)))[0] }
 
     // MARK: Loops
-
-    @inline(__always)
-    static func map(_ x: UnsafeMutablePointer<Float>, count: Int, _ f: (V) -> V) {
-        var i = 0
-        let raw = UnsafeMutableRawPointer(x)
-        while i + width <= count {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: V.self)
-            raw.storeBytes(of: f(v), toByteOffset: i * 4, as: V.self)
-            i += width
-        }
-        if i < count {
-            var v = V(repeating: 0)
-            for j in 0 ..< count - i { v[j] = x[i + j] }
-            let r = f(v)
-            for j in 0 ..< count - i { x[i + j] = r[j] }
-        }
-    }
 
     @inline(__always)
     static func zip(

@@ -131,7 +131,6 @@ public struct Series: Sendable {
 /// on the rows the training windows touch (0 ..< trainCount + T) and nothing after them.
 public struct WindowedDataset: Sendable {
     public let seqLen: Int
-    public let rowCount: Int
     /// Input width per step: number of features, or vocabulary size for text (one-hot).
     public let inputSize: Int
     /// 1 for regression, the vocabulary size for text.
@@ -181,7 +180,6 @@ public struct WindowedDataset: Sendable {
             throw DataError("--val-fraction \(validationFraction) of \(windows) windows is less than one window")
         }
         seqLen = T
-        rowCount = n
         levels = series.levels ?? series.target
         levelOffset = series.levels == nil ? 0 : 1
         trainCount = train

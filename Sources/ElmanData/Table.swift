@@ -11,9 +11,6 @@ public struct Table: Equatable, Sendable {
         self.columns = columns
     }
 
-    /// Number of rows.
-    public var rowCount: Int { columns.first?.count ?? 0 }
-
     /// The column called `name`.
     public func column(_ name: String) throws(DataError) -> [Double] {
         guard let i = names.firstIndex(of: name) else {

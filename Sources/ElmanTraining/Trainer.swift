@@ -223,11 +223,9 @@ public final class Trainer {
             try comm.broadcast(&values, root: 0)
             state.slots[name] = values
         }
-        var step = [Float](repeating: 0, count: 2)
-        step[0] = Float(state.step & 0xFFFFFF)
-        step[1] = Float(state.step >> 24)
-        try comm.broadcast(&step, root: 0)
-        state.step = Int(step[0]) | Int(step[1]) << 24
+        var step = [Int64(state.step)]
+        try step.withUnsafeMutableBytes { try comm.broadcast($0, root: 0) }
+        state.step = Int(step[0])
         try optimizer.restore(state)
     }
 

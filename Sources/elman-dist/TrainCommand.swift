@@ -87,7 +87,7 @@ struct Train: ParsableCommand {
     }
 
     /// The settings the user gave, in a fixed order, each as a change to the options.
-    func settings(textData: Bool) -> [OptionSetting] {
+    func settings() -> [OptionSetting] {
         var s: [OptionSetting] = []
         func add(_ flag: String, _ apply: @escaping @Sendable (inout TrainingOptions) -> Void) { s.append(OptionSetting(flag: flag, apply: apply)) }
         if let v = hidden { add("--hidden \(v)") { $0.hidden = v } }
@@ -156,7 +156,7 @@ struct Train: ParsableCommand {
             base.loss = .crossEntropy
             base.head = .every
         }
-        let settings = settings(textData: textData)
+        let settings = settings()
         var options = base
         if case .resume = start {} else {
             options = try resolveOptions(base: base, settings: settings, resuming: false).options
