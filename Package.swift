@@ -3,46 +3,51 @@ import PackageDescription
 
 /// elman-dist: Elman recurrent networks trained data-parallel over MPI.
 ///
-/// Targets, bottom to top:
+/// Targets, bottom to top (a newcomer reads them in this order):
 /// - `CBLAS`, `CMPI`: system libraries found by pkg-config (OpenBLAS, OpenMPI).
-/// - `ElmanCore`: the numerical core (model, BPTT, losses, optimisers). Knows nothing of MPI or files.
-/// - `ElmanData`: data sources, normalisation, windows and the global batch order.
+/// - `ElmanCore`: the numerical core (model, BPTT, losses, optimisers). Knows nothing of MPI, files or flags.
+/// - `ElmanFiles`: whole-file reads and crash-safe writes, with messages that name the path.
+/// - `ElmanData`: data sources, scaling, windows and the global batch order.
 /// - `ElmanCheckpoint`: the safetensors format and versioned checkpoints.
-/// - `ElmanDistributed`: the `Communicator` abstraction and its MPI implementation.
-/// - `ElmanTraining`: the training loop that joins the above.
-/// - `elman-dist`: the command-line tool.
+/// - `ElmanDistributed`: the `Communicator` abstraction, its MPI implementation, collective agreement.
+/// - `ElmanRun`: what a run is: its options (one table), the records its checkpoints carry,
+///   and the local step (fill a batch, forward, loss) that training and inference share.
+/// - `ElmanTraining`: the data-parallel training loop.
+/// - `ElmanInference`: a trained model used on data: predict, evaluate, forecast, generate.
+/// - `elman-dist`: the command-line tool; the only target that prints or reads flags.
 let package = Package(
     name: "elman-dist",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "elman-dist", targets: ["elman-dist"]),
         .library(name: "ElmanCore", targets: ["ElmanCore"]),
         .library(name: "ElmanTraining", targets: ["ElmanTraining"]),
+        .library(name: "ElmanInference", targets: ["ElmanInference"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // MARK: System libraries
-        .systemLibrary(
-            name: "CBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
-        .systemLibrary(
-            name: "CMPI",
-            pkgConfig: "ompi-c",
-            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
-        ),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // MARK: Libraries
         .target(name: "ElmanCore", dependencies: ["CBLAS"], swiftSettings: optimised),
-        .target(name: "ElmanData", dependencies: ["ElmanCore"], swiftSettings: optimised),
-        .target(name: "ElmanCheckpoint", dependencies: ["ElmanCore", "ElmanData"]),
+        .target(name: "ElmanFiles"),
+        .target(name: "ElmanData", dependencies: ["ElmanCore", "ElmanFiles"], swiftSettings: optimised),
+        .target(name: "ElmanCheckpoint", dependencies: ["ElmanCore", "ElmanFiles"]),
         .target(name: "ElmanDistributed", dependencies: ["CMPI"]),
+        .target(name: "ElmanRun", dependencies: ["ElmanCore", "ElmanData", "ElmanCheckpoint"], swiftSettings: optimised),
         .target(
             name: "ElmanTraining",
-            dependencies: ["ElmanCore", "ElmanData", "ElmanCheckpoint", "ElmanDistributed"],
+            dependencies: ["ElmanCore", "ElmanData", "ElmanCheckpoint", "ElmanDistributed", "ElmanRun"],
+            swiftSettings: optimised
+        ),
+        .target(
+            name: "ElmanInference",
+            dependencies: ["ElmanCore", "ElmanData", "ElmanCheckpoint", "ElmanRun"],
             swiftSettings: optimised
         ),
 
@@ -50,17 +55,26 @@ let package = Package(
         .executableTarget(
             name: "elman-dist",
             dependencies: [
-                "ElmanTraining",
+                "ElmanTraining", "ElmanInference", "ElmanFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
 
-        // MARK: Tests (one target per library, plus end-to-end runs of the binary)
-        .testTarget(name: "ElmanCoreTests", dependencies: ["ElmanCore", "ElmanCheckpoint"]),
-        .testTarget(name: "ElmanDataTests", dependencies: ["ElmanData"]),
-        .testTarget(name: "ElmanCheckpointTests", dependencies: ["ElmanCheckpoint"]),
-        .testTarget(name: "ElmanTrainingTests", dependencies: ["ElmanTraining"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["elman-dist", "ElmanCheckpoint"]),
+        // MARK: Tests (one target per library, end-to-end runs of the binary, and their shared support)
+        .target(
+            name: "TestSupport",
+            dependencies: ["ElmanCheckpoint", .product(name: "Numerics", package: "swift-numerics")],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "ElmanCoreTests", dependencies: ["ElmanCore", "ElmanCheckpoint", "TestSupport"]),
+        .testTarget(name: "ElmanDataTests", dependencies: ["ElmanData", "TestSupport"]),
+        .testTarget(name: "ElmanCheckpointTests", dependencies: ["ElmanCheckpoint", "TestSupport"]),
+        .testTarget(
+            name: "ElmanTrainingTests",
+            dependencies: ["ElmanTraining", "ElmanInference", "ElmanRun", "ElmanDistributed", "TestSupport"]
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["elman-dist", "ElmanCheckpoint", "TestSupport"]),
     ]
 )
 

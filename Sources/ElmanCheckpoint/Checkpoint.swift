@@ -1,4 +1,5 @@
 import ElmanCore
+import ElmanFiles
 import Foundation
 
 /// A training checkpoint: model weights, optimiser state and every setting needed to resume.
@@ -115,7 +116,7 @@ public struct Checkpoint: Equatable {
     public init(file: SafeTensorsFile) throws(CheckpointError) {
         let meta = file.metadata
         guard meta["format"] == Self.formatName else {
-            throw CheckpointError("not an elman-dist checkpoint (no format metadata; use --init for plain model weights)")
+            throw CheckpointError("not an elman-dist checkpoint (no format metadata; use `init` for plain model weights)")
         }
         guard let versionText = meta["format_version"], let version = Int(versionText), version >= 1 else {
             throw CheckpointError("checkpoint has an invalid format_version")
@@ -191,7 +192,7 @@ public struct Checkpoint: Equatable {
     static let migrations: [Migration] = []
 }
 
-/// Model tensors from any safetensors file with PyTorch's names (for `--init`).
+/// Model tensors from any safetensors file with PyTorch's names (for ``init``).
 public func loadModelTensors(path: String, model: ModelConfig) throws(CheckpointError) -> [Float] {
     let file: SafeTensorsFile
     do { file = try SafeTensorsFile(bytes: try readBytes(path)) } catch let e as CheckpointError { throw e } catch {
@@ -215,13 +216,7 @@ public func loadModelTensors(path: String, model: ModelConfig) throws(Checkpoint
     return parameters
 }
 
-/// Reads a whole regular file, with messages that name the path.
+/// Reads a whole checkpoint file (at most 16 GiB: larger is not a checkpoint this tool wrote).
 func readBytes(_ path: String) throws(CheckpointError) -> [UInt8] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw CheckpointError("\(path): no such file")
-    }
-    guard !isDirectory.boolValue else { throw CheckpointError("\(path): is a directory") }
-    guard let data = FileManager.default.contents(atPath: path) else { throw CheckpointError("\(path): cannot read") }
-    return [UInt8](data)
+    do { return try Files.read(path, limit: 1 << 34) } catch { throw CheckpointError(error.message) }
 }

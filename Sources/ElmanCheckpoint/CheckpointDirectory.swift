@@ -1,3 +1,4 @@
+import ElmanFiles
 import Foundation
 
 #if canImport(Glibc)
@@ -70,7 +71,7 @@ public struct CheckpointDirectory: Sendable {
     /// The path `latest` names, checked to exist.
     public func latest() throws(CheckpointError) -> String {
         let pointer = path + "/" + Self.latestName
-        guard let data = FileManager.default.contents(atPath: pointer) else {
+        guard Files.kind(pointer) == .file, let data = try? Files.read(pointer, limit: 4096) else {
             throw CheckpointError("no checkpoint in \(path) (no 'latest' file)")
         }
         let name = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -102,40 +103,16 @@ public struct CheckpointDirectory: Sendable {
         return ms
     }()
 
-    /// temp file → write → fsync → rename → fsync(dir).
+    /// Writes `name` in the directory crash-safely (see `Files.writeAtomically`).
     func writeAtomically(_ bytes: [UInt8], name: String) throws(CheckpointError) {
-        let final = path + "/" + name
-        let temp = path + "/." + name + ".tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw CheckpointError("cannot write \(temp): \(String(cString: strerror(errno)))") }
-        var written = 0
-        var failure: String? = nil
-        bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            while written < raw.count {
-                let n = Glibc.write(fd, base + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
-                    return
-                }
-                written += n
+        do {
+            try Files.writeAtomically(bytes, to: path + "/" + name) {
+                if Self.writeDelay > 0 { usleep(Self.writeDelay * 1000) }
             }
+        } catch {
+            let previous = (try? latest()) != nil ? "the previous checkpoint is intact" : "no earlier checkpoint exists"
+            throw CheckpointError(error.message + "; " + previous)
         }
-        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-        close(fd)
-        if let failure {
-            unlink(temp)
-            throw CheckpointError("writing \(final) failed: \(failure); the previous checkpoint is intact")
-        }
-        if Self.writeDelay > 0 { usleep(Self.writeDelay * 1000) }
-        guard rename(temp, final) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temp)
-            throw CheckpointError("renaming \(temp) failed: \(reason)")
-        }
-        let dfd = open(path, O_RDONLY | O_DIRECTORY)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 }
 

@@ -1,12 +1,12 @@
 import CBLAS
 
 /// The one place ElmanCore calls CBLAS. All matrices are row-major.
-enum BLAS {
+public enum BLAS {
     /// C = alpha · op(A) · op(B) + beta · C, with op(A) (m, k), op(B) (k, n), C (m, n).
     ///
     /// `lda`, `ldb`, `ldc` are the row strides of A, B and C as stored (before op).
     @inline(__always)
-    static func gemm(
+    public static func gemm(
         transposeA: Bool = false, transposeB: Bool = false,
         m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int,

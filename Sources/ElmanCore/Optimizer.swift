@@ -57,7 +57,7 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
         guard epsilon.isFinite, epsilon >= 0 else { throw fail("epsilon must be ≥ 0") }
         guard weightDecay.isFinite, weightDecay >= 0 else { throw fail("weight decay must be ≥ 0, got \(weightDecay)") }
         guard momentum.isFinite, momentum >= 0 else { throw fail("momentum must be ≥ 0, got \(momentum)") }
-        if nesterov && momentum == 0 { throw fail("Nesterov momentum needs --momentum > 0") }
+        if nesterov && momentum == 0 { throw fail("Nesterov momentum needs `momentum` > 0") }
     }
 }
 

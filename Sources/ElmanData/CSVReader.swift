@@ -1,3 +1,4 @@
+import ElmanFiles
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -78,7 +79,7 @@ public struct CSVReader {
                     ? "missing value" : "non-numeric value '\(String(raw.prefix(40)).printable)'"
                 switch missing {
                 case .error:
-                    throw DataError("\(name):\(lineNumber): \(what) in column '\(columns[k])' (use --missing drop|ffill to accept)")
+                    throw DataError("\(name):\(lineNumber): \(what) in column '\(columns[k])' (use `missing` drop|ffill to accept)")
                 case .drop:
                     dropRow = true
                 case .ffill:
@@ -109,21 +110,9 @@ public struct CSVReader {
     }
 }
 
-/// Reads a whole text file, refusing directories, unreadable and oversized files with a clear message.
+/// Reads a whole text file for a data source (at most `CSVReader.maxFileSize` bytes).
 func readFile(_ path: String) throws(DataError) -> String {
-    guard let f = fopen(path, "rb") else {
-        let reason = String(cString: strerror(errno))
-        throw DataError("\(path): cannot open (\(reason.lowercased()))")
-    }
-    defer { fclose(f) }
-    var st = stat()
-    guard fstat(fileno(f), &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw DataError("\(path): not a regular file") }
-    guard Int(st.st_size) <= CSVReader.maxFileSize else { throw DataError("\(path): larger than \(CSVReader.maxFileSize >> 20) MiB") }
-    var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
-    let n = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-    guard n == bytes.count else { throw DataError("\(path): read \(n) of \(bytes.count) bytes") }
-    guard let text = String(validating: bytes, as: UTF8.self) else { throw DataError("\(path): not UTF-8 text") }
-    return text
+    do { return try Files.readText(path, limit: CSVReader.maxFileSize) } catch { throw DataError(error.message) }
 }
 
 /// Iterates the records of CSV text with their 1-based line numbers, honouring quotes.

@@ -1,4 +1,4 @@
-/// Where the data comes from, as written after `--data`.
+/// Where the data comes from, as written after ``data``.
 ///
 ///     prices.csv          a CSV file with a header
 ///     formula:2*x+1       a formula in x, sampled at x = 0, Δ, 2Δ, …
@@ -10,9 +10,9 @@ public enum DataSpec: Equatable, Sendable, Codable, CustomStringConvertible {
     case sine
     case text(path: String)
 
-    /// Parses the `--data` argument.
+    /// Parses the ``data`` argument.
     public init(parsing s: String) throws(DataError) {
-        if s.isEmpty { throw DataError("--data is empty") }
+        if s.isEmpty { throw DataError("`data` is empty") }
         if s == "sine" { self = .sine; return }
         if s.hasPrefix("formula:") {
             let f = String(s.dropFirst("formula:".count))
@@ -55,9 +55,9 @@ public struct SamplingGrid: Equatable, Sendable, Codable {
 
     /// x and f(x) as a table with columns `x` and `y`.
     func table(_ f: (Double) -> Double, name: String) throws(DataError) -> Table {
-        guard points >= 2 else { throw DataError("--points must be at least 2, got \(points)") }
-        guard points <= 10_000_000 else { throw DataError("--points must be at most 10000000, got \(points)") }
-        guard step.isFinite, step != 0, start.isFinite else { throw DataError("--x-step must be a non-zero number") }
+        guard points >= 2 else { throw DataError("`points` must be at least 2, got \(points)") }
+        guard points <= 10_000_000 else { throw DataError("`points` must be at most 10000000, got \(points)") }
+        guard step.isFinite, step != 0, start.isFinite else { throw DataError("`xStep` must be a non-zero number") }
         let xs = (0 ..< points).map { start + Double($0) * step }
         var ys = [Double]()
         ys.reserveCapacity(points)

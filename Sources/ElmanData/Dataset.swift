@@ -58,7 +58,7 @@ public struct Series: Sendable {
     /// The series of first differences: row r holds v[r+1] − v[r] of every column, and
     /// `levels` keeps the target's original values.
     public func differenced() throws(DataError) -> Series {
-        guard vocabulary == nil else { throw DataError("--difference is for numeric series, not text") }
+        guard vocabulary == nil else { throw DataError("`difference` is for numeric series, not text") }
         guard levels == nil else { return self }
         func diff(_ c: [Double]) -> [Double] { zip(c.dropFirst(), c).map { $0 - $1 } }
         var s = Series(featureColumns: featureColumns.map(diff), featureNames: featureNames, target: diff(target),
@@ -93,13 +93,13 @@ public struct Series: Sendable {
         case let .csv(path):
             guard let target = options.target else {
                 let header = (try? CSVReader.header(path: path)) ?? []
-                throw DataError("--target is required for a CSV file (columns: \(header.joined(separator: ", ")))")
+                throw DataError("`target` is required for a CSV file (columns: \(header.joined(separator: ", ")))")
             }
             let features = options.features ?? [target]
             var filter: (String, String)? = nil
             if let f = options.filter {
                 let parts = f.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, !parts[0].isEmpty else { throw DataError("--where must be COLUMN=VALUE, got '\(f)'") }
+                guard parts.count == 2, !parts[0].isEmpty else { throw DataError("`where` must be COLUMN=VALUE, got '\(f)'") }
                 filter = (parts[0], parts[1])
             }
             var names = [target]
@@ -164,9 +164,9 @@ public struct WindowedDataset: Sendable {
     ///   - scaling: a kind to fit on the training rows, or fixed scalings from a checkpoint.
     public init(series: Series, seqLen T: Int, validationFraction: Double,
                 scaling: ScalingChoice) throws(DataError) {
-        guard T >= 1 else { throw DataError("--seq-len must be at least 1, got \(T)") }
+        guard T >= 1 else { throw DataError("`seqLen` must be at least 1, got \(T)") }
         guard validationFraction >= 0, validationFraction < 1 else {
-            throw DataError("--val-fraction must be in [0, 1), got \(validationFraction)")
+            throw DataError("`valFraction` must be in [0, 1), got \(validationFraction)")
         }
         let n = series.rowCount
         guard n > T else {
@@ -175,9 +175,9 @@ public struct WindowedDataset: Sendable {
         let windows = n - T
         let validation = Int((Double(windows) * validationFraction).rounded())
         let train = windows - validation
-        guard train >= 1 else { throw DataError("--val-fraction \(validationFraction) leaves no training windows (\(windows) in all)") }
+        guard train >= 1 else { throw DataError("`valFraction` \(validationFraction) leaves no training windows (\(windows) in all)") }
         guard validationFraction == 0 || validation >= 1 else {
-            throw DataError("--val-fraction \(validationFraction) of \(windows) windows is less than one window")
+            throw DataError("`valFraction` \(validationFraction) of \(windows) windows is less than one window")
         }
         seqLen = T
         levels = series.levels ?? series.target

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ElmanCore
 import ElmanData
+import ElmanRun
 import ElmanTraining
 import Foundation
 

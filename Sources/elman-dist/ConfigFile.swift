@@ -1,13 +1,17 @@
-import Foundation
+import ElmanFiles
+import TOMLKit
 
-/// `--config FILE.toml`: a flat TOML file whose keys are the long flag names of `train`.
+/// `--config FILE.toml`: a TOML file whose keys are `train`'s long flag names.
 ///
 ///     data = "examples/data/seattle-temps.csv"
 ///     target = "temp"
 ///     hidden = 64
-///     shuffle = false        # booleans become --flag / --no-flag
+///     features = ["temp", "hour"]   # arrays become comma-separated values
+///     shuffle = false               # booleans become --flag / --no-flag
 ///
-/// The file's settings are placed before the command line's, so flags override the file.
+/// Keys may use `-` or `_`. The file's settings are placed before the command line's, so
+/// flags override the file. Tables, dates and nested arrays are refused: a run's settings
+/// are one flat list.
 enum ConfigFile {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -26,63 +30,47 @@ enum ConfigFile {
             path = args[i + 1]
             args.removeSubrange(i ... i + 1)
         }
-        let settings = try parse(path: path)
-        let insertAt = args.first == "train" ? 1 : 0
-        args.insert(contentsOf: settings, at: insertAt)
+        let text: String
+        do { text = try Files.readText(path, limit: 1 << 20) } catch { throw Failure(description: "config file \(error)") }
+        let settings = try parse(text, name: path)
+        args.insert(contentsOf: settings, at: args.first == "train" ? 1 : 0)
         return args
     }
 
-    /// The file's settings as command-line arguments.
-    static func parse(path: String) throws -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw Failure(description: "\(path): cannot read config file") }
-        guard let text = String(data: data, encoding: .utf8) else { throw Failure(description: "\(path): not UTF-8 text") }
-        return try parse(text, name: path)
-    }
-
+    /// The file's settings as command-line arguments (TOML keys are unique, so their order does not matter).
     static func parse(_ text: String, name: String) throws -> [String] {
+        let table: TOMLTable
+        do { table = try TOMLTable(string: text) } catch let e as TOMLParseError {
+            throw Failure(description: "\(name):\(e.source.begin.line): \(e.description)")
+        } catch {
+            throw Failure(description: "\(name): \(error)")
+        }
         var out: [String] = []
-        for (n, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = stripComment(String(rawLine)).trimmingCharacters(in: .whitespaces)
-            if line.isEmpty { continue }
-            func fail(_ m: String) -> Failure { Failure(description: "\(name):\(n + 1): \(m)") }
-            if line.hasPrefix("[") { throw fail("tables are not supported; keys are train's flag names at the top level") }
-            guard let eq = line.firstIndex(of: "=") else { throw fail("expected 'key = value'") }
-            let key = line[..<eq].trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "-")
-            let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else { throw fail("invalid key '\(key)'") }
-            if key == "config" { throw fail("a config file cannot name another") }
-            switch value {
-            case "true": out.append("--" + key)
-            case "false": out.append("--no-" + key)
-            default:
-                if value.hasPrefix("\"") {
-                    guard value.count >= 2, value.hasSuffix("\"") else { throw fail("unterminated string") }
-                    let inner = String(value.dropFirst().dropLast())
-                    out += ["--" + key, inner.replacingOccurrences(of: "\\\"", with: "\"").replacingOccurrences(of: "\\\\", with: "\\")]
-                } else if value.hasPrefix("'") {
-                    guard value.count >= 2, value.hasSuffix("'") else { throw fail("unterminated string") }
-                    out += ["--" + key, String(value.dropFirst().dropLast())]
-                } else if value.hasPrefix("[") {
-                    guard value.hasSuffix("]") else { throw fail("unterminated array") }
-                    let items = value.dropFirst().dropLast().split(separator: ",").map {
-                        $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+        for (rawKey, value) in table {
+            let key = rawKey.replacingOccurrences(of: "_", with: "-")
+            func fail(_ problem: String) -> Failure { Failure(description: "\(name): key '\(rawKey)' \(problem)") }
+            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else { throw fail("is not a flag name") }
+            if key == "config" { throw fail("cannot name another config file") }
+            switch value.type {
+            case .bool: out.append((value.bool ?? false) ? "--" + key : "--no-" + key)
+            case .int: out += ["--" + key, String(value.int ?? 0)]
+            case .double: out += ["--" + key, String(value.double ?? 0)]
+            case .string: out += ["--" + key, value.string ?? ""]
+            case .array:
+                var items: [String] = []
+                for item in value.array ?? TOMLArray() {
+                    switch item.type {
+                    case .string: items.append(item.string ?? "")
+                    case .int: items.append(String(item.int ?? 0))
+                    case .double: items.append(String(item.double ?? 0))
+                    default: throw fail("holds an array of \(item.type); only strings and numbers are allowed")
                     }
-                    out += ["--" + key, items.joined(separator: ",")]
-                } else {
-                    guard Double(value.replacingOccurrences(of: "_", with: "")) != nil else { throw fail("value '\(value)' is not a number, boolean or quoted string") }
-                    out += ["--" + key, value.replacingOccurrences(of: "_", with: "")]
                 }
+                out += ["--" + key, items.joined(separator: ",")]
+            default:
+                throw fail("is a \(value.type); settings are strings, numbers, booleans or arrays")
             }
         }
         return out
-    }
-
-    /// Drops a `#` comment that is not inside a string.
-    private static func stripComment(_ line: String) -> String {
-        var quote: Character? = nil
-        for (i, c) in zip(line.indices, line) {
-            if let q = quote { if c == q { quote = nil } } else if c == "\"" || c == "'" { quote = c } else if c == "#" { return String(line[..<i]) }
-        }
-        return line
     }
 }

@@ -36,8 +36,8 @@ struct ElmanDist: ParsableCommand {
         } catch let failure as ConfigFile.Failure {
             printError("error: \(failure.description)")
             Glibc.exit(64)
-        } catch let failure as RuntimeFailure {
-            printError("error: \(failure.description)")
+        } catch where !isParserError(error) {
+            printError("error: " + Diagnostics.message(error))
             Glibc.exit(1)
         } catch {
             // ArgumentParser's own errors: help and version print as usual; usage errors become
@@ -49,8 +49,14 @@ struct ElmanDist: ParsableCommand {
                 printError("error: " + (first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first))
                 Glibc.exit(code.rawValue)
             }
-            printError("error: \(error)")
+            printError("error: " + Diagnostics.message(error))
             Glibc.exit(1)
         }
+    }
+
+    /// Whether `error` is ArgumentParser's own (usage, help, version, exit codes), which it renders best.
+    private static func isParserError(_ error: Error) -> Bool {
+        error is ValidationError || error is CleanExit || error is ExitCode
+            || String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import ElmanCheckpoint
 import ElmanCore
-import ElmanTraining
+import ElmanInference
+import ElmanRun
+import ElmanFiles
 import Foundation
 
 struct Inspect: ParsableCommand {
@@ -13,18 +15,16 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         let path = try resolveCheckpointArgument(checkpoint)
-        let bytes: [UInt8]
-        guard let data = FileManager.default.contents(atPath: path) else { throw RuntimeFailure("\(path): cannot read") }
-        bytes = [UInt8](data)
+        let bytes = try Files.read(path)
         let file: SafeTensorsFile
         let ckpt: Checkpoint
         do {
             file = try SafeTensorsFile(bytes: bytes)
             ckpt = try Checkpoint(file: file)
         } catch let e as SafeTensorsError {
-            throw RuntimeFailure("\(path): not a valid safetensors file: \(e)")
+            throw CommandFailure("\(path): not a valid safetensors file: \(e)")
         } catch {
-            throw RuntimeFailure("\(path): \(error)")
+            throw CommandFailure("\(path): \(error)")
         }
         print("file            \(path) (\(bytes.count) bytes)")
         print("format          \(file.metadata["format"] ?? "?") version \(file.metadata["format_version"] ?? "?")")
@@ -68,17 +68,41 @@ struct Export: ParsableCommand {
     func run() throws {
         let path = try resolveCheckpointArgument(checkpoint)
         let ckpt: Checkpoint
-        do { ckpt = try Checkpoint.load(path: path) } catch { throw RuntimeFailure("\(path): \(error)") }
-        if FileManager.default.fileExists(atPath: out) && !force { throw RuntimeFailure("\(out) exists (use --force to overwrite)") }
+        do { ckpt = try Checkpoint.load(path: path) } catch { throw CommandFailure("\(path): \(error)") }
+        if Files.kind(out) != .missing && !force { throw CommandFailure("\(out) exists (use --force to overwrite)") }
         var writer = SafeTensorsWriter()
         for slot in ElmanCore.ParameterLayout(ckpt.model).slots {
             writer.add(slot.name, shape: slot.shape, values: Array(ckpt.parameters[slot.range]))
         }
         let m = ckpt.model
-        writer.metadata = ["elman_dist_model": "{\"input_size\":\(m.inputSize),\"hidden_size\":\(m.hiddenSize),\"output_size\":\(m.outputSize),\"num_layers\":\(m.layers),\"nonlinearity\":\"\(m.activation.rawValue)\",\"head\":\"\(m.head.rawValue)\"}"]
-        guard FileManager.default.createFile(atPath: out, contents: Data(writer.serialized())) else {
-            throw RuntimeFailure("cannot write \(out)")
-        }
+        writer.metadata = ["elman_dist_model": try ExportedModel(m).json()]
+        try Files.writeAtomically(writer.serialized(), to: out)
         print("wrote \(out): \(ParameterLayout(ckpt.model).slots.count) tensors (rnn.*, fc.*)")
+    }
+}
+
+/// The `elman_dist_model` metadata of an exported file: what PyTorch needs to rebuild the modules.
+struct ExportedModel: Encodable {
+    var inputSize, hiddenSize, outputSize, numLayers: Int
+    var nonlinearity, head: String
+
+    enum CodingKeys: String, CodingKey {
+        case nonlinearity, head
+        case inputSize = "input_size", hiddenSize = "hidden_size", outputSize = "output_size", numLayers = "num_layers"
+    }
+
+    init(_ m: ModelConfig) {
+        inputSize = m.inputSize
+        hiddenSize = m.hiddenSize
+        outputSize = m.outputSize
+        numLayers = m.layers
+        nonlinearity = m.activation.rawValue
+        head = m.head.rawValue
+    }
+
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
-import ElmanTraining
+import ElmanInference
+import ElmanRun
+import ElmanFiles
 import Foundation
 
 struct Plot: ParsableCommand {
@@ -25,29 +27,39 @@ struct Plot: ParsableCommand {
     func run() throws {
         var chart: LineChart
         if let metrics {
-            guard let text = try? String(contentsOfFile: metrics, encoding: .utf8) else { throw RuntimeFailure("\(metrics): cannot read") }
+            let text = try Files.readText(metrics)
             var loss: [(Double, Double)] = [], val: [(Double, Double)] = []
             for line in text.split(separator: "\n") {
-                guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                      let step = (obj["step"] as? NSNumber)?.doubleValue else { continue }
-                if let l = (obj["loss"] as? NSNumber)?.doubleValue { loss.append((step, l)) }
-                if let v = (obj["val_loss"] as? NSNumber)?.doubleValue { val.append((step, v)) }
+                guard let point = try? JSONDecoder().decode(LossPoint.self, from: Data(line.utf8)) else { continue }
+                if let l = point.loss { loss.append((point.step, l)) }
+                if let v = point.valLoss { val.append((point.step, v)) }
             }
-            guard loss.count >= 2 else { throw RuntimeFailure("\(metrics): fewer than two logged steps") }
+            guard loss.count >= 2 else { throw CommandFailure("\(metrics): fewer than two logged steps") }
             chart = LineChart(title: "Loss (normalised units)", xLabel: "step", yLabel: "loss",
                               series: [("training", "#1f77b4", loss), ("validation", "#d62728", val)])
         } else {
             let m = try CheckpointArgument.parse(["--checkpoint", checkpoint ?? ""]).load()
             let d = try m.dataset(try data.options())
-            guard !d.isClassification else { throw RuntimeFailure("forecast plots are for numeric series") }
+            guard !d.isClassification else { throw CommandFailure("forecast plots are for numeric series") }
             let p = m.predictions(d, windows: max(0, d.windowCount - last) ..< d.windowCount)
             chart = LineChart(title: "Next-step forecast of \(m.dataRecord.targetName)", xLabel: "row", yLabel: m.dataRecord.targetName,
                               series: [("actual", "#333333", p.map { (Double($0.row), $0.actual) }),
                                        ("forecast", "#d62728", p.map { (Double($0.row), $0.predicted) })])
             if d.validationCount > 0 { chart.marker = Double(d.trainCount + d.seqLen) }
         }
-        guard FileManager.default.createFile(atPath: out, contents: Data(chart.svg().utf8)) else { throw RuntimeFailure("cannot write \(out)") }
+        try Files.writeAtomically(Array(chart.svg().utf8), to: out)
         print("wrote \(out)")
+    }
+}
+
+/// The losses of one metrics line (see `MetricsLine`).
+private struct LossPoint: Decodable {
+    var step: Double
+    var loss: Double?
+    var valLoss: Double?
+    enum CodingKeys: String, CodingKey {
+        case step, loss
+        case valLoss = "val_loss"
     }
 }
 

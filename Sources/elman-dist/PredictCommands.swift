@@ -1,6 +1,7 @@
 import ArgumentParser
 import ElmanData
-import ElmanTraining
+import ElmanInference
+import ElmanRun
 import Foundation
 
 /// The checkpoint to use: shared by predict, eval, generate and plot.
@@ -9,7 +10,7 @@ struct CheckpointArgument: ParsableArguments {
 
     func load() throws -> TrainedModel {
         let path = try resolveCheckpointArgument(checkpoint)
-        do { return try TrainedModel(path: path) } catch { throw RuntimeFailure("\(path): \(error)") }
+        do { return try TrainedModel(path: path) } catch { throw CommandFailure("\(path): \(Diagnostics.message(error))") }
     }
 }
 
@@ -39,18 +40,14 @@ struct Predict: ParsableCommand {
             csv = "step,forecast\n" + values.enumerated().map { "\($0.offset + 1),\($0.element)" }.joined(separator: "\n") + "\n"
         } else {
             let d = try m.dataset(options)
-            guard !d.isClassification else { throw RuntimeFailure("predict is for numeric series; use generate for text") }
+            guard !d.isClassification else { throw CommandFailure("predict is for numeric series; use generate for text") }
             let p = m.predictions(d, windows: 0 ..< d.windowCount)
             csv = "row,actual,predicted,split\n"
             for x in p {
                 csv += "\(x.row),\(x.actual),\(x.predicted),\(x.row - d.levelOffset - d.seqLen < d.trainCount ? "train" : "validation")\n"
             }
         }
-        if let out {
-            guard FileManager.default.createFile(atPath: out, contents: Data(csv.utf8)) else { throw RuntimeFailure("cannot write \(out)") }
-        } else {
-            print(csv, terminator: "")
-        }
+        try writeOutput(csv, to: out)
     }
 }
 
@@ -81,15 +78,10 @@ struct Eval: ParsableCommand {
         case .all?: 0 ..< d.windowCount
         case nil: m.defaultWindows(d)
         }
-        guard !windows.isEmpty else { throw RuntimeFailure("no \(split?.rawValue ?? "") windows to evaluate") }
+        guard !windows.isEmpty else { throw CommandFailure("no \(split?.rawValue ?? "") windows to evaluate") }
         let e = m.evaluate(d, windows: windows)
         if json {
-            func num(_ v: Double) -> String { v.isFinite ? "\(v)" : "null" }
-            if let mm = e.model, let n = e.naive {
-                print("{\"mse\":\(num(mm.mse)),\"rmse\":\(num(mm.rmse)),\"mae\":\(num(mm.mae)),\"naive\":{\"mse\":\(num(n.mse)),\"rmse\":\(num(n.rmse)),\"mae\":\(num(n.mae))},\"windows\":\(e.windows)}")
-            } else {
-                print("{\"accuracy\":\(num(e.accuracy ?? .nan)),\"cross_entropy\":\(num(e.crossEntropy ?? .nan)),\"naive\":{\"accuracy\":\(num(e.naiveAccuracy ?? .nan))},\"windows\":\(e.windows)}")
-            }
+            print(try EvaluationJSON(e).encoded())
             return
         }
         print("\(e.windows) windows")
@@ -124,8 +116,66 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let m = try model.load()
-        do { print(try m.generate(prime: prime, length: length, temperature: temperature, seed: seed)) } catch {
-            throw RuntimeFailure("\(error)")
+        print(try m.generate(prime: prime, length: length, temperature: temperature, seed: seed))
+    }
+}
+
+/// `eval --json`: one object whose keys are documented in the README and stay stable.
+/// A value that is not finite (an empty score) is written as null.
+struct EvaluationJSON: Encodable {
+    struct Errors: Encodable {
+        var mse, rmse, mae: Double?
+        init(_ m: ErrorMetrics) {
+            mse = m.mse.finite
+            rmse = m.rmse.finite
+            mae = m.mae.finite
         }
     }
+    struct NaiveAccuracy: Encodable { var accuracy: Double? }
+
+    var windows: Int
+    var mse, rmse, mae: Double?
+    var accuracy, crossEntropy: Double?
+    var naive: Naive
+
+    enum Naive: Encodable {
+        case errors(Errors)
+        case accuracy(NaiveAccuracy)
+        func encode(to encoder: Encoder) throws {
+            switch self {
+            case let .errors(e): try e.encode(to: encoder)
+            case let .accuracy(a): try a.encode(to: encoder)
+            }
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case windows, mse, rmse, mae, accuracy, naive
+        case crossEntropy = "cross_entropy"
+    }
+
+    init(_ e: Evaluation) {
+        windows = e.windows
+        if let model = e.model, let naive = e.naive {
+            mse = model.mse.finite
+            rmse = model.rmse.finite
+            mae = model.mae.finite
+            self.naive = .errors(Errors(naive))
+        } else {
+            accuracy = e.accuracy?.finite
+            crossEntropy = e.crossEntropy?.finite
+            naive = .accuracy(NaiveAccuracy(accuracy: e.naiveAccuracy?.finite))
+        }
+    }
+
+    func encoded() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+extension Double {
+    /// The value, or nil when it is NaN or infinite (JSON has no such numbers).
+    var finite: Double? { isFinite ? self : nil }
 }

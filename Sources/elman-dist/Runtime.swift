@@ -1,7 +1,7 @@
 import ArgumentParser
 import ElmanCheckpoint
 import ElmanDistributed
-import ElmanTraining
+import ElmanFiles
 import Foundation
 
 #if canImport(Glibc)
@@ -13,9 +13,18 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
+/// Flushes C's standard output (what `print` writes to), so progress shows at once in a pipe.
+func flushOutput() { fflush(nil) }
+
 /// A failure already reported; exit with `code` without printing more.
 struct Reported: Error {
     var code: Int32
+}
+
+/// A command's failure with its message (rendered by `Diagnostics` like any other error).
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Runs `body` on an MPI world (a singleton of size 1 without mpirun) and turns every
@@ -25,43 +34,37 @@ struct Reported: Error {
 /// - A failure on one rank alone prints "rank R: …" and aborts the job (MPI_Abort).
 func runDistributed(_ body: (Communicator) throws -> Void) throws {
     let comm: MPICommunicator
-    do { comm = try MPICommunicator() } catch { throw RuntimeFailure("cannot start MPI: \(error)") }
+    do { comm = try MPICommunicator() } catch { throw CommandFailure("cannot start MPI: \(error)") }
     let prefix = comm.size > 1 ? "error: rank \(comm.rank): " : "error: "
+    defer {
+        flushOutput()
+        comm.finalize()
+    }
     do {
         try body(comm)
-        flushOutput()
-        comm.finalize()
-    } catch let e as PeerFailure {
-        _ = e
-        flushOutput()
-        comm.finalize()
+    } catch is PeerFailure {
         throw Reported(code: 1)
     } catch let e as SharedFailure {
-        if comm.isRoot { printError("error: \(e.message)") }
-        flushOutput()
-        comm.finalize()
+        if comm.isRoot { printError("error: " + Diagnostics.message(e)) }
         throw Reported(code: 1)
     } catch let e as AgreedFailure {
-        printError((e.everyRank ? "error: " : prefix) + e.description)
-        flushOutput()
-        comm.finalize()
+        printError((e.everyRank ? "error: " : prefix) + Diagnostics.message(e))
         throw Reported(code: 1)
     } catch {
-        printError(prefix + "\(error)")
+        printError(prefix + Diagnostics.message(error))
         flushOutput()
         if comm.size > 1 { comm.abort(code: 1) }
-        comm.finalize()
         throw Reported(code: 1)
     }
 }
 
-/// A plain failure with a message.
-struct RuntimeFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
-}
-
 /// A checkpoint argument: a file, or a directory meaning its latest.
 func resolveCheckpointArgument(_ argument: String) throws -> String {
-    do { return try resolveCheckpoint(argument) } catch { throw RuntimeFailure(error.message) }
+    try resolveCheckpoint(argument)
+}
+
+/// Writes a command's output file (`--out`) whole, or standard output when `path` is nil.
+func writeOutput(_ text: String, to path: String?) throws {
+    guard let path else { return print(text, terminator: "") }
+    try Files.writeAtomically(Array(text.utf8), to: path)
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import ElmanCore
 import ElmanData
 import ElmanDistributed
+import ElmanRun
 import ElmanTraining
 import Foundation
 
@@ -26,6 +27,9 @@ struct Train: ParsableCommand {
 
     @OptionGroup(title: "Data") var dataArguments: DataArguments
 
+    // Every option below is a row of `OptionTable` under the same name: `settings()` reads
+    // them by name, so a property here is all it takes to expose a row as a flag.
+
     // Model.
     @Option(help: "Hidden units per layer (default 32).") var hidden: Int?
     @Option(help: "Stacked recurrent layers (default 1).") var layers: Int?
@@ -45,7 +49,7 @@ struct Train: ParsableCommand {
     @Option(help: "adam, adamw or sgd (default adam).") var optimizer: OptimizerKind?
     @Option(help: "Learning rate (default 0.001 for adam/adamw, 0.01 for sgd).") var lr: Double?
     @Option(help: "SGD momentum (default 0).") var momentum: Double?
-    @Flag(help: "Nesterov momentum (SGD).") var nesterov = false
+    @Flag(inversion: .prefixedNo, help: "Nesterov momentum (SGD).") var nesterov: Bool?
     @Option(help: "Weight decay (default 0; adamw 0.01).") var weightDecay: Double?
     @Option(help: "Adam beta1 (default 0.9).") var beta1: Double?
     @Option(help: "Adam beta2 (default 0.999).") var beta2: Double?
@@ -74,7 +78,7 @@ struct Train: ParsableCommand {
 
     // Output and runtime.
     @Option(help: "Print a progress line every N steps (default 50).") var logEvery: Int?
-    @Flag(help: "Print nothing but errors.") var quiet = false
+    @Flag(inversion: .prefixedNo, help: "Print nothing but errors.") var quiet: Bool?
     @Option(help: "Append one JSON object per logged step to this file.") var metrics: String?
     @Option(help: "BLAS threads per rank (default: cores on the node / ranks on the node).") var threads: Int?
     @Option(help: "Compare replica parameter checksums every N steps (default 100).") var replicaCheckEvery: Int?
@@ -86,61 +90,20 @@ struct Train: ParsableCommand {
         if resume == "latest" && checkpointDir == nil { throw ValidationError("--resume latest needs --checkpoint-dir") }
     }
 
-    /// The settings the user gave, in a fixed order, each as a change to the options.
+    /// The settings the user gave, in the option table's order: every property named after a
+    /// row of `OptionTable` that holds a value.
     func settings() -> [OptionSetting] {
-        var s: [OptionSetting] = []
-        func add(_ flag: String, _ apply: @escaping @Sendable (inout TrainingOptions) -> Void) { s.append(OptionSetting(flag: flag, apply: apply)) }
-        if let v = hidden { add("--hidden \(v)") { $0.hidden = v } }
-        if let v = layers { add("--layers \(v)") { $0.layers = v } }
-        if let v = activation { add("--activation \(v.rawValue)") { $0.activation = v } }
-        if let v = head { add("--head \(v.rawValue)") { $0.head = v } }
-        if let v = loss { add("--loss \(v.rawValue)") { $0.loss = v } }
-        if let v = seqLen { add("--seq-len \(v)") { $0.seqLen = v } }
-        if let v = batchSize { add("--batch-size \(v)") { $0.batchSize = v } }
-        if let v = valFraction { add("--val-fraction \(v)") { $0.validationFraction = v } }
-        if let v = normalize { add("--normalize \(v.rawValue)") { $0.normalize = v } }
-        if let v = shuffle { add(v ? "--shuffle" : "--no-shuffle") { $0.shuffle = v } }
-        if let v = seed { add("--seed \(v)") { $0.seed = v } }
-        if let v = optimizer {
-            add("--optimizer \(v.rawValue)") { o in
-                let old = o.optimizer
-                o.optimizer = OptimizerConfig(kind: v, beta1: old.beta1, beta2: old.beta2, epsilon: old.epsilon,
-                                              momentum: old.momentum, nesterov: old.nesterov)
-            }
+        var given: [String: Any] = [:]
+        for child in Mirror(reflecting: self).children {
+            guard let label = child.label, label.hasPrefix("_"),
+                  let option = child.value as? any GivenValue, let value = option.given else { continue }
+            given[String(label.dropFirst())] = value
         }
-        if let v = lr { add("--lr \(v)") { $0.optimizer.learningRate = v } }
-        if let v = momentum { add("--momentum \(v)") { $0.optimizer.momentum = v } }
-        if nesterov { add("--nesterov") { $0.optimizer.nesterov = true } }
-        if let v = weightDecay { add("--weight-decay \(v)") { $0.optimizer.weightDecay = v } }
-        if let v = beta1 { add("--beta1 \(v)") { $0.optimizer.beta1 = v } }
-        if let v = beta2 { add("--beta2 \(v)") { $0.optimizer.beta2 = v } }
-        if let v = eps { add("--eps \(v)") { $0.optimizer.epsilon = v } }
-        if let v = clipNorm { add("--clip-norm \(v)") { $0.clipNorm = v } }
-        if let v = warmup { add("--warmup \(v)") { $0.schedule.warmupSteps = v } }
-        if let v = lrDecay { add("--lr-decay \(v.rawValue)") { $0.schedule.decay = v } }
-        if let v = lrStepSize { add("--lr-step-size \(v)") { $0.schedule.stepSize = v } }
-        if let v = lrGamma { add("--lr-gamma \(v)") { $0.schedule.gamma = v } }
-        if let v = lrMinFraction { add("--lr-min-fraction \(v)") { $0.schedule.minFraction = v } }
-        if let v = steps { add("--steps \(v)") { $0.steps = v } }
-        if let v = epochs { add("--epochs \(v)") { $0.epochs = v; $0.steps = nil } }
-        if let v = evalEvery { add("--eval-every \(v)") { $0.evalEvery = v } }
-        if let v = earlyStop { add("--early-stop \(v)") { $0.earlyStop = v } }
-        if let v = onNonfinite { add("--on-nonfinite \(v.rawValue)") { $0.onNonFinite = v } }
-        if let v = checkpointDir { add("--checkpoint-dir \(v)") { $0.checkpointDirectory = v } }
-        if let v = checkpointEvery { add("--checkpoint-every \(v)") { $0.checkpointEvery = v } }
-        if let v = keep { add("--keep \(v)") { $0.keep = v } }
-        if let v = logEvery { add("--log-every \(v)") { $0.logEvery = v } }
-        let q = quiet
-        if q { add("--quiet") { $0.quiet = q } }
-        if let v = metrics { add("--metrics \(v)") { $0.metricsPath = v } }
-        if let v = threads { add("--threads \(v)") { $0.threads = v } }
-        if let v = replicaCheckEvery { add("--replica-check-every \(v)") { $0.replicaCheckEvery = v } }
-        return s
+        return OptionTable.fields.compactMap { field in given[field.name].map { OptionSetting(field.name, $0) } }
     }
 
     func run() throws {
         let dataOptions = try dataArguments.options()
-        let textData = dataOptions?.source.isText ?? false
         var start = RunStart.fresh
         if let resume {
             let path = resume == "latest" ? (checkpointDir ?? "") : resume
@@ -152,27 +115,50 @@ struct Train: ParsableCommand {
         }
         // A new run: defaults, then the user's settings. Text data defaults to a next-character model.
         var base = TrainingOptions()
-        if textData {
+        if dataOptions?.source.isText ?? false {
             base.loss = .crossEntropy
             base.head = .every
         }
         let settings = settings()
-        var options = base
-        if case .resume = start {} else {
-            options = try resolveOptions(base: base, settings: settings, resuming: false).options
-        }
+        let resuming: Bool = if case .resume = start { true } else { false }
+        let options = resuming ? base : try resolveOptions(base: base, settings: settings, resuming: false).options
         try runDistributed { comm in
             StopSignal.install()
             let trainer = try Trainer(comm: comm, options: options, data: dataOptions, start: start, settings: settings)
-            let summary = try trainer.run()
-            if comm.isRoot && !trainer.options.quiet {
-                var line = "done: \(summary.steps) steps, last loss \(String(format: "%.6g", summary.finalLoss))"
-                if let v = summary.validationLoss { line += ", validation loss \(String(format: "%.6g", v))" }
-                if let c = summary.checkpoint { line += ", checkpoint \(c)" }
-                if summary.stoppedEarly { line += " (stopped early)" }
-                if summary.interrupted { line += " (interrupted)" }
-                print(line)
+            trainer.observers = FaultInjection.fromEnvironment.map { [$0] } ?? []
+            let printer = try comm.agree {
+                try ProgressPrinter(options: trainer.options, isRoot: comm.isRoot, appendMetrics: resuming)
             }
+            let summary = try trainer.run(report: printer.show)
+            printer.finish()
+            guard comm.isRoot && !trainer.options.quiet else { return }
+            var line = "done: \(summary.steps) steps, last loss \(String(format: "%.6g", summary.finalLoss))"
+            if let v = summary.validationLoss { line += ", validation loss \(String(format: "%.6g", v))" }
+            if let c = summary.checkpoint { line += ", checkpoint \(c)" }
+            if summary.stoppedEarly { line += " (stopped early)" }
+            if summary.interrupted { line += " (interrupted)" }
+            print(line)
         }
     }
+}
+
+/// An ArgumentParser property wrapper whose parsed value can be read without knowing its type.
+protocol GivenValue {
+    /// The value the user gave, or nil when the option was left out.
+    var given: Any? { get }
+}
+
+extension Option: GivenValue {
+    var given: Any? { unwrapped(wrappedValue) }
+}
+
+extension Flag: GivenValue {
+    var given: Any? { unwrapped(wrappedValue) }
+}
+
+/// `value` without its Optional layer; nil for `.none`.
+private func unwrapped(_ value: Any) -> Any? {
+    let mirror = Mirror(reflecting: value)
+    guard mirror.displayStyle == .optional else { return value }
+    return mirror.children.first?.value
 }

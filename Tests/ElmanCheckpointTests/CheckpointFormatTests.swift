@@ -69,7 +69,7 @@ struct CheckpointFormatTests {
         ([UInt8].safetensors(header: String(repeating: "{\"a\":", count: 40) + "1" + String(repeating: "}", count: 40)),
          "not a valid safetensors file: header is not valid JSON: invalid JSON at byte 160: nested too deeply"),
         ([UInt8].safetensors(header: "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", data: [0, 0, 0, 0]),
-         "not an elman-dist checkpoint (no format metadata; use --init for plain model weights)"),
+         "not an elman-dist checkpoint (no format metadata; use `init` for plain model weights)"),
     ] as [([UInt8], String)])
     func hostile(_ bytes: [UInt8], _ message: String) {
         #expect(throws: CheckpointError(message)) { try Checkpoint(bytes: bytes) }

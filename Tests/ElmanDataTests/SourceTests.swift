@@ -33,7 +33,7 @@ struct SourceTests {
     @Test("missing and non-numeric values name the file, line and column; drop and ffill handle them")
     func missing() throws {
         let path = try temp("date,v\n1,1.5\n2,\n3,abc\n4,4\n")
-        #expect(throws: DataError("\(path):3: missing value in column 'v' (use --missing drop|ffill to accept)")) {
+        #expect(throws: DataError("\(path):3: missing value in column 'v' (use `missing` drop|ffill to accept)")) {
             try Series.load(DataOptions(source: .csv(path: path), target: "v"))
         }
         #expect(try Series.load(DataOptions(source: .csv(path: path), target: "v", missing: .drop)).target == [1.5, 4])

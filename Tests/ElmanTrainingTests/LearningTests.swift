@@ -1,5 +1,9 @@
 import ElmanData
+import ElmanDistributed
+import ElmanInference
+import ElmanRun
 import ElmanTraining
+import TestSupport
 import ElmanCore
 import Testing
 
@@ -22,8 +26,8 @@ struct LearningTests {
 
     @Test("hourly Seattle temperatures: the default model beats the naive forecast on validation")
     func seattleTemperatures() throws {
-        let dir = try Paths.temporaryDirectory()
-        try train(defaults(dir), DataOptions(source: .csv(path: Paths.example("seattle-temps.csv")), target: "temp"))
+        let dir = try Scratch.directory()
+        try train(defaults(dir), DataOptions(source: .csv(path: Fixtures.example("seattle-temps.csv")), target: "temp"))
         let e = try evaluate(dir)
         let model = try #require(e.model), naive = try #require(e.naive)
         #expect(model.mse < 0.7 * naive.mse, "model \(model.mse) vs naive \(naive.mse)")
@@ -31,8 +35,8 @@ struct LearningTests {
 
     @Test("AMZN monthly prices, differenced: the default model beats the naive forecast on validation")
     func stocks() throws {
-        let dir = try Paths.temporaryDirectory()
-        try train(defaults(dir), DataOptions(source: .csv(path: Paths.example("stocks.csv")), target: "price",
+        let dir = try Scratch.directory()
+        try train(defaults(dir), DataOptions(source: .csv(path: Fixtures.example("stocks.csv")), target: "price",
                                              filter: "symbol=AMZN", difference: true))
         let e = try evaluate(dir)
         let model = try #require(e.model), naive = try #require(e.naive)
@@ -45,7 +49,7 @@ struct LearningTests {
         (DataSpec.formula("2*x+1"), Activation.relu, 0.01), (DataSpec.sine, Activation.tanh, 0.005),
     ])
     func synthetic(_ source: DataSpec, _ activation: Activation, _ bound: Double) throws {
-        let dir = try Paths.temporaryDirectory()
+        let dir = try Scratch.directory()
         var o = defaults(dir)
         o.activation = activation
         let (_, summary) = try train(o, DataOptions(source: source))
@@ -57,7 +61,7 @@ struct LearningTests {
     /// best validation loss, which is what a user of this corpus should use.
     @Test("a character model beats the unigram baseline")
     func characters() throws {
-        let dir = try Paths.temporaryDirectory()
+        let dir = try Scratch.directory()
         var o = defaults(dir)
         o.loss = .crossEntropy
         o.head = .every
@@ -67,7 +71,7 @@ struct LearningTests {
         o.evalEvery = 10
         o.earlyStop = 3
         o.optimizer.learningRate = 0.01
-        let data = DataOptions(source: .text(path: Paths.example("recurrence.txt")))
+        let data = DataOptions(source: .text(path: Fixtures.example("recurrence.txt")))
         let (_, summary) = try train(o, data)
         // Unigram baseline: the entropy of the character frequencies.
         let series = try Series.load(data)

@@ -1,6 +1,10 @@
 import ElmanCheckpoint
 import ElmanData
+import ElmanDistributed
+import ElmanInference
+import ElmanRun
 import ElmanTraining
+import TestSupport
 import Testing
 
 @Suite("Resume")
@@ -26,11 +30,11 @@ struct ResumeTests {
 
     @Test("40 steps straight equal 20 steps, a checkpoint, and 20 resumed steps, bit for bit")
     func exactResume() throws {
-        let dir = try Paths.temporaryDirectory()
+        let dir = try Scratch.directory()
         let (straight, _) = try train(Self.options(dir), Self.data)
         let mid = CheckpointDirectory.fileName(step: 20)
         // A resumed run takes its options from the checkpoint; a new directory is a setting, as on the command line.
-        let moveTo = OptionSetting(flag: "--checkpoint-dir") { $0.checkpointDirectory = dir + "/resumed" }
+        let moveTo = OptionSetting("checkpointDir", dir + "/resumed")
         let (resumed, summary) = try train(Self.options(dir), nil, start: .resume(path: dir + "/" + mid), settings: [moveTo])
         #expect(summary.steps == 40)
         #expect(resumed.network.parameters.array == straight.network.parameters.array)
@@ -43,7 +47,7 @@ struct ResumeTests {
 
     /// Trains 20 steps; returns the options and the checkpoint written at step 20.
     func twentySteps() throws -> (TrainingOptions, String) {
-        let dir = try Paths.temporaryDirectory()
+        let dir = try Scratch.directory()
         var o = Self.options(dir)
         o.steps = 20
         try train(o, Self.data)
@@ -53,18 +57,18 @@ struct ResumeTests {
     @Test("a resume that contradicts the checkpoint's model is refused; other changes are applied")
     func contradictions() throws {
         let (o, path) = try twentySteps()
-        let hidden = OptionSetting(flag: "--hidden 64") { $0.hidden = 64 }
+        let hidden = OptionSetting("hidden", 64)
         #expect(throws: AgreedFailure.self) { try train(o, nil, start: .resume(path: path), settings: [hidden]) }
         let (t, s) = try train(o, nil, start: .resume(path: path), settings: [
-            OptionSetting(flag: "--steps 25") { $0.steps = 25 },
-            OptionSetting(flag: "--lr 0.001") { $0.optimizer.learningRate = 0.001 },
+            OptionSetting("steps", 25),
+            OptionSetting("lr", 0.001),
         ])
         #expect(s.steps == 25)
         #expect(t.options.optimizer.learningRate == 0.001)
-        let (_, notes) = try resolveOptions(base: t.options, settings: [OptionSetting(flag: "--lr 0.5") { $0.optimizer.learningRate = 0.5 }], resuming: true)
-        #expect(notes == ["resuming with --lr 0.5"])
-        #expect(throws: TrainingError("--seed 9 contradicts the checkpoint, which was trained with seed = 0")) {
-            try resolveOptions(base: t.options, settings: [OptionSetting(flag: "--seed 9") { $0.seed = 9 }], resuming: true)
+        let (_, notes) = try resolveOptions(base: t.options, settings: [OptionSetting("lr", 0.5)], resuming: true)
+        #expect(notes == ["resuming with `lr` 0.5"])
+        #expect(throws: RunError("`seed` 9 contradicts the checkpoint, which was trained with `seed` 0")) {
+            try resolveOptions(base: t.options, settings: [OptionSetting("seed", UInt64(9))], resuming: true)
         }
     }
 

@@ -1,4 +1,8 @@
+import ElmanDistributed
+import ElmanInference
+import ElmanRun
 import ElmanTraining
+import TestSupport
 import Foundation
 import Testing
 

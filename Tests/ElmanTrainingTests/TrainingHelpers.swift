@@ -1,20 +1,10 @@
 import ElmanData
 import ElmanDistributed
+import ElmanInference
+import ElmanRun
 import ElmanTraining
+import TestSupport
 import Foundation
-
-enum Paths {
-    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples/data")
-
-    static func example(_ name: String) -> String { examples.appendingPathComponent(name).path }
-
-    static func temporaryDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("elman-train-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
-}
 
 /// Trains in this process on a world of one.
 @discardableResult

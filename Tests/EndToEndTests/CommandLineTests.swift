@@ -102,7 +102,15 @@ struct CommandLineTests {
         #expect(c.model.hiddenSize == 9 && c.model.layers == 2)
         try "hidden = [".write(toFile: toml, atomically: true, encoding: .utf8)
         let bad = try Harness.run(["train", "--config", toml])
-        #expect(bad.status == 64 && bad.stderr == "error: \(toml):1: unterminated array\n")
+        #expect(bad.status == 64 && bad.stderr.hasPrefix("error: \(toml):1: Error while parsing array"))
+        #expect(bad.stderr.split(separator: "\n").count == 1)
+        // Real TOML: a '#' inside a string is not a comment; a table is refused, naming it.
+        try "data = \"formula:x # not a comment\"\n".write(toFile: toml, atomically: true, encoding: .utf8)
+        let hash = try Harness.run(["train", "--config", toml])
+        #expect(hash.status == 1 && hash.stderr.contains("formula 'x # not a comment'"), "\(hash.stderr)")
+        try "hidden = 3\n[model]\nlayers = 2\n".write(toFile: toml, atomically: true, encoding: .utf8)
+        let table = try Harness.run(["train", "--config", toml])
+        #expect(table.status == 64 && table.stderr == "error: \(toml): key 'model' is a table; settings are strings, numbers, booleans or arrays\n")
     }
 
     @Test("eval --json prints the documented object; predict forecasts a horizon")

@@ -1,11 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import ElmanCore
+import ElmanTraining
 
 /// Work counts and the machine's matrix-multiply ceiling, for benchmarks.
-public enum Roofline {
+enum Roofline {
     /// Floating-point operations of the GEMMs in one forward + backward pass (2·m·n·k each).
-    public static func flopsPerStep(_ c: ModelConfig, batch B: Int, steps T: Int) -> Double {
+    static func flopsPerStep(_ c: ModelConfig, batch B: Int, steps T: Int) -> Double {
         let H = Double(c.hiddenSize), O = Double(c.outputSize), TB = Double(T * B)
         var flops = 0.0
         for l in 0 ..< c.layers {
@@ -23,27 +22,20 @@ public enum Roofline {
     }
 
     /// Measured single-precision GEMM throughput (GFLOP/s) of the linked BLAS for m×n×k.
-    public static func sgemmGFLOPs(m: Int, n: Int, k: Int, seconds: Double = 0.5) -> Double {
+    static func sgemmGFLOPs(m: Int, n: Int, k: Int, seconds: Double = 0.5) -> Double {
         let a = FloatBuffer(count: m * k), b = FloatBuffer(count: k * n), c = FloatBuffer(count: m * n)
         for i in 0 ..< a.count { a[i] = Float(i % 7) * 0.01 }
         for i in 0 ..< b.count { b[i] = Float(i % 5) * 0.01 }
         func once() { BLAS.gemm(m: m, n: n, k: k, a: a.baseAddress, lda: k, b: b.baseAddress, ldb: n, beta: 0, c: c.baseAddress, ldc: n) }
         once()
         var calls = 0
-        let start = monotonicSeconds()
+        let clock = ContinuousClock(), start = clock.now
         var elapsed = 0.0
         repeat {
             once()
             calls += 1
-            elapsed = monotonicSeconds() - start
+            elapsed = (clock.now - start).seconds
         } while elapsed < seconds
         return 2 * Double(m) * Double(n) * Double(k) * Double(calls) / elapsed / 1e9
     }
-}
-
-/// Seconds on a monotonic clock.
-public func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

@@ -56,26 +56,26 @@ public enum NonFinitePolicy: String, Codable, Sendable, CaseIterable {
 
 /// Every setting of a training run (model, optimiser, schedule, data handling, checkpoints).
 ///
-/// The fields under "fixed" define the trajectory and are stored in checkpoints; a resumed
-/// run keeps them. The fields under "may change on resume" can be set anew when resuming.
+/// `OptionTable` names each setting once, with its check and whether it defines the
+/// trajectory (a resumed run keeps those) or may change on resume.
 public struct TrainingOptions: Codable, Equatable, Sendable {
-    // Fixed: model.
+    // Trajectory: model.
     public var hidden: Int = 32
     public var layers: Int = 1
     public var activation: Activation = .tanh
     public var head: HeadMode = .last
     public var loss: LossKind = .mse
-    // Fixed: data handling.
+    // Trajectory: data handling.
     public var seqLen: Int = 16
     public var batchSize: Int = 32
     public var validationFraction: Double = 0.2
     public var normalize: NormalizationKind = .zscore
     public var shuffle: Bool = true
     public var seed: UInt64 = 0
-    // Fixed: optimiser kind and its moments.
+    // Trajectory: the optimiser's kind (its rates may change on resume).
     public var optimizer: OptimizerConfig = OptimizerConfig(kind: .adam)
 
-    // May change on resume.
+    // Course and output: may change on resume.
     /// Total updates (overrides epochs when set).
     public var steps: Int?
     /// Total epochs when `steps` is nil.
@@ -100,59 +100,42 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     public init() {}
 
-    /// The fields that define the trajectory; a resume must not contradict them.
-    public struct Fixed: Codable, Equatable, Sendable {
-        public var hidden, layers, seqLen, batchSize: Int
-        public var activation: Activation
-        public var head: HeadMode
-        public var loss: LossKind
-        public var validationFraction: Double
-        public var normalize: NormalizationKind
-        public var shuffle: Bool
-        public var seed: UInt64
-        public var optimizerKind: OptimizerKind
+    /// Checks every setting's range (the option table's checks) and the combinations.
+    public func validate() throws(RunError) {
+        for field in OptionTable.fields { try field.validate(self) }
+        if earlyStop != nil && validationFraction == 0 { throw RunError("`earlyStop` needs `valFraction` > 0") }
+        if optimizer.nesterov && optimizer.momentum == 0 { throw RunError("`nesterov` needs `momentum` > 0") }
     }
 
-    public var fixed: Fixed {
-        Fixed(hidden: hidden, layers: layers, seqLen: seqLen, batchSize: batchSize, activation: activation, head: head,
-              loss: loss, validationFraction: validationFraction, normalize: normalize, shuffle: shuffle, seed: seed,
-              optimizerKind: optimizer.kind)
-    }
-
-    /// Checks ranges before anything is built.
-    public func validate() throws(TrainingError) {
-        func positive(_ name: String, _ v: Int) throws(TrainingError) {
-            guard v >= 1 else { throw TrainingError("\(name) must be at least 1, got \(v)") }
-        }
-        try positive("--hidden", hidden)
-        try positive("--layers", layers)
-        try positive("--seq-len", seqLen)
-        try positive("--batch-size", batchSize)
-        try positive("--epochs", epochs)
-        try positive("--keep", keep)
-        try positive("--log-every", logEvery)
-        try positive("--replica-check-every", replicaCheckEvery)
-        if let s = steps { try positive("--steps", s) }
-        if let e = evalEvery { try positive("--eval-every", e) }
-        if let e = earlyStop { try positive("--early-stop", e) }
-        if let c = checkpointEvery { try positive("--checkpoint-every", c) }
-        if let t = threads { try positive("--threads", t) }
-        if let c = clipNorm, !(c > 0 && c.isFinite) { throw TrainingError("--clip-norm must be positive, got \(c)") }
-        guard schedule.warmupSteps >= 0 else { throw TrainingError("--warmup must be ≥ 0, got \(schedule.warmupSteps)") }
-        try positive("--lr-step-size", schedule.stepSize)
-        guard schedule.gamma > 0, schedule.gamma.isFinite else { throw TrainingError("--lr-gamma must be positive") }
-        guard (0 ... 1).contains(schedule.minFraction) else { throw TrainingError("--lr-min-fraction must be in [0, 1]") }
-        guard validationFraction >= 0, validationFraction < 1 else {
-            throw TrainingError("--val-fraction must be in [0, 1), got \(validationFraction)")
-        }
-        if earlyStop != nil && validationFraction == 0 { throw TrainingError("--early-stop needs --val-fraction > 0") }
-        do { try optimizer.validate() } catch { throw TrainingError(error.message) }
+    /// The settings that change the numbers (every row but the output ones), as one line of text:
+    /// ranks compare its fingerprint before the first step.
+    public var numericalSettings: String {
+        OptionTable.fields.filter { $0.role != .output }.map { "\($0.name)=\($0.describe(self))" }.joined(separator: ";")
     }
 }
 
-/// A run that cannot start or go on, with a one-line reason.
-public struct TrainingError: Error, CustomStringConvertible, Equatable {
+/// A run, or a use of its model, that cannot go on, with a one-line reason.
+///
+/// Settings are named as in the option table, in backticks (`` `seqLen` ``); the command-line
+/// tool shows them as flags. An error from a lower layer is kept whole in `underlying`.
+public struct RunError: Error, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The error this one reports, when it came from data, a checkpoint or the network.
+    public var underlying: (any Error)?
+
+    public init(_ message: String, underlying: (any Error)? = nil) {
+        self.message = message
+        self.underlying = underlying
+    }
+
+    /// `context: underlying`, keeping the underlying error.
+    public init(_ context: String, _ underlying: any Error) {
+        self.init(context.isEmpty ? "\(underlying)" : "\(context): \(underlying)", underlying: underlying)
+    }
+
     public var description: String { message }
+}
+
+extension RunError: Equatable {
+    public static func == (a: RunError, b: RunError) -> Bool { a.message == b.message }
 }

@@ -1,6 +1,7 @@
 import ElmanCheckpoint
 import ElmanCore
 import ElmanData
+import ElmanRun
 
 #if canImport(Glibc)
 import Glibc
@@ -62,7 +63,7 @@ public final class TrainedModel {
     public func dataset(_ override: DataOptions?) throws -> WindowedDataset {
         let series = try Series.load(override ?? dataRecord.options, vocabulary: dataRecord.vocabulary)
         if series.vocabulary == nil && series.featureColumns.count != checkpoint.model.inputSize {
-            throw TrainingError("the model takes \(checkpoint.model.inputSize) feature(s) (\(dataRecord.featureNames.joined(separator: ", "))), the data gives \(series.featureColumns.count)")
+            throw RunError("the model takes \(checkpoint.model.inputSize) feature(s) (\(dataRecord.featureNames.joined(separator: ", "))), the data gives \(series.featureColumns.count)")
         }
         return try WindowedDataset(series: series, seqLen: options.seqLen, validationFraction: options.validationFraction,
                                    scaling: .fixed(dataRecord.normalization))
@@ -70,28 +71,18 @@ public final class TrainedModel {
 
     /// Runs windows through the network in batches; calls `visit(window, lastStepOutput)` for each.
     func run(_ data: WindowedDataset, windows: Range<Int>, visit: (Int, UnsafeBufferPointer<Float>) -> Void) {
-        let T = options.seqLen, I = data.inputSize, O = checkpoint.model.outputSize
+        let T = options.seqLen, O = checkpoint.model.outputSize
         let everyStep = checkpoint.model.head == .every
-        let batch = 256
-        var x = [Float](repeating: 0, count: batch * T * I)
-        var y = [Float](repeating: 0, count: batch * T)
-        var start = windows.lowerBound
-        while start < windows.upperBound {
-            let end = min(start + batch, windows.upperBound)
-            let b = end - start
-            x.withUnsafeMutableBufferPointer { xb in
-                y.withUnsafeMutableBufferPointer { yb in
-                    data.fill(windows: start ..< end, everyStep: everyStep, x: xb, y: yb)
-                    network.forward(UnsafeBufferPointer(rebasing: xb[0 ..< b * T * I]), batch: b, steps: T)
-                }
-            }
+        let step = LocalStep(network: network, data: data, loss: options.loss)
+        for start in stride(from: windows.lowerBound, to: windows.upperBound, by: 256) {
+            let batch = start ..< min(start + 256, windows.upperBound)
+            step.forward(windows: batch)
             let out = network.output
-            for k in 0 ..< b {
+            for k in 0 ..< batch.count {
                 // The prediction for row window+T: the last step's output.
                 let offset = everyStep ? (k * T + T - 1) * O : k * O
                 visit(start + k, UnsafeBufferPointer(rebasing: out[offset ..< offset + O]))
             }
-            start = end
         }
     }
 
@@ -141,13 +132,13 @@ public final class TrainedModel {
     ///
     /// Needs a univariate model (the target is the only feature).
     public func forecast(_ series: Series, horizon: Int) throws -> [Double] {
-        guard horizon >= 1 else { throw TrainingError("--horizon must be at least 1, got \(horizon)") }
-        guard series.vocabulary == nil else { throw TrainingError("--horizon is for numeric series; use generate for text") }
+        guard horizon >= 1 else { throw RunError("`horizon` must be at least 1, got \(horizon)") }
+        guard series.vocabulary == nil else { throw RunError("`horizon` is for numeric series; use generate for text") }
         guard series.featureNames == [series.targetName] else {
-            throw TrainingError("--horizon needs the target as the only feature (the model reads \(series.featureNames.joined(separator: ", ")))")
+            throw RunError("`horizon` needs the target as the only feature (the model reads \(series.featureNames.joined(separator: ", ")))")
         }
         let T = options.seqLen
-        guard series.rowCount >= T else { throw TrainingError("need at least \(T) rows to forecast from, the data has \(series.rowCount)") }
+        guard series.rowCount >= T else { throw RunError("need at least \(T) rows to forecast from, the data has \(series.rowCount)") }
         let scaling = dataRecord.normalization.features[0]
         var window = series.target.suffix(T).map { Float(scaling.normalize($0)) }
         var level = series.levels?.last
@@ -173,16 +164,16 @@ public final class TrainedModel {
 
     /// Generates `length` characters after `prime`, sampling at `temperature` (0: most likely).
     public func generate(prime: String, length: Int, temperature: Double, seed: UInt64) throws -> String {
-        guard let vocabulary = dataRecord.vocabulary else { throw TrainingError("generate needs a character model (trained on text)") }
-        guard length >= 0 else { throw TrainingError("--length must be ≥ 0") }
-        guard temperature >= 0, temperature.isFinite else { throw TrainingError("--temperature must be ≥ 0") }
+        guard let vocabulary = dataRecord.vocabulary else { throw RunError("generate needs a character model (trained on text)") }
+        guard length >= 0 else { throw RunError("`length` must be ≥ 0") }
+        guard temperature >= 0, temperature.isFinite else { throw RunError("`temperature` must be ≥ 0") }
         var index: [String: Int] = [:]
         for (i, c) in vocabulary.enumerated() { index[c] = i }
         let V = vocabulary.count, H = checkpoint.model.hiddenSize, L = checkpoint.model.layers
         let primeChars = prime.isEmpty ? [vocabulary[0]] : prime.map(String.init)
         var classes: [Int] = []
         for c in primeChars {
-            guard let k = index[c] else { throw TrainingError("prime character \(c.debugDescription) is not in the model's vocabulary") }
+            guard let k = index[c] else { throw RunError("prime character \(c.debugDescription) is not in the model's vocabulary") }
             classes.append(k)
         }
         var rng = SeededGenerator(seed: seed, stream: 0x3_0000)

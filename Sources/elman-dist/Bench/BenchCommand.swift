@@ -2,6 +2,7 @@ import ArgumentParser
 import ElmanCore
 import ElmanData
 import ElmanDistributed
+import ElmanRun
 import ElmanTraining
 import Foundation
 
@@ -69,10 +70,9 @@ struct Bench: ParsableCommand {
             _ = Roofline.sgemmGFLOPs(m: 64, n: 64, k: 64, seconds: 0)
             let rssBefore = residentBytes()
             let trainer = try Trainer(comm: comm, options: options, series: series)
-            trainer.measureFrom = warmup
-            trainer.separateWait = comm.size > 1
+            let t = StepTimer(measureFrom: warmup, separateWait: comm.size > 1)
+            trainer.observers = [t]
             _ = try trainer.run()
-            let t = trainer.timings
             let perStep = t.total / Double(max(t.steps, 1))
             // Every rank measured; report the slowest rank's step (the one the others wait for).
             // Averaged over ranks.
@@ -107,4 +107,60 @@ func residentBytes() -> Int {
     let fields = text.split(separator: " ")
     guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// Times the phases of the measured steps (for `bench`), as a step observer.
+final class StepTimer: StepObserver {
+    /// First step (0-based) whose time is recorded; earlier ones are warm-up.
+    let measureFrom: Int
+    /// A barrier before the all-reduce, so waiting for the slowest rank is timed apart from moving the gradients.
+    let separateWait: Bool
+    private(set) var steps = 0
+    /// Data, forward and backward.
+    private(set) var compute = 0.0
+    /// Waiting for the slowest rank before the all-reduce (only with `separateWait`).
+    private(set) var wait = 0.0
+    /// The gradient all-reduce.
+    private(set) var allReduce = 0.0
+    /// Scaling, clipping and the optimiser.
+    private(set) var update = 0.0
+    var total: Double { compute + wait + allReduce + update }
+
+    private let clock = ContinuousClock()
+    private var mark: ContinuousClock.Instant
+
+    init(measureFrom: Int, separateWait: Bool) {
+        self.measureFrom = measureFrom
+        self.separateWait = separateWait
+        mark = clock.now
+    }
+
+    func step(_ step: Int, reached point: StepPoint, network: ElmanNetwork, comm: Communicator) throws {
+        let measured = step >= measureFrom
+        switch point {
+        case .start:
+            break
+        case .computed:
+            if measured { compute += lap() }
+            if separateWait {
+                try comm.barrier()
+                if measured { wait += lap() }
+            }
+        case .reduced:
+            if measured { allReduce += lap() }
+        case .updated:
+            if measured {
+                update += lap()
+                steps += 1
+            }
+        }
+        if point == .start || point == .updated { mark = clock.now }
+    }
+
+    /// Seconds since the last mark, and a new mark.
+    private func lap() -> Double {
+        let now = clock.now
+        defer { mark = now }
+        return (now - mark).seconds
+    }
 }

@@ -4,6 +4,18 @@ import ElmanData
 
 /// What a checkpoint says about the data: where it came from and how it was scaled.
 public struct DataRecord: Codable, Equatable, Sendable {
+    public init(options: DataOptions, normalization: Normalization, vocabulary: [String]?, featureNames: [String],
+                targetName: String, fingerprint: String, trainWindows: Int, validationWindows: Int) {
+        self.options = options
+        self.normalization = normalization
+        self.vocabulary = vocabulary
+        self.featureNames = featureNames
+        self.targetName = targetName
+        self.fingerprint = fingerprint
+        self.trainWindows = trainWindows
+        self.validationWindows = validationWindows
+    }
+
     public var options: DataOptions
     public var normalization: Normalization
     public var vocabulary: [String]?
@@ -16,6 +28,16 @@ public struct DataRecord: Codable, Equatable, Sendable {
 
 /// Where a run stands: enough to continue exactly.
 public struct ProgressRecord: Codable, Equatable, Sendable {
+    /// The start of a run at world size `worldSize`.
+    public init(worldSize: Int) {
+        step = 0
+        epoch = 0
+        batchInEpoch = 0
+        validationsWithoutImprovement = 0
+        self.worldSize = worldSize
+        stoppedEarly = false
+    }
+
     /// Updates done (the next step to run).
     public var step: Int
     public var epoch: Int
@@ -30,10 +52,10 @@ public struct ProgressRecord: Codable, Equatable, Sendable {
 }
 
 /// Section keys in checkpoint metadata.
-enum SectionKey {
-    static let training = "training"
-    static let data = "data"
-    static let progress = "progress"
+public enum SectionKey {
+    public static let training = "training"
+    public static let data = "data"
+    public static let progress = "progress"
 }
 
 extension Checkpoint {
@@ -53,7 +75,7 @@ extension Checkpoint {
 
 extension ModelConfig {
     /// The model a run's options build for a dataset.
-    init(options: TrainingOptions, data: WindowedDataset) {
+    public init(options: TrainingOptions, data: WindowedDataset) {
         self.init(inputSize: data.inputSize, hiddenSize: options.hidden, outputSize: data.outputSize,
                   layers: options.layers, activation: options.activation, head: options.head)
     }
@@ -61,7 +83,7 @@ extension ModelConfig {
 
 extension UInt64 {
     /// 16 lowercase hex digits.
-    var hex16: String {
+    public var hex16: String {
         let s = String(self, radix: 16)
         return String(repeating: "0", count: 16 - s.count) + s
     }

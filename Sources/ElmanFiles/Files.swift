@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file that cannot be read or written, with a one-line reason naming the path.
+public struct FileError: Error, CustomStringConvertible, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Whole-file reads and crash-safe writes: the one place elman-dist touches file contents.
+///
+/// Plain POSIX calls rather than Foundation: they give `errno` for every failure, so each
+/// message says why (no such file, a directory, permission denied), and they read a
+/// 100 MB file without an intermediate `Data` copy.
+public enum Files {
+    /// The bytes of the regular file at `path`, refusing one larger than `limit` bytes.
+    public static func read(_ path: String, limit: Int = .max) throws(FileError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError("\(path): cannot open (\(reason(errno).lowercased()))") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileError("\(path): \(reason(errno))") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw FileError("\(path): " + ((info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "not a regular file"))
+        }
+        guard Int(info.st_size) <= limit else { throw FileError("\(path): larger than \(limit >> 20) MiB") }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var filled = 0
+        var failure: Int32 = 0
+        bytes.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            while filled < raw.count {
+                let n = Glibc.read(fd, base + filled, raw.count - filled)
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { failure = errno; return }
+                if n == 0 { return }
+                filled += n
+            }
+        }
+        guard failure == 0 else { throw FileError("\(path): \(reason(failure))") }
+        if filled < bytes.count { bytes.removeLast(bytes.count - filled) }
+        return bytes
+    }
+
+    /// The file at `path` as UTF-8 text (invalid sequences are an error, not replaced).
+    public static func readText(_ path: String, limit: Int = .max) throws(FileError) -> String {
+        let bytes = try read(path, limit: limit)
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw FileError("\(path): not UTF-8 text") }
+        return text
+    }
+
+    /// Whether something exists at `path`, and whether it is a directory.
+    public static func kind(_ path: String) -> Kind {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return .missing }
+        return (info.st_mode & S_IFMT) == S_IFDIR ? .directory : .file
+    }
+
+    /// What `kind(_:)` finds.
+    public enum Kind: Equatable, Sendable { case missing, file, directory }
+
+    /// Writes `bytes` to `path` so that a crash at any instant leaves either the old file or the
+    /// new one, never a torn one: temporary file beside it → write → fsync → rename → fsync(dir).
+    ///
+    /// - Parameter beforeRename: runs after the data is on disk, before it takes the final name
+    ///   (a seam for tests that kill the process mid-write).
+    public static func writeAtomically(
+        _ bytes: [UInt8], to path: String, beforeRename: () -> Void = {}
+    ) throws(FileError) {
+        let directory = parent(of: path)
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let temp = directory + "/." + name + ".tmp-\(getpid())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileError("cannot write \(path): \(reason(errno))") }
+        var written = 0
+        var failure: Int32 = 0
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            while written < raw.count {
+                let n = Glibc.write(fd, base + written, raw.count - written)
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { failure = errno; return }
+                written += n
+            }
+        }
+        if failure == 0 && fsync(fd) != 0 { failure = errno }
+        close(fd)
+        guard failure == 0 else {
+            unlink(temp)
+            throw FileError("writing \(path) failed: \(reason(failure))")
+        }
+        beforeRename()
+        guard rename(temp, path) == 0 else {
+            let why = reason(errno)
+            unlink(temp)
+            throw FileError("cannot move \(temp) to \(path): \(why)")
+        }
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    /// The directory part of `path` ("." for a bare name).
+    public static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// strerror's text for an errno value.
+    public static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
+}

@@ -1,0 +1,212 @@
+import ElmanCore
+import ElmanData
+
+/// The option table: every setting of `TrainingOptions`, once, with its check and its role.
+///
+/// One row per setting drives everything that used to spell it out again: the command line
+/// (a row's name in kebab case is its flag: `seqLen` → `--seq-len`), the config file (the
+/// same names as keys), validation, the contradictions a resume refuses, and the fingerprint
+/// ranks compare before training. Libraries name settings by `name` in their messages,
+/// written in backticks (`` `seqLen` must be at least 1 ``); the command line shows flags.
+public enum OptionTable {
+    /// Every row, in the order `train --help` lists them.
+    public static let fields: [OptionField] = [
+        // Model.
+        .init("hidden", \.hidden, .trajectory, check: .atLeast(1)),
+        .init("layers", \.layers, .trajectory, check: .atLeast(1)),
+        .init("activation", \.activation, .trajectory),
+        .init("head", \.head, .trajectory),
+        .init("loss", \.loss, .trajectory),
+        // Data handling.
+        .init("seqLen", \.seqLen, .trajectory, check: .atLeast(1)),
+        .init("batchSize", \.batchSize, .trajectory, check: .atLeast(1)),
+        .init("valFraction", \.validationFraction, .trajectory, check: .fraction),
+        .init("normalize", \.normalize, .trajectory),
+        .init("shuffle", \.shuffle, .trajectory),
+        .init("seed", \.seed, .trajectory),
+        // Optimiser: choosing a kind takes that kind's torch.optim defaults (lr, weight decay).
+        OptionField("optimizer", .trajectory, describe: { $0.optimizer.kind.rawValue }) { (o, kind: OptimizerKind) in
+            let old = o.optimizer
+            guard kind != old.kind else { return }
+            o.optimizer = OptimizerConfig(kind: kind, beta1: old.beta1, beta2: old.beta2, epsilon: old.epsilon,
+                                          momentum: old.momentum, nesterov: old.nesterov)
+        },
+        .init("lr", \.optimizer.learningRate, .course, check: .nonNegative),
+        .init("momentum", \.optimizer.momentum, .course, check: .nonNegative),
+        .init("nesterov", \.optimizer.nesterov, .course),
+        .init("weightDecay", \.optimizer.weightDecay, .course, check: .nonNegative),
+        .init("beta1", \.optimizer.beta1, .course, check: .fraction),
+        .init("beta2", \.optimizer.beta2, .course, check: .fraction),
+        .init("eps", \.optimizer.epsilon, .course, check: .nonNegative),
+        .init("clipNorm", optional: \.clipNorm, .course, check: .positive),
+        .init("warmup", \.schedule.warmupSteps, .course, check: .atLeast(0)),
+        .init("lrDecay", \.schedule.decay, .course),
+        .init("lrStepSize", \.schedule.stepSize, .course, check: .atLeast(1)),
+        .init("lrGamma", \.schedule.gamma, .course, check: .positive),
+        .init("lrMinFraction", \.schedule.minFraction, .course, check: .unitInterval),
+        // Length: `epochs` counts only while `steps` is unset, so setting it unsets `steps`.
+        .init("steps", optional: \.steps, .course, check: .atLeast(1)),
+        OptionField("epochs", .course, check: .atLeast(1), get: \.epochs) { (o, v: Int) in
+            o.epochs = v
+            o.steps = nil
+        },
+        .init("evalEvery", optional: \.evalEvery, .course, check: .atLeast(1)),
+        .init("earlyStop", optional: \.earlyStop, .course, check: .atLeast(1)),
+        .init("onNonfinite", \.onNonFinite, .course),
+        // Checkpoints and output: they change where results go, never the numbers.
+        .init("checkpointDir", optional: \.checkpointDirectory, .output),
+        .init("checkpointEvery", optional: \.checkpointEvery, .output, check: .atLeast(1)),
+        .init("keep", \.keep, .output, check: .atLeast(1)),
+        .init("logEvery", \.logEvery, .output, check: .atLeast(1)),
+        .init("quiet", \.quiet, .output),
+        .init("metrics", optional: \.metricsPath, .output),
+        .init("threads", optional: \.threads, .output, check: .atLeast(1)),
+        .init("replicaCheckEvery", \.replicaCheckEvery, .output, check: .atLeast(1)),
+    ]
+
+    /// The row named `name`, if any.
+    public static func field(_ name: String) -> OptionField? { byName[name] }
+
+    private static let byName: [String: OptionField] = Dictionary(uniqueKeysWithValues: fields.map { ($0.name, $0) })
+}
+
+/// What a setting is to a run.
+public enum OptionRole: Sendable {
+    /// Defines the trajectory (model, data handling, seed, optimiser kind): a resumed run keeps
+    /// the checkpoint's value, and a different one is refused.
+    case trajectory
+    /// Changes the numbers but may change on resume (learning rate, length, clipping).
+    case course
+    /// Changes only where results go and what is printed.
+    case output
+}
+
+/// One row of the option table.
+public struct OptionField: Sendable {
+    /// The setting's name: its key in config files and checkpoints' messages, its flag in kebab case.
+    public let name: String
+    public let role: OptionRole
+    /// Applies a value of the setting's type; false when `value` has another type.
+    let assign: @Sendable (inout TrainingOptions, Any) -> Bool
+    /// The current value as text ("none" when unset).
+    public let describe: @Sendable (TrainingOptions) -> String
+    /// The range check, as a problem ("must be at least 1, got 0"), or nil when the value is fine.
+    let problem: @Sendable (TrainingOptions) -> String?
+
+    /// A row with a custom assignment (the setting writes more than one field).
+    init<V: Sendable>(
+        _ name: String, _ role: OptionRole, check: OptionCheck<V>? = nil, get: (@Sendable (TrainingOptions) -> V)? = nil,
+        describe: (@Sendable (TrainingOptions) -> String)? = nil,
+        set: @escaping @Sendable (inout TrainingOptions, V) -> Void
+    ) {
+        self.name = name
+        self.role = role
+        assign = { options, value in
+            guard let v = value as? V else { return false }
+            set(&options, v)
+            return true
+        }
+        self.describe = describe ?? { o in get.map { "\($0(o))" } ?? "?" }
+        problem = { o in
+            guard let check, let get else { return nil }
+            return check.problem(get(o))
+        }
+    }
+
+    /// A row for a plain field.
+    init<V: Sendable>(
+        _ name: String, _ path: WritableKeyPath<TrainingOptions, V> & Sendable, _ role: OptionRole,
+        check: OptionCheck<V>? = nil
+    ) {
+        self.init(name, role, check: check, get: { $0[keyPath: path] }, set: { $0[keyPath: path] = $1 })
+    }
+
+    /// A row for an optional field: the user gives a `V`; unset means "not given".
+    init<V: Sendable>(
+        _ name: String, optional path: WritableKeyPath<TrainingOptions, V?> & Sendable, _ role: OptionRole,
+        check: OptionCheck<V>? = nil
+    ) {
+        self.name = name
+        self.role = role
+        assign = { options, value in
+            guard let v = value as? V else { return false }
+            options[keyPath: path] = v
+            return true
+        }
+        describe = { o in o[keyPath: path].map { "\($0)" } ?? "none" }
+        problem = { o in
+            guard let check, let v = o[keyPath: path] else { return nil }
+            return check.problem(v)
+        }
+    }
+
+    /// The setting's value in `options` is a problem for its check: the message, in backticks style.
+    func validate(_ options: TrainingOptions) throws(RunError) {
+        if let problem = problem(options) { throw RunError("`\(name)` \(problem)") }
+    }
+}
+
+/// A range check on one setting's value.
+public struct OptionCheck<V>: Sendable {
+    let problem: @Sendable (V) -> String?
+
+    static func atLeast(_ minimum: Int) -> OptionCheck<Int> {
+        OptionCheck<Int> { $0 >= minimum ? nil : "must be at least \(minimum), got \($0)" }
+    }
+    static var nonNegative: OptionCheck<Double> {
+        OptionCheck<Double> { $0.isFinite && $0 >= 0 ? nil : "must be ≥ 0, got \($0)" }
+    }
+    static var positive: OptionCheck<Double> {
+        OptionCheck<Double> { $0.isFinite && $0 > 0 ? nil : "must be positive, got \($0)" }
+    }
+    /// [0, 1).
+    static var fraction: OptionCheck<Double> {
+        OptionCheck<Double> { (0 ..< 1).contains($0) ? nil : "must be in [0, 1), got \($0)" }
+    }
+    /// [0, 1].
+    static var unitInterval: OptionCheck<Double> {
+        OptionCheck<Double> { (0 ... 1).contains($0) ? nil : "must be in [0, 1], got \($0)" }
+    }
+}
+
+/// One setting the user gave (a flag or a config-file key): a row's name and a value of its type.
+///
+/// Values are the plain types of `TrainingOptions`' fields (numbers, strings, enums), all
+/// Sendable; `Any` because a row's type is only known when the table applies it.
+public struct OptionSetting: @unchecked Sendable {
+    public var name: String
+    public var value: Any
+
+    public init(_ name: String, _ value: Any) {
+        self.name = name
+        self.value = value
+    }
+
+    /// "`seed` 9", for messages (the command line shows "--seed 9").
+    var text: String { "`\(name)` \(value)" }
+}
+
+/// Applies explicit settings on top of a base: defaults for a new run, the checkpoint's for a resume.
+///
+/// When resuming, a setting of a `.trajectory` row that changes the checkpoint's value is an
+/// error naming both values; any other change is applied and reported in the returned notes.
+public func resolveOptions(
+    base: TrainingOptions, settings: [OptionSetting], resuming: Bool
+) throws(RunError) -> (options: TrainingOptions, notes: [String]) {
+    var options = base
+    var notes: [String] = []
+    for setting in settings {
+        guard let field = OptionTable.field(setting.name) else { throw RunError("unknown setting `\(setting.name)`") }
+        var next = options
+        guard field.assign(&next, setting.value) else {
+            throw RunError("`\(setting.name)` cannot be \(setting.value) (\(type(of: setting.value)))")
+        }
+        let before = field.describe(options), after = field.describe(next)
+        if resuming && field.role == .trajectory && before != after {
+            throw RunError("\(setting.text) contradicts the checkpoint, which was trained with `\(field.name)` \(before)")
+        }
+        if resuming && next != options { notes.append("resuming with \(setting.text)") }
+        options = next
+    }
+    return (options, notes)
+}

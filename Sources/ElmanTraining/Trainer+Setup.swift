@@ -1,0 +1,172 @@
+import ElmanCheckpoint
+import ElmanCore
+import ElmanData
+import ElmanDistributed
+import ElmanRun
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a run starts.
+public enum RunStart: Sendable {
+    /// Fresh weights from the seed.
+    case fresh
+    /// Model tensors from a safetensors file (for example one saved by PyTorch).
+    case initialize(path: String)
+    /// Continue a checkpoint exactly.
+    case resume(path: String)
+}
+
+extension Trainer {
+    /// Prepares a run on every rank: options, data, fingerprints, model, optimiser, checkpoint directory.
+    ///
+    /// Every check that can fail on some ranks only is agreed on collectively, so bad input
+    /// ends all ranks with one message instead of a hang.
+    ///
+    /// - Parameters:
+    ///   - options: a new run's options (ignored when resuming: the checkpoint's are used).
+    ///   - data: where the data comes from (nil when resuming: the checkpoint's source).
+    ///   - settings: what the user set explicitly; applied on top of a resumed checkpoint's options.
+    public convenience init(
+        comm: Communicator, options requested: TrainingOptions, data source: DataOptions?, start: RunStart,
+        settings: [OptionSetting] = []
+    ) throws {
+        try self.init(comm: comm, options: requested, source: source, series: nil, start: start, settings: settings)
+    }
+
+    /// Prepares a fresh run on a series already in memory (benchmarks, tests).
+    public convenience init(comm: Communicator, options: TrainingOptions, series: Series) throws {
+        try self.init(comm: comm, options: options, source: DataOptions(source: .csv(path: "(in memory)")),
+                      series: series, start: .fresh, settings: [])
+    }
+
+    private convenience init(
+        comm: Communicator, options requested: TrainingOptions, source: DataOptions?, series inMemory: Series?,
+        start: RunStart, settings: [OptionSetting]
+    ) throws {
+        // 1. Options: a new run's, or the checkpoint's with the user's settings on top.
+        let resumed: Checkpoint? = try comm.agree {
+            guard case let .resume(path) = start else { return nil }
+            do { return try Checkpoint.load(path: path) } catch { throw RunError("cannot resume from \(path)", error) }
+        }
+        let (options, notes): (TrainingOptions, [String]) = try comm.agree {
+            var resolved = (requested, [String]())
+            if let resumed { resolved = try resolveOptions(base: try resumed.trainingOptions, settings: settings, resuming: true) }
+            try resolved.0.validate()
+            return resolved
+        }
+        BLASThreads.set(options.threads ?? max(1, systemCoreCount() / max(1, comm.localSize)))
+
+        // 2. Data: loaded by every rank; scaling fitted on the training rows, or the checkpoint's.
+        let prior = try resumed?.dataRecord
+        let (data, record) = try comm.agree {
+            try Self.loadData(options: options, source: source ?? prior?.options, series: inMemory, prior: prior)
+        }
+        let plan = try comm.agree {
+            try BatchPlan(windowCount: data.trainCount, batchSize: options.batchSize, shuffle: options.shuffle,
+                          seed: options.seed)
+        }
+
+        // 3. Every rank must train the same thing on the same data.
+        try Self.compareFingerprints(comm: comm, options: options, data: data)
+
+        // 4. Model and optimiser; rank 0's state is broadcast so replicas start identical.
+        let model = ModelConfig(options: options, data: data)
+        let network = ElmanNetwork(config: model, gradientTail: ReduceBuffer.Slot.allCases.count)
+        let optimizer = Optimizer(config: options.optimizer, count: network.layout.count)
+        var progress = ProgressRecord(worldSize: comm.size)
+        var allNotes = notes
+        try comm.agree {
+            switch start {
+            case .fresh:
+                network.initialize(seed: options.seed)
+            case let .initialize(path):
+                do { network.parameters.assign(try loadModelTensors(path: path, model: model)) } catch {
+                    throw RunError("`init`", error)
+                }
+            case .resume:
+                guard let resumed else { return }
+                guard resumed.model == model else {
+                    throw RunError("the checkpoint's model \(resumed.model) does not fit this data (\(model))")
+                }
+                network.parameters.assign(resumed.parameters)
+                do { try optimizer.restore(resumed.optimizerState) } catch {
+                    throw RunError("checkpoint optimizer state", error)
+                }
+                progress = try resumed.progress
+                if progress.worldSize != comm.size {
+                    allNotes.append("resuming at world size \(comm.size) (checkpoint written at \(progress.worldSize))")
+                }
+                progress.worldSize = comm.size
+            }
+        }
+        try Self.broadcastState(comm: comm, network: network, optimizer: optimizer)
+
+        // 5. The checkpoint directory: problems found before the first step.
+        try comm.agree {
+            if comm.isRoot { try options.checkpointDirectory.map(CheckpointDirectory.init)?.prepare() }
+        }
+        let resumedFrom: String? = if case let .resume(path) = start { path } else { nil }
+        self.init(comm: comm, options: options, data: data, dataRecord: record, plan: plan, network: network,
+                  optimizer: optimizer, progress: progress, resumedFrom: resumedFrom, notes: allNotes)
+    }
+
+    /// Loads and windows the data, checking it against a resumed checkpoint's record.
+    private static func loadData(
+        options: TrainingOptions, source: DataOptions?, series inMemory: Series?, prior: DataRecord?
+    ) throws -> (WindowedDataset, DataRecord) {
+        guard let source else { throw RunError("`data` is required") }
+        let series = try inMemory ?? Series.load(source, vocabulary: prior?.vocabulary)
+        if series.vocabulary != nil && options.loss != .crossEntropy {
+            throw RunError("text data needs `loss` cross-entropy")
+        }
+        if series.vocabulary == nil && options.loss == .crossEntropy {
+            throw RunError("`loss` cross-entropy needs class targets (text data); use mse for numeric series")
+        }
+        let scaling: WindowedDataset.ScalingChoice = prior.map { .fixed($0.normalization) } ?? .fit(options.normalize)
+        let data = try WindowedDataset(series: series, seqLen: options.seqLen,
+                                       validationFraction: options.validationFraction, scaling: scaling)
+        if let prior, prior.fingerprint != data.fingerprint.hex16 {
+            throw RunError("the data differs from the checkpoint's (fingerprint \(data.fingerprint.hex16), checkpoint \(prior.fingerprint)); use `init` to start a new run from its weights")
+        }
+        let record = DataRecord(options: source, normalization: data.normalization, vocabulary: data.vocabulary,
+                                featureNames: series.featureNames, targetName: series.targetName,
+                                fingerprint: data.fingerprint.hex16, trainWindows: data.trainCount,
+                                validationWindows: data.validationCount)
+        return (data, record)
+    }
+
+    /// Compares a fingerprint of the settings that change the numbers, and of the data, across ranks.
+    static func compareFingerprints(comm: Communicator, options: TrainingOptions, data: WindowedDataset) throws {
+        guard comm.size > 1 else { return }
+        var settings = Fingerprint()
+        settings.combine(options.numericalSettings)
+        let all = try comm.allGather([settings.value, data.fingerprint])
+        for r in 1 ..< comm.size {
+            for (k, what) in ["configuration", "data"].enumerated() where all[2 * r + k] != all[k] {
+                let message = "rank \(r) differs from rank 0 in its \(what) (fingerprint \(all[2 * r + k].hex16), rank 0 \(all[k].hex16))"
+                if comm.isRoot { throw SharedFailure(message: message) } else { throw PeerFailure(ranks: [r]) }
+            }
+        }
+    }
+
+    /// Copies rank 0's parameters and optimiser state to every rank.
+    static func broadcastState(comm: Communicator, network: ElmanNetwork, optimizer: Optimizer) throws {
+        guard comm.size > 1 else { return }
+        try comm.broadcast(UnsafeMutableRawBufferPointer(network.parameters.buffer), root: 0)
+        var state = optimizer.state
+        for name in state.slots.keys.sorted() {
+            var values = state.slots[name] ?? []
+            try comm.broadcast(&values, root: 0)
+            state.slots[name] = values
+        }
+        var step = [Int64(state.step)]
+        try step.withUnsafeMutableBytes { try comm.broadcast($0, root: 0) }
+        state.step = Int(step[0])
+        try optimizer.restore(state)
+    }
+}
+
+/// Cores this process may run on.
+func systemCoreCount() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }

@@ -1,0 +1,53 @@
+import ArgumentParser
+import ElmanCheckpoint
+import ElmanData
+import ElmanDistributed
+import ElmanFiles
+import ElmanRun
+
+/// The one place where errors become the line a user reads.
+///
+/// Libraries name settings as the option table does, in backticks (`` `seqLen` ``); here each
+/// becomes the flag that sets it (`--seq-len`). Errors that wrap another keep it, and the
+/// wrapped one is rendered the same way.
+enum Diagnostics {
+    /// The one-line message for `error`, without the "error: " prefix.
+    static func message(_ error: any Error) -> String {
+        let text: String
+        switch error {
+        case let e as AgreedFailure: text = message(e.underlying)
+        case let e as RunError: text = e.message
+        default: text = "\(error)"
+        }
+        return flags(in: firstLine(text))
+    }
+
+    /// Replaces every `` `name` `` by `--kebab-name`.
+    static func flags(in text: String) -> String {
+        var out = ""
+        var rest = Substring(text)
+        while let open = rest.firstIndex(of: "`") {
+            out += rest[..<open]
+            let after = rest[rest.index(after: open)...]
+            guard let close = after.firstIndex(of: "`") else {
+                rest = rest[open...]
+                break
+            }
+            let name = after[..<close]
+            out += name.allSatisfy({ $0.isLetter || $0.isNumber }) && !name.isEmpty ? flag(String(name)) : "`\(name)`"
+            rest = after[after.index(after: close)...]
+        }
+        return out + rest
+    }
+
+    /// The flag of a setting: `seqLen` → `--seq-len`.
+    static func flag(_ name: String) -> String {
+        "--" + name.reduce(into: "") { out, c in
+            if c.isUppercase { out += "-" + c.lowercased() } else { out.append(c) }
+        }
+    }
+
+    private static func firstLine(_ text: String) -> String {
+        String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+    }
+}

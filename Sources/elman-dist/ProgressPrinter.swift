@@ -1,0 +1,157 @@
+import ElmanFiles
+import ElmanRun
+import ElmanTraining
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Shows rank 0's training events: a live line on a terminal, plain lines in a pipe, and
+/// one JSON object per logged step in the metrics file.
+final class ProgressPrinter {
+    private let quiet: Bool
+    private let live: Bool
+    private var metrics: FileHandle?
+    private var liveLineOpen = false
+    private let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        e.nonConformingFloatEncodingStrategy = .throw
+        return e
+    }()
+
+    /// Opens the metrics file on rank 0 (`appendMetrics` when resuming); other ranks show nothing.
+    init(options: TrainingOptions, isRoot: Bool, appendMetrics: Bool) throws {
+        quiet = options.quiet || !isRoot
+        // mpirun gives ranks a pseudo-terminal even when its own output is a pipe; a live
+        // line also needs a terminal type, which a pipe's environment rarely claims.
+        let term = getenv("TERM").map { String(cString: $0) } ?? ""
+        live = !quiet && isatty(STDOUT_FILENO) == 1 && !term.isEmpty && term != "dumb"
+        guard isRoot, let path = options.metricsPath else { return }
+        if !appendMetrics || Files.kind(path) == .missing {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CommandFailure("cannot create metrics file \(path)")
+            }
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw CommandFailure("cannot write metrics file \(path)") }
+        handle.seekToEndOfFile()
+        metrics = handle
+    }
+
+    deinit { try? metrics?.close() }
+
+    /// Shows one event.
+    func show(_ event: TrainingEvent) {
+        switch event {
+        case let .started(o) where o.firstStep > o.totalSteps:
+            say("nothing to do: the checkpoint is at step \(o.firstStep - 1) of \(o.totalSteps)")
+        case let .started(o):
+            say("training \(o.layers)×\(o.hidden) \(o.activation) RNN, \(o.parameters) parameters, "
+                + "\(o.trainWindows) training / \(o.validationWindows) validation windows, "
+                + "batch \(o.batchSize) on \(o.ranks) rank\(o.ranks == 1 ? "" : "s"), steps \(o.firstStep)…\(o.totalSteps)")
+        case let .note(text):
+            say(Diagnostics.flags(in: text))
+        case let .stepDone(report):
+            if report.logged { record(MetricsLine(report)) }
+            if report.logged || live { progress(line(report), persist: report.logged) }
+        case let .skipped(step, reason):
+            say("step \(step): \(reason); update skipped on every rank")
+            record(SkippedLine(step: step, skipped: "non-finite"))
+        case let .checkpointWritten(path):
+            say("checkpoint \(path)")
+        case let .stoppedEarly(patience, best):
+            say("early stop: validation loss has not improved for \(patience) validations (best \(formatLoss(best)))")
+        case let .stopRequested(step):
+            say("stop requested: finishing at step \(step)")
+        }
+    }
+
+    /// Closes an open live line.
+    func finish() {
+        if liveLineOpen {
+            print("")
+            liveLineOpen = false
+        }
+        flushOutput()
+    }
+
+    /// "epoch 3 step 120/400 loss 0.01234 val 0.02345 1234 seq/s ETA 0:12"
+    private func line(_ r: StepReport) -> String {
+        var text = "epoch \(r.epoch) step \(r.step)/\(r.totalSteps) loss \(formatLoss(r.loss))"
+        if let v = r.lastValidationLoss { text += " val \(formatLoss(v))" }
+        return text + String(format: " %.0f seq/s", r.samplesPerSecond) + " ETA " + formatDuration(r.remaining)
+    }
+
+    private func say(_ text: String) {
+        guard !quiet else { return }
+        finish()
+        print(text)
+        flushOutput()
+    }
+
+    /// Rewrites one line on a terminal, or prints a line when `persist`.
+    private func progress(_ text: String, persist: Bool) {
+        guard !quiet else { return }
+        if live {
+            print("\r\u{1B}[2K" + text, terminator: persist ? "\n" : "")
+            liveLineOpen = !persist
+        } else {
+            print(text)
+        }
+        flushOutput()
+    }
+
+    private func record<T: Encodable>(_ value: T) {
+        guard let metrics, let json = try? encoder.encode(value) else { return }
+        metrics.write(json + Data("\n".utf8))
+    }
+}
+
+/// One line of the metrics file; its keys are documented in the README and stay stable.
+struct MetricsLine: Codable, Equatable {
+    var step: Int
+    var epoch: Int
+    var loss: Double?
+    var valLoss: Double?
+    var lr: Double
+    var gradNorm: Double?
+    var samplesPerSec: Double
+    var elapsed: Double
+
+    enum CodingKeys: String, CodingKey {
+        case step, epoch, loss, lr, elapsed
+        case valLoss = "val_loss", gradNorm = "grad_norm", samplesPerSec = "samples_per_sec"
+    }
+
+    init(_ r: StepReport) {
+        step = r.step
+        epoch = r.epoch
+        // JSON has no NaN: a non-finite value is left out, as the key of a value not measured.
+        loss = r.loss.isFinite ? r.loss : nil
+        valLoss = r.validationLoss.flatMap { $0.isFinite ? $0 : nil }
+        lr = r.learningRate
+        gradNorm = r.gradientNorm.isFinite ? r.gradientNorm : nil
+        samplesPerSec = r.samplesPerSecond
+        elapsed = r.elapsed
+    }
+}
+
+/// The metrics line of a skipped step.
+struct SkippedLine: Codable {
+    var step: Int
+    var skipped: String
+}
+
+/// "1:02:03" or "4:05".
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+}
+
+/// Five decimals, or scientific for very small or large values.
+func formatLoss(_ v: Double) -> String {
+    guard v.isFinite else { return "\(v)" }
+    return (abs(v) < 1e-3 && v != 0) || abs(v) >= 1e5 ? String(format: "%.3e", v) : String(format: "%.5f", v)
+}
