@@ -74,7 +74,7 @@ let package = Package(
             name: "ElmanTrainingTests",
             dependencies: ["ElmanTraining", "ElmanInference", "ElmanRun", "ElmanDistributed", "TestSupport"]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["elman-dist", "ElmanCheckpoint", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["elman-dist", "ElmanCheckpoint", "ElmanRun", "TestSupport"]),
     ]
 )
 

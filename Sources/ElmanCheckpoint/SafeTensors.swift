@@ -160,9 +160,9 @@ public struct SafeTensorsFile: Sendable {
     }
 }
 
-/// Builds a safetensors file: F32 tensors in insertion order plus string metadata.
+/// Builds a safetensors file: tensors in insertion order plus string metadata.
 public struct SafeTensorsWriter {
-    private var entries: [(name: String, shape: [Int], values: [Float])] = []
+    private var entries: [(name: String, dtype: DType, shape: [Int], bytes: [UInt8])] = []
     /// String metadata written under `__metadata__`.
     public var metadata: [String: String] = [:]
 
@@ -171,13 +171,24 @@ public struct SafeTensorsWriter {
     /// Adds an F32 tensor; `values.count` must equal the product of `shape`.
     public mutating func add(_ name: String, shape: [Int], values: [Float]) {
         precondition(shape.reduce(1, *) == values.count, "SafeTensorsWriter: \(name) has \(values.count) values for shape \(shape)")
-        entries.append((name, shape, values))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(4 * values.count)
+        for v in values {
+            let bits = v.bitPattern
+            for k in 0 ..< 4 { bytes.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt32(k)))) }
+        }
+        entries.append((name, .f32, shape, bytes))
+    }
+
+    /// Adds a tensor of any dtype from its little-endian bytes, as they are stored.
+    public mutating func add(_ name: String, dtype: DType, shape: [Int], bytes: [UInt8]) {
+        precondition(shape.reduce(dtype.size, *) == bytes.count, "SafeTensorsWriter: \(name) has \(bytes.count) bytes for \(dtype.rawValue) \(shape)")
+        entries.append((name, dtype, shape, bytes))
     }
 
     /// The complete file. The header is padded with spaces to a multiple of 8 bytes so the
     /// data buffer is aligned, as the reference implementation does.
     public func serialized() -> [UInt8] {
-        var header = "{"
         var parts: [String] = []
         if !metadata.isEmpty {
             let kv = metadata.sorted { $0.key < $1.key }.map { "\(JSONValue.quote($0.key)):\(JSONValue.quote($0.value))" }
@@ -185,27 +196,18 @@ public struct SafeTensorsWriter {
         }
         var offset = 0
         for e in entries {
-            let bytes = e.values.count * 4
-            parts.append("\(JSONValue.quote(e.name)):{\"dtype\":\"F32\",\"shape\":[\(e.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
-            offset += bytes
+            let shape = e.shape.map(String.init).joined(separator: ",")
+            parts.append("\(JSONValue.quote(e.name)):{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + e.bytes.count)]}")
+            offset += e.bytes.count
         }
-        header += parts.joined(separator: ",") + "}"
-        var h = Array(header.utf8)
+        var h = Array(("{" + parts.joined(separator: ",") + "}").utf8)
         while (8 + h.count) % 8 != 0 { h.append(0x20) }
         var out: [UInt8] = []
         out.reserveCapacity(8 + h.count + offset)
         let n = UInt64(h.count)
         for k in 0 ..< 8 { out.append(UInt8(truncatingIfNeeded: n >> (8 * UInt64(k)))) }
         out += h
-        for e in entries {
-            for v in e.values {
-                let bits = v.bitPattern
-                out.append(UInt8(truncatingIfNeeded: bits))
-                out.append(UInt8(truncatingIfNeeded: bits >> 8))
-                out.append(UInt8(truncatingIfNeeded: bits >> 16))
-                out.append(UInt8(truncatingIfNeeded: bits >> 24))
-            }
-        }
+        for e in entries { out += e.bytes }
         return out
     }
 }

@@ -1,12 +1,13 @@
 import ElmanCheckpoint
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("Checkpoint directory")
 struct CheckpointDirectoryTests {
     @Test("latest names the newest file; the newest K are kept")
     func latestAndKeep() throws {
-        let dir = CheckpointDirectory(path: try Samples.temporaryDirectory() + "/run")
+        let dir = CheckpointDirectory(path: try Scratch.directory() + "/run")
         try dir.prepare()
         let bytes = Samples.checkpoint().serialized()
         for step in [10, 20, 30, 40] { try dir.write(bytes, step: step, keep: 2) }
@@ -19,7 +20,7 @@ struct CheckpointDirectoryTests {
 
     @Test("an unusable directory is found before training")
     func unusable() throws {
-        let base = try Samples.temporaryDirectory()
+        let base = try Scratch.directory()
         #expect(throws: CheckpointError("checkpoint directory \(base)/missing/run: parent \(base)/missing does not exist")) {
             try CheckpointDirectory(path: base + "/missing/run").prepare()
         }
@@ -31,7 +32,7 @@ struct CheckpointDirectoryTests {
 
     @Test("an empty directory has no latest")
     func noLatest() throws {
-        let base = try Samples.temporaryDirectory()
+        let base = try Scratch.directory()
         #expect(throws: CheckpointError("no checkpoint in \(base) (no 'latest' file)")) { try CheckpointDirectory(path: base).latest() }
     }
 }

@@ -1,6 +1,7 @@
-import ElmanCheckpoint
+@testable import ElmanCheckpoint
 import ElmanCore
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("Checkpoint format")
@@ -31,7 +32,7 @@ struct CheckpointFormatTests {
 
     @Test("the version-1 checkpoint kept in the tests still loads")
     func versionOneFile() throws {
-        let url = Samples.fixtures.appendingPathComponent("checkpoints/v1.safetensors")
+        let url = URL(fileURLWithPath: Fixtures.path("checkpoints/v1.safetensors"))
         let c = try Checkpoint.load(path: url.path)
         #expect(c == Samples.checkpoint())
     }
@@ -75,40 +76,82 @@ struct CheckpointFormatTests {
         #expect(throws: CheckpointError(message)) { try Checkpoint(bytes: bytes) }
     }
 
-    @Test("a wrong shape or dtype in a well-formed file is named")
-    func wrongShape() throws {
-        let good = Samples.checkpoint()
-        var bad = good
-        bad.model.hiddenSize = 4  // metadata says H = 4, tensors are H = 3
-        var w = SafeTensorsWriter()
-        let file = try SafeTensorsFile(bytes: good.serialized())
-        for t in file.tensors { w.add(t.name, shape: t.shape, values: try file.floats(t.name)) }
+    /// The sample checkpoint rewritten: `edit` changes its tensors and metadata, then the
+    /// metadata checksum is recomputed (when `reseal`), so the checks behind it are reached.
+    func rewritten(reseal: Bool = true,
+                   _ edit: (inout [(name: String, dtype: DType, shape: [Int], bytes: [UInt8])], inout [String: String]) throws -> Void)
+        throws -> [UInt8] {
+        let file = try SafeTensorsFile(bytes: Samples.checkpoint().serialized())
+        var tensors = try file.tensors.map { (name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: Array(try file.rawBytes($0.name))) }
         var meta = file.metadata
-        meta["model"] = String(decoding: try JSONEncoder().encode(bad.model), as: UTF8.self)
-        meta["metadata_crc32c"] = nil
+        try edit(&tensors, &meta)
+        if reseal { meta["metadata_crc32c"] = Checkpoint.metadataChecksum(meta) }
+        var w = SafeTensorsWriter()
+        for t in tensors { w.add(t.name, dtype: t.dtype, shape: t.shape, bytes: t.bytes) }
         w.metadata = meta
-        // The metadata checksum catches the edit first; with a recomputed checksum the shape check would.
-        #expect(throws: CheckpointError("checkpoint metadata checksum does not match (file corrupted)")) {
-            try Checkpoint(bytes: w.serialized())
+        return w.serialized()
+    }
+
+    @Test("edited metadata without its checksum is refused as corrupted")
+    func editedMetadata() throws {
+        let bytes = try rewritten(reseal: false) { _, meta in meta["model"] = meta["model"]?.replacingOccurrences(of: "\"hiddenSize\":3", with: "\"hiddenSize\":4") }
+        #expect(throws: CheckpointError("checkpoint metadata checksum does not match (file corrupted)")) { try Checkpoint(bytes: bytes) }
+    }
+
+    @Test("a tensor whose shape does not fit the model is named, with both shapes")
+    func wrongShape() throws {
+        let bytes = try rewritten { _, meta in meta["model"] = meta["model"]?.replacingOccurrences(of: "\"hiddenSize\":3", with: "\"hiddenSize\":4") }
+        #expect(throws: CheckpointError("tensor 'rnn.weight_ih_l0' has shape [3, 2], the model needs [4, 2]")) { try Checkpoint(bytes: bytes) }
+    }
+
+    @Test("a tensor of another dtype is named")
+    func wrongDtype() throws {
+        // I32 has F32's width, so the file stays well-formed and only the dtype check can object.
+        let bytes = try rewritten { tensors, _ in
+            if let k = tensors.firstIndex(where: { $0.name == "fc.bias" }) { tensors[k].dtype = .i32 }
         }
+        #expect(throws: CheckpointError("tensor 'fc.bias' is I32, expected F32")) { try Checkpoint(bytes: bytes) }
+    }
+
+    @Test("a tensor without a checksum is refused")
+    func missingChecksum() throws {
+        let bytes = try rewritten { tensors, _ in tensors.append(("extra", .f32, [1], [0, 0, 128, 63])) }
+        #expect(throws: CheckpointError("tensor 'extra' has no checksum")) { try Checkpoint(bytes: bytes) }
+    }
+
+    @Test("a tensor whose bytes fail their checksum is refused")
+    func tensorChecksum() throws {
+        let bytes = try rewritten { tensors, _ in
+            if let k = tensors.firstIndex(where: { $0.name == "fc.bias" }) { tensors[k].bytes[0] ^= 1 }
+        }
+        #expect(throws: CheckpointError("tensor 'fc.bias' fails its checksum (file corrupted)")) { try Checkpoint(bytes: bytes) }
     }
 
     @Test("every single-bit flip anywhere in the file is detected")
     func bitFlips() throws {
         let bytes = Samples.checkpoint().serialized()
+        // The undamaged file loads: a reader that refused everything would pass the loop below.
+        #expect(try Checkpoint(bytes: bytes) == Samples.checkpoint())
         var rng = SeededGenerator(seed: 3)
-        // Every byte of the header length and the tensor data, and a sample of header bytes.
-        var positions = Array(0 ..< 8) + Array(bytes.count - 400 ..< bytes.count)
+        let data = bytes.count - 400 ..< bytes.count
+        // Every byte of the header length and the last 400 bytes of tensor data, and a sample of header bytes.
+        var positions = Array(0 ..< 8) + Array(data)
         positions += (0 ..< 600).map { _ in rng.nextInt(below: bytes.count) }
+        var detected = 0
         for position in positions {
             var damaged = bytes
             damaged[position] ^= UInt8(1 << rng.nextInt(below: 8))
-            // JSON white-space padding can absorb some flips harmlessly (a space becoming '!'
-            // is not one of them: it breaks the JSON), so a successful parse must equal the original.
-            if let c = try? Checkpoint(bytes: damaged) {
-                #expect(c == Samples.checkpoint(), "flip at byte \(position) changed the checkpoint undetected")
+            guard let c = try? Checkpoint(bytes: damaged) else {
+                detected += 1
+                continue
             }
+            // JSON white-space padding can absorb some flips harmlessly (a space becoming '!'
+            // is not one of them: it breaks the JSON), so a successful parse must equal the original,
+            // and no flip in the header length or the tensor data may go unnoticed.
+            #expect(c == Samples.checkpoint(), "flip at byte \(position) changed the checkpoint undetected")
+            #expect(position >= 8 && !data.contains(position), "flip at byte \(position) was not detected")
         }
+        #expect(detected >= 8 + data.count)
     }
 
     @Test("seeded random mutations never crash or hang the reader")

@@ -4,9 +4,6 @@ import Foundation
 
 /// Small checkpoints and files for the checkpoint tests.
 enum Samples {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures")
-
     /// A deterministic checkpoint of a 2-layer model with Adam state.
     static func checkpoint() -> Checkpoint {
         let model = ModelConfig(inputSize: 2, hiddenSize: 3, outputSize: 1, layers: 2, activation: .tanh, head: .last)
@@ -18,12 +15,6 @@ enum Samples {
         return Checkpoint(model: model, parameters: p, optimizer: OptimizerConfig(kind: .adam, learningRate: 0.01),
                           optimizerState: OptimizerState(step: 7, slots: ["exp_avg": m, "exp_avg_sq": v]),
                           sections: ["progress": "{\"step\":7}"])
-    }
-
-    static func temporaryDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("elman-ckpt-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
     }
 }
 
@@ -40,10 +31,4 @@ extension Array where Element == UInt8 {
         let h = Array(header.utf8)
         return [UInt8](repeating: 0, count: 8).withHeaderLength(UInt64(h.count)).prefix(8) + h + data
     }
-}
-
-/// Mutations per fuzz test: the default keeps the suite quick; ELMAN_DIST_FUZZ_ITERATIONS
-/// runs longer campaigns (see the README).
-func fuzzIterations(_ standard: Int) -> Int {
-    ProcessInfo.processInfo.environment["ELMAN_DIST_FUZZ_ITERATIONS"].flatMap(Int.init) ?? standard
 }

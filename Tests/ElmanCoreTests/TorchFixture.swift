@@ -83,20 +83,3 @@ struct TorchFixture {
         return sum / Double(n)
     }
 }
-
-/// Asserts |actual − expected| ≤ 1e-5 + 1e-4·|expected| element-wise (the tolerance).
-func expectClose(_ actual: [Float], _ expected: [Float], _ what: String,
-                 relative: Float = 1e-4, absolute: Float = 1e-5,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(actual.count == expected.count, "\(what): \(actual.count) values, expected \(expected.count)",
-            sourceLocation: sourceLocation)
-    guard actual.count == expected.count else { return }
-    var worst = (index: -1, excess: Float(0))
-    for i in actual.indices {
-        let excess = abs(actual[i] - expected[i]) - (absolute + relative * abs(expected[i]))
-        if !(excess <= 0) && (worst.index < 0 || !(excess <= worst.excess)) { worst = (i, excess) }
-    }
-    #expect(worst.index < 0,
-            "\(what)[\(worst.index)]: got \(worst.index >= 0 ? actual[worst.index] : 0), expected \(worst.index >= 0 ? expected[worst.index] : 0)",
-            sourceLocation: sourceLocation)
-}

@@ -1,4 +1,5 @@
 import ElmanCore
+import TestSupport
 import Testing
 
 /// Reproduces every PyTorch reference case: output, h_n, loss, every gradient, every optimiser step.

@@ -1,23 +1,19 @@
 import ElmanData
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("Data sources")
 struct SourceTests {
-    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples/data")
-
     func temp(_ text: String, _ name: String = "t.csv") throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("elman-data-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let url = dir.appendingPathComponent(name)
+        let url = URL(fileURLWithPath: try Scratch.directory()).appendingPathComponent(name)
         try text.write(to: url, atomically: true, encoding: .utf8)
         return url.path
     }
 
     @Test("stocks.csv: --where keeps one symbol, text columns are skipped, file order kept")
     func longFormat() throws {
-        let path = Self.examples.appendingPathComponent("stocks.csv").path
+        let path = Fixtures.example("stocks.csv")
         let s = try Series.load(DataOptions(source: .csv(path: path), target: "price", filter: "symbol=AAPL"))
         #expect(s.rowCount == 123)
         #expect(s.target.first == 25.94 && s.target.last == 223.02)
@@ -25,7 +21,7 @@ struct SourceTests {
 
     @Test("seattle-temps.csv loads every row")
     func temps() throws {
-        let s = try Series.load(DataOptions(source: .csv(path: Self.examples.appendingPathComponent("seattle-temps.csv").path), target: "temp"))
+        let s = try Series.load(DataOptions(source: .csv(path: Fixtures.example("seattle-temps.csv")), target: "temp"))
         #expect(s.rowCount == 8759)  // the README's count; the file ends without a newline
         #expect(s.target[0] == 39.4)
     }

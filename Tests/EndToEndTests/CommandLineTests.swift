@@ -1,5 +1,7 @@
 import ElmanCheckpoint
+import ElmanRun
 import Foundation
+import TestSupport
 import Testing
 
 /// Bad command lines and bad files: each gets exactly one line on stderr and a non-zero status.
@@ -41,7 +43,7 @@ struct CommandLineTests {
 
     @Test("a damaged checkpoint fails inspect, and nothing existing is overwritten by export")
     func damagedCheckpoint() throws {
-        let dir = try Harness.temporaryDirectory()
+        let dir = try Scratch.directory()
         let train = try Harness.run(["train", "--data", "sine", "--steps", "5", "--quiet", "--checkpoint-dir", dir])
         #expect(train.status == 0)
         let ok = try Harness.run(["inspect", dir])
@@ -63,7 +65,7 @@ struct CommandLineTests {
 
     @Test("export writes only the model under PyTorch's names")
     func export() throws {
-        let dir = try Harness.temporaryDirectory()
+        let dir = try Scratch.directory()
         #expect(try Harness.run(["train", "--data", "sine", "--steps", "3", "--layers", "2", "--quiet", "--checkpoint-dir", dir]).status == 0)
         let out = dir + "/model.safetensors"
         #expect(try Harness.run(["export", dir, "--out", out]).status == 0)
@@ -75,16 +77,35 @@ struct CommandLineTests {
         let exported = try file.tensors.sorted { $0.dataOffsets.lowerBound < $1.dataOffsets.lowerBound }.flatMap { try file.floats($0.name) }
         #expect(exported == original)
         // --init starts a new run from exported weights: step 0 of that run is the exported model.
-        let dir2 = try Harness.temporaryDirectory()
+        let dir2 = try Scratch.directory()
         let r = try Harness.run(["train", "--data", "sine", "--steps", "1", "--lr", "0", "--layers", "2", "--quiet",
                                  "--init", out, "--checkpoint-dir", dir2])
         #expect(r.status == 0)
         #expect(try Harness.parameters(dir2) == original)
     }
 
+    @Test("every row of the option table is a train flag, and a config key of the same name sets it")
+    func optionTableIsTheCommandLine() throws {
+        let help = try Harness.run(["train", "--help"]).stdout
+        // seqLen → --seq-len, written here independently of the tool's own conversion.
+        func flag(_ name: String) -> String {
+            "--" + name.map { $0.isUppercase ? "-" + $0.lowercased() : String($0) }.joined()
+        }
+        for field in OptionTable.fields {
+            let listed = help.contains("  \(flag(field.name)) ") || help.contains("  \(flag(field.name))/")
+                || help.contains("  \(flag(field.name))\n")
+            #expect(listed, "the option table's \(field.name) has no flag \(flag(field.name))")
+        }
+        // A resumed run names a contradicting setting by its flag, whichever row it is.
+        let dir = try Scratch.directory()
+        #expect(try Harness.run(["train", "--data", "sine", "--steps", "2", "--quiet", "--checkpoint-dir", dir]).status == 0)
+        let r = try Harness.run(["train", "--resume", "latest", "--checkpoint-dir", dir, "--batch-size", "7"])
+        #expect(r.status == 1 && r.stderr == "error: --batch-size 7 contradicts the checkpoint, which was trained with --batch-size 32\n")
+    }
+
     @Test("--config reads a TOML file of flag names; flags on the command line win")
     func configFile() throws {
-        let dir = try Harness.temporaryDirectory()
+        let dir = try Scratch.directory()
         let toml = dir + "/run.toml"
         try """
         # a run
@@ -115,7 +136,7 @@ struct CommandLineTests {
 
     @Test("eval --json prints the documented object; predict forecasts a horizon")
     func evalAndPredict() throws {
-        let dir = try Harness.temporaryDirectory()
+        let dir = try Scratch.directory()
         #expect(try Harness.run(["train", "--data", "sine", "--steps", "60", "--quiet", "--checkpoint-dir", dir]).status == 0)
         let e = try Harness.run(["eval", "--checkpoint", dir, "--json"])
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])
@@ -129,7 +150,7 @@ struct CommandLineTests {
 
     @Test("--metrics writes one JSON object per logged step; plot draws loss and forecast")
     func metricsAndPlot() throws {
-        let dir = try Harness.temporaryDirectory()
+        let dir = try Scratch.directory()
         let metrics = dir + "/m.jsonl"
         let r = try Harness.run(["train", "--data", "sine", "--steps", "40", "--log-every", "10", "--eval-every", "20",
                                  "--metrics", metrics, "--checkpoint-dir", dir + "/ck"])
@@ -150,7 +171,7 @@ struct CommandLineTests {
 
     @Test("a character model: eval reports accuracy next to the naive guess, generate continues a prime")
     func characters() throws {
-        let dir = try Harness.temporaryDirectory()
+        let dir = try Scratch.directory()
         let r = try Harness.run(["train", "--data", "examples/data/recurrence.txt", "--hidden", "32", "--seq-len", "16",
                                  "--steps", "60", "--lr", "0.01", "--quiet", "--checkpoint-dir", dir])
         #expect(r.status == 0, "\(r.stderr)")

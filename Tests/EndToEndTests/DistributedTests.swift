@@ -1,5 +1,6 @@
 import ElmanCheckpoint
 import Foundation
+import TestSupport
 import Testing
 
 /// Training under mpirun on this machine (oversubscribed), compared across world sizes.
@@ -15,44 +16,44 @@ struct DistributedTests {
     func worldSizeInvariance() throws {
         var results: [[Float]] = []
         for n in 1 ... 4 {
-            let dir = try Harness.temporaryDirectory()
+            let dir = try Scratch.directory()
             let r = try Harness.mpi(n, Self.arguments(dir))
             #expect(r.status == 0, "mpirun -n \(n): \(r.stderr)")
             results.append(try Harness.parameters(dir))
         }
         for n in 1 ..< 4 {
-            let d = Harness.maxDifference(results[0], results[n])
+            let d = maxDifference(results[0], results[n])
             #expect(d <= 1e-5, "\(n + 1) ranks differ from 1 by \(d)")
         }
     }
 
     @Test("the TCP transport (as between nodes) gives the same result")
     func tcpTransport() throws {
-        let a = try Harness.temporaryDirectory(), b = try Harness.temporaryDirectory()
+        let a = try Scratch.directory(), b = try Scratch.directory()
         #expect(try Harness.mpi(2, Self.arguments(a)).status == 0)
         let r = try Harness.mpi(2, Self.arguments(b), mca: ["--mca", "btl", "tcp,self"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(Harness.maxDifference(try Harness.parameters(a), try Harness.parameters(b)) <= 1e-6)
+        #expect(maxDifference(try Harness.parameters(a), try Harness.parameters(b)) <= 1e-6)
     }
 
     @Test("resume under mpirun continues the trajectory, also at another world size")
     func resume() throws {
-        let straight = try Harness.temporaryDirectory()
+        let straight = try Scratch.directory()
         #expect(try Harness.mpi(2, Self.arguments(straight, steps: 40, extra: ["--checkpoint-every", "20", "--keep", "5"])).status == 0)
         let final = try Harness.parameters(straight)
         let midpoint = straight + "/" + CheckpointDirectory.fileName(step: 20)
         for n in [2, 3] {
-            let dir = try Harness.temporaryDirectory()
+            let dir = try Scratch.directory()
             let r = try Harness.mpi(n, ["train", "--resume", midpoint, "--checkpoint-dir", dir, "--quiet"])
             #expect(r.status == 0, "\(r.stderr)")
-            let d = Harness.maxDifference(final, try Harness.parameters(dir))
+            let d = maxDifference(final, try Harness.parameters(dir))
             #expect(d <= (n == 2 ? 1e-6 : 1e-5), "resumed at \(n) ranks: differs by \(d)")
         }
     }
 
     @Test("ranks that disagree on their configuration stop with a message naming the rank")
     func mismatch() throws {
-        let dir = try Harness.temporaryDirectory()
+        let dir = try Scratch.directory()
         let args = ["-n", "1", Harness.binary] + Self.arguments(dir + "/a") + [":", "-n", "1", Harness.binary] + Self.arguments(dir + "/b", extra: ["--seed", "5"])
         let r = try Harness.Running(Harness.mpirun, ["--oversubscribe"] + args).wait(timeout: 60)
         #expect(r.status != 0)
@@ -66,12 +67,12 @@ struct DistributedTests {
 struct LaunchScriptTests {
     @Test("launch/mpirun-local.sh runs more ranks than cores and matches a single process")
     func localWrapper() throws {
-        let a = try Harness.temporaryDirectory(), b = try Harness.temporaryDirectory()
+        let a = try Scratch.directory(), b = try Scratch.directory()
         #expect(try Harness.run(DistributedTests.arguments(a)).status == 0)
         let r = try Harness.Running(Harness.root.appendingPathComponent("launch/mpirun-local.sh").path,
                                     ["3", Harness.binary] + DistributedTests.arguments(b)).wait()
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(Harness.maxDifference(try Harness.parameters(a), try Harness.parameters(b)) <= 1e-5)
+        #expect(maxDifference(try Harness.parameters(a), try Harness.parameters(b)) <= 1e-5)
         let usage = try Harness.Running(Harness.root.appendingPathComponent("launch/mpirun-local.sh").path, ["x"]).wait()
         #expect(usage.status == 64)
     }

@@ -1,5 +1,6 @@
 import ElmanCheckpoint
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -42,7 +43,7 @@ struct FaultTests {
 
     @Test("a rank killed with SIGKILL ends the job within 30 s; latest is intact and resumable")
     func killedRank() throws {
-        let dir = try Harness.temporaryDirectory() + "/run"
+        let dir = try Scratch.directory() + "/run"
         let job = try Harness.Running(Harness.mpirun, Harness.mpiArguments(2, Self.longRun(dir)))
         #expect(Self.eventually { FileManager.default.fileExists(atPath: dir + "/latest") })
         #expect(Self.eventually(20) { Self.children(of: job.process.processIdentifier).count == 2 })
@@ -62,7 +63,7 @@ struct FaultTests {
 
     @Test("killed while a checkpoint is being written: the previous one and latest stay valid")
     func killedMidWrite() throws {
-        let dir = try Harness.temporaryDirectory() + "/run"
+        let dir = try Scratch.directory() + "/run"
         // Each file sits under a temporary name for 1.5 s before it is renamed into place.
         let job = try Harness.Running(Harness.binary, Self.longRun(dir, every: 5), environment: ["ELMAN_DIST_CHECKPOINT_DELAY_MS": "1500"])
         #expect(Self.eventually { FileManager.default.fileExists(atPath: dir + "/latest") })
@@ -83,7 +84,7 @@ struct FaultTests {
 
     @Test("SIGTERM finishes the step, writes a checkpoint and exits 0", arguments: [1, 2])
     func terminate(_ ranks: Int) throws {
-        let dir = try Harness.temporaryDirectory() + "/run"
+        let dir = try Scratch.directory() + "/run"
         let args = Self.longRun(dir, every: 1000).filter { $0 != "--quiet" } + ["--log-every", "1000000"]
         let job = ranks == 1 ? try Harness.Running(Harness.binary, args)
                              : try Harness.Running(Harness.mpirun, Harness.mpiArguments(ranks, args))
@@ -103,10 +104,11 @@ struct FaultTests {
 
     @Test("a second signal exits at once, even while the final checkpoint is being written")
     func secondSignal() throws {
-        let dir = try Harness.temporaryDirectory() + "/run"
-        // The first signal leads to a final checkpoint, held under its temporary name for 5 s.
+        let dir = try Scratch.directory() + "/run"
+        // The first signal leads to a final checkpoint, held under its temporary name for 120 s:
+        // exiting "at once" (within 20 s, a bound a loaded machine keeps) cannot be the write finishing.
         let args = Self.longRun(dir, every: 1_000_000).filter { $0 != "--quiet" } + ["--log-every", "1000000"]
-        let job = try Harness.Running(Harness.binary, args, environment: ["ELMAN_DIST_CHECKPOINT_DELAY_MS": "5000"])
+        let job = try Harness.Running(Harness.binary, args, environment: ["ELMAN_DIST_CHECKPOINT_DELAY_MS": "120000"])
         #expect(Self.eventually { FileManager.default.fileExists(atPath: dir) })
         usleep(500_000)
         kill(job.process.processIdentifier, SIGTERM)
@@ -117,13 +119,13 @@ struct FaultTests {
         kill(job.process.processIdentifier, SIGTERM)
         let r = job.wait(timeout: 30)
         #expect(r.status == 128 + SIGTERM)
-        #expect(Date().timeIntervalSince(second) < 3)
+        #expect(Date().timeIntervalSince(second) < 20)
         #expect(!FileManager.default.fileExists(atPath: dir + "/latest"))
     }
 
     @Test("a NaN gradient stops training, naming the step and the last good checkpoint")
     func nanStops() throws {
-        let dir = try Harness.temporaryDirectory() + "/run"
+        let dir = try Scratch.directory() + "/run"
         let r = try Harness.run(["train", "--data", "sine", "--steps", "20", "--checkpoint-every", "5", "--quiet", "--checkpoint-dir", dir],
                                 environment: ["ELMAN_DIST_TEST_NAN_GRADIENT": "7:0"])
         #expect(r.status == 1)
@@ -133,7 +135,7 @@ struct FaultTests {
 
     @Test("--on-nonfinite skip skips the update on every rank, even when one rank alone sees the NaN")
     func nanSkipped() throws {
-        let dir = try Harness.temporaryDirectory() + "/run"
+        let dir = try Scratch.directory() + "/run"
         let job = try Harness.Running(Harness.mpirun, Harness.mpiArguments(2, [
             "train", "--data", "sine", "--steps", "20", "--on-nonfinite", "skip", "--replica-check-every", "1", "--checkpoint-dir", dir,
         ]), environment: ["ELMAN_DIST_TEST_NAN_GRADIENT": "7:1"])
@@ -154,7 +156,7 @@ struct FaultTests {
 
     @Test("a checkpoint directory without write permission is refused before the first step")
     func unwritable() throws {
-        let base = try Harness.temporaryDirectory()
+        let base = try Scratch.directory()
         let dir = base + "/locked"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         chmod(dir, 0o555)
@@ -178,7 +180,7 @@ struct FaultTests {
 
     /// Whether this process may mount a small tmpfs (root on Linux): the honest way to fill a disk.
     static let canMount: Bool = {
-        guard geteuid() == 0, let dir = try? Harness.temporaryDirectory() else { return false }
+        guard geteuid() == 0, let dir = try? Scratch.directory() else { return false }
         let ok = Harness.shell("mount -t tmpfs -o size=64k tmpfs '\(dir)' && umount '\(dir)'") == 0
         return ok
     }()
@@ -186,7 +188,7 @@ struct FaultTests {
     @Test("a disk that fills up mid-run keeps the previous checkpoint and stops with a clear message",
           .enabled(if: FaultTests.canMount, "needs root to mount a 64 KiB tmpfs"))
     func diskFull() throws {
-        let dir = try Harness.temporaryDirectory()
+        let dir = try Scratch.directory()
         #expect(Harness.shell("mount -t tmpfs -o size=64k tmpfs '\(dir)'") == 0)
         defer { _ = Harness.shell("umount '\(dir)'") }
         // Each checkpoint is about 17 KiB; with three kept the disk is full within a few writes.

@@ -1,5 +1,6 @@
 import ElmanCheckpoint
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,8 +9,7 @@ import Glibc
 
 /// Runs the built `elman-dist` binary the way a user does, alone or under mpirun.
 enum Harness {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let root = Fixtures.repository
 
     /// The binary next to this test bundle (debug or release, whichever built the tests).
     static let binary: String = {
@@ -19,7 +19,7 @@ enum Harness {
         return root.appendingPathComponent(".build/debug/elman-dist").path
     }()
 
-    static func example(_ name: String) -> String { root.appendingPathComponent("examples/data/\(name)").path }
+    static func example(_ name: String) -> String { Fixtures.example(name) }
 
     struct Result {
         var status: Int32
@@ -29,12 +29,6 @@ enum Harness {
         var errorLines: [String] { stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("error:") } }
     }
 
-    static func temporaryDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("elman-e2e-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
     /// A started process whose output goes to files.
     final class Running {
         let process = Process()
@@ -42,7 +36,7 @@ enum Harness {
         let err: String
         init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
              directory: String? = nil) throws {
-            let dir = try Harness.temporaryDirectory()
+            let dir = try Scratch.directory()
             out = dir + "/stdout"
             err = dir + "/stderr"
             _ = FileManager.default.createFile(atPath: out, contents: nil)
@@ -113,10 +107,5 @@ enum Harness {
     /// Parameters of a checkpoint file or directory.
     static func parameters(_ path: String) throws -> [Float] {
         try Checkpoint.load(path: try resolveCheckpoint(path)).parameters
-    }
-
-    static func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
-        precondition(a.count == b.count)
-        return zip(a, b).map { abs($0 - $1) }.max() ?? 0
     }
 }

@@ -1,4 +1,5 @@
 import Numerics
+import Testing
 
 /// The largest |a[i] − b[i]| of two arrays of the same length.
 public func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
@@ -6,10 +7,19 @@ public func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
     return zip(a, b).map { abs($0 - $1) }.max() ?? 0
 }
 
-/// Whether every element of `a` is approximately `b`'s: |a − b| ≤ absolute + relative·max(|a|, |b|)
-/// (swift-numerics' `isApproximatelyEqual`).
-public func allApproximatelyEqual(_ a: [Float], _ b: [Float], absolute: Float, relative: Float) -> Bool {
-    a.count == b.count && zip(a, b).allSatisfy {
-        $0.isApproximatelyEqual(to: $1, absoluteTolerance: absolute, relativeTolerance: relative)
+/// Expects `actual` to equal `expected` element-wise within swift-numerics' `isApproximatelyEqual`:
+/// |a − e| ≤ max(absolute, relative · max(|a|, |e|)). Names the worst element when it does not.
+public func expectClose(
+    _ actual: [Float], _ expected: [Float], _ what: String, relative: Float = 1e-4, absolute: Float = 1e-5,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(actual.count == expected.count, "\(what): \(actual.count) values, expected \(expected.count)",
+            sourceLocation: sourceLocation)
+    guard actual.count == expected.count else { return }
+    let far = actual.indices.filter {
+        !actual[$0].isApproximatelyEqual(to: expected[$0], absoluteTolerance: absolute, relativeTolerance: relative)
     }
+    let worst = far.max { abs(actual[$0] - expected[$0]) < abs(actual[$1] - expected[$1]) }
+    #expect(worst == nil, "\(what)[\(worst ?? -1)]: got \(worst.map { actual[$0] } ?? 0), expected \(worst.map { expected[$0] } ?? 0) (\(far.count) elements out of tolerance)",
+            sourceLocation: sourceLocation)
 }
