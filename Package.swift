@@ -39,7 +39,8 @@ let package = Package(
         .target(name: "ElmanData", dependencies: ["ElmanCore", "ElmanFiles"], swiftSettings: optimised),
         .target(name: "ElmanCheckpoint", dependencies: ["ElmanCore", "ElmanFiles"]),
         .target(name: "ElmanDistributed", dependencies: ["CMPI"]),
-        .target(name: "ElmanRun", dependencies: ["ElmanCore", "ElmanData", "ElmanCheckpoint"], swiftSettings: optimised),
+        .target(
+            name: "ElmanRun", dependencies: ["ElmanCore", "ElmanData", "ElmanCheckpoint"], swiftSettings: optimised),
         .target(
             name: "ElmanTraining",
             dependencies: ["ElmanCore", "ElmanData", "ElmanCheckpoint", "ElmanDistributed", "ElmanRun"],

@@ -1,8 +1,8 @@
 /// CRC-32C (Castagnoli), the checksum of every tensor in a checkpoint.
 public enum CRC32C {
-    private static let table: [UInt32] = (0 ..< 256).map { i -> UInt32 in
+    private static let table: [UInt32] = (0..<256).map { i -> UInt32 in
         var c = UInt32(i)
-        for _ in 0 ..< 8 { c = c & 1 != 0 ? (c >> 1) ^ 0x82F6_3B78 : c >> 1 }
+        for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0x82F6_3B78 : c >> 1 }
         return c
     }
 

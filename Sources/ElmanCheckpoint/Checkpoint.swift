@@ -32,8 +32,10 @@ public struct Checkpoint: Equatable {
     /// Further metadata entries, each a JSON document, owned by the layer above.
     public var sections: [String: String]
 
-    public init(model: ModelConfig, parameters: [Float], optimizer: OptimizerConfig,
-                optimizerState: OptimizerState, sections: [String: String] = [:]) {
+    public init(
+        model: ModelConfig, parameters: [Float], optimizer: OptimizerConfig,
+        optimizerState: OptimizerState, sections: [String: String] = [:]
+    ) {
         self.model = model
         self.parameters = parameters
         self.optimizer = optimizer
@@ -54,7 +56,9 @@ public struct Checkpoint: Equatable {
         sections[key] = Self.json(value)
     }
 
-    static let reservedKeys: Set<String> = ["format", "format_version", "model", "optimizer", "checksums", "metadata_crc32c"]
+    static let reservedKeys: Set<String> = [
+        "format", "format_version", "model", "optimizer", "checksums", "metadata_crc32c",
+    ]
 
     // MARK: Writing
 
@@ -108,7 +112,9 @@ public struct Checkpoint: Equatable {
     /// Parses and verifies a checkpoint: format, version, checksums, shapes.
     public init(bytes: [UInt8]) throws(CheckpointError) {
         let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(bytes: bytes) } catch { throw CheckpointError("not a valid safetensors file: \(error)") }
+        do { file = try SafeTensorsFile(bytes: bytes) } catch {
+            throw CheckpointError("not a valid safetensors file: \(error)")
+        }
         try self.init(file: file)
     }
 
@@ -116,13 +122,16 @@ public struct Checkpoint: Equatable {
     public init(file: SafeTensorsFile) throws(CheckpointError) {
         let meta = file.metadata
         guard meta["format"] == Self.formatName else {
-            throw CheckpointError("not an elman-dist checkpoint (no format metadata; use `init` for plain model weights)")
+            throw CheckpointError(
+                "not an elman-dist checkpoint (no format metadata; use `init` for plain model weights)")
         }
         guard let versionText = meta["format_version"], let version = Int(versionText), version >= 1 else {
             throw CheckpointError("checkpoint has an invalid format_version")
         }
         guard version <= Self.currentVersion else {
-            throw CheckpointError("checkpoint format version \(version) is newer than this elman-dist reads (up to \(Self.currentVersion)); upgrade elman-dist")
+            throw CheckpointError(
+                "checkpoint format version \(version) is newer than this elman-dist reads (up to \(Self.currentVersion)); upgrade elman-dist"
+            )
         }
         guard meta["metadata_crc32c"] == Self.metadataChecksum(meta) else {
             throw CheckpointError("checkpoint metadata checksum does not match (file corrupted)")
@@ -143,8 +152,12 @@ public struct Checkpoint: Equatable {
 
         func verified(_ name: String, shape: [Int]) throws(CheckpointError) -> [Float] {
             guard let info = file.info(name) else { throw CheckpointError("checkpoint has no tensor '\(name)'") }
-            guard info.dtype == .f32 else { throw CheckpointError("tensor '\(name)' is \(info.dtype.rawValue), expected F32") }
-            guard info.shape == shape else { throw CheckpointError("tensor '\(name)' has shape \(info.shape), the model needs \(shape)") }
+            guard info.dtype == .f32 else {
+                throw CheckpointError("tensor '\(name)' is \(info.dtype.rawValue), expected F32")
+            }
+            guard info.shape == shape else {
+                throw CheckpointError("tensor '\(name)' has shape \(info.shape), the model needs \(shape)")
+            }
             let raw: ArraySlice<UInt8>
             do { raw = try file.rawBytes(name) } catch { throw CheckpointError(error.message) }
             guard checksums[name] == CRC32C.hex(raw) else {
@@ -161,7 +174,9 @@ public struct Checkpoint: Equatable {
         for slotName in record.config.slotNames {
             var values = [Float](repeating: 0, count: layout.count)
             for slot in layout.slots {
-                values.replaceSubrange(slot.range, with: try verified(Self.optimizerPrefix + slotName + "." + slot.name, shape: slot.shape))
+                values.replaceSubrange(
+                    slot.range, with: try verified(Self.optimizerPrefix + slotName + "." + slot.name, shape: slot.shape)
+                )
             }
             slots[slotName] = values
         }
@@ -202,17 +217,21 @@ public func loadModelTensors(path: String, model: ModelConfig) throws(Checkpoint
     var parameters = [Float](repeating: 0, count: layout.count)
     for slot in layout.slots {
         // Accept both bare names and PyTorch module prefixes such as "model.rnn.weight_ih_l0".
-        guard let info = file.info(slot.name) ?? file.tensors.first(where: { $0.name.hasSuffix("." + slot.name) }) else {
+        guard let info = file.info(slot.name) ?? file.tensors.first(where: { $0.name.hasSuffix("." + slot.name) })
+        else {
             throw CheckpointError("\(path): no tensor '\(slot.name)'")
         }
         guard info.shape == slot.shape else {
-            throw CheckpointError("\(path): tensor '\(info.name)' has shape \(info.shape), the model needs \(slot.shape)")
+            throw CheckpointError(
+                "\(path): tensor '\(info.name)' has shape \(info.shape), the model needs \(slot.shape)")
         }
         do { parameters.replaceSubrange(slot.range, with: try file.floats(info.name)) } catch {
             throw CheckpointError("\(path): \(error)")
         }
     }
-    guard parameters.allSatisfy(\.isFinite) else { throw CheckpointError("\(path): model tensors contain NaN or infinity") }
+    guard parameters.allSatisfy(\.isFinite) else {
+        throw CheckpointError("\(path): model tensors contain NaN or infinity")
+    }
     return parameters
 }
 

@@ -44,7 +44,9 @@ public struct CheckpointDirectory: Sendable {
         }
         let probe = path + "/.write-probe-\(getpid())"
         let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw CheckpointError("checkpoint directory \(path) is not writable: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw CheckpointError("checkpoint directory \(path) is not writable: \(String(cString: strerror(errno)))")
+        }
         close(fd)
         unlink(probe)
     }
@@ -79,7 +81,9 @@ public struct CheckpointDirectory: Sendable {
             throw CheckpointError("\(pointer) does not name a checkpoint file")
         }
         let file = path + "/" + name
-        guard FileManager.default.fileExists(atPath: file) else { throw CheckpointError("\(pointer) names \(name), which is missing") }
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw CheckpointError("\(pointer) names \(name), which is missing")
+        }
         return file
     }
 

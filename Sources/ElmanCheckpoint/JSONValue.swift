@@ -97,7 +97,7 @@ public indirect enum JSONValue: Sendable {
 
         mutating func literal(_ word: String) throws(JSONError) {
             let w = Array(word.utf8)
-            guard i + w.count <= b.count, Array(b[i ..< i + w.count]) == w else { throw fail("invalid literal") }
+            guard i + w.count <= b.count, Array(b[i..<i + w.count]) == w else { throw fail("invalid literal") }
             i += w.count
         }
 
@@ -106,13 +106,14 @@ public indirect enum JSONValue: Sendable {
             if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
             var digits = 0
             while i < b.count, let c = Optional(b[i]),
-                  (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: ".") || c == UInt8(ascii: "e")
-                    || c == UInt8(ascii: "E") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
+                (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: ".") || c == UInt8(ascii: "e")
+                    || c == UInt8(ascii: "E") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
+            {
                 i += 1
                 digits += 1
                 if digits > 64 { throw fail("number too long") }
             }
-            guard digits > 0, let s = String(validating: b[start ..< i], as: UTF8.self), let d = Double(s), d.isFinite
+            guard digits > 0, let s = String(validating: b[start..<i], as: UTF8.self), let d = Double(s), d.isFinite
             else { throw fail("invalid number") }
             return d
         }
@@ -139,12 +140,12 @@ public indirect enum JSONValue: Sendable {
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
                     var code = try hex4()
-                    if (0xD800 ..< 0xDC00).contains(code) {
+                    if (0xD800..<0xDC00).contains(code) {
                         guard i + 1 < b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u")
                         else { throw fail("lone surrogate") }
                         i += 2
                         let low = try hex4()
-                        guard (0xDC00 ..< 0xE000).contains(low) else { throw fail("bad surrogate pair") }
+                        guard (0xDC00..<0xE000).contains(low) else { throw fail("bad surrogate pair") }
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     }
                     guard let scalar = Unicode.Scalar(code) else { throw fail("invalid \\u escape") }
@@ -159,14 +160,14 @@ public indirect enum JSONValue: Sendable {
         mutating func hex4() throws(JSONError) -> UInt32 {
             guard i + 4 <= b.count else { throw fail("short \\u escape") }
             var v: UInt32 = 0
-            for _ in 0 ..< 4 {
+            for _ in 0..<4 {
                 let c = b[i]
                 i += 1
                 let d: UInt32
                 switch c {
-                case 0x30 ... 0x39: d = UInt32(c - 0x30)
-                case 0x41 ... 0x46: d = UInt32(c - 0x41 + 10)
-                case 0x61 ... 0x66: d = UInt32(c - 0x61 + 10)
+                case 0x30...0x39: d = UInt32(c - 0x30)
+                case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+                case 0x61...0x66: d = UInt32(c - 0x61 + 10)
                 default: throw fail("bad hex digit")
                 }
                 v = v << 4 | d

@@ -27,8 +27,9 @@ public enum BLAS {
         rows: Int, cols: Int, alpha: Float = 1, a: UnsafePointer<Float>, x: UnsafePointer<Float>,
         beta: Float, y: UnsafeMutablePointer<Float>
     ) {
-        cblas_sgemv(CblasRowMajor, CblasTrans, blasint(rows), blasint(cols), alpha,
-                    a, blasint(cols), x, 1, beta, y, 1)
+        cblas_sgemv(
+            CblasRowMajor, CblasTrans, blasint(rows), blasint(cols), alpha,
+            a, blasint(cols), x, 1, beta, y, 1)
     }
 
     /// Sets OpenBLAS's thread count for this process.

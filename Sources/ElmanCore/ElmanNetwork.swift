@@ -77,7 +77,7 @@ public final class ElmanNetwork {
         let B = batch, H = config.hiddenSize
         var out: [Float] = []
         out.reserveCapacity(config.layers * B * H)
-        for l in 0 ..< config.layers {
+        for l in 0..<config.layers {
             out += UnsafeBufferPointer(start: workspace.hidden[l].baseAddress + steps * B * H, count: B * H)
         }
         return out
@@ -101,10 +101,13 @@ public final class ElmanNetwork {
             preconditionFailure("forward: input is not (B, T, I) = (\(B), \(T), \(I))")
         }
         let h0Base = initialHidden?.baseAddress
-        precondition(initialHidden == nil || (initialHidden?.count == L * B * H && h0Base != nil), "forward: h0 is not (L, B, H)")
+        precondition(
+            initialHidden == nil || (initialHidden?.count == L * B * H && h0Base != nil), "forward: h0 is not (L, B, H)"
+        )
         if !workspace.fits(batch: B, steps: T) {
-            workspace = Workspace(config: config, batch: max(B, workspace.batchCapacity),
-                                  steps: max(T, workspace.stepCapacity))
+            workspace = Workspace(
+                config: config, batch: max(B, workspace.batchCapacity),
+                steps: max(T, workspace.stepCapacity))
         }
         batch = B
         steps = T
@@ -114,11 +117,11 @@ public final class ElmanNetwork {
         // x: (B, T, I) → (T, B, I)
         transpose3(x0, rows: B, cols: T, width: I, into: ws.input.baseAddress)
 
-        for l in 0 ..< L {
+        for l in 0..<L {
             let slots = layout.layers[l]
             let In = config.inputSize(ofLayer: l)
             let x = l == 0 ? ws.input.baseAddress : ws.hidden[l - 1].baseAddress + B * H  // (T·B, In)
-            let h = ws.hidden[l].baseAddress                                                // (T+1, B, H)
+            let h = ws.hidden[l].baseAddress  // (T+1, B, H)
 
             // h[0] = h0[l] (B, H)
             if let h0 = h0Base {
@@ -128,17 +131,19 @@ public final class ElmanNetwork {
             }
             // b = b_ih + b_hh (H)
             let bias = ws.biasSum.baseAddress
-            for j in 0 ..< H { bias[j] = p[slots.biasIH.offset + j] + p[slots.biasHH.offset + j] }
+            for j in 0..<H { bias[j] = p[slots.biasIH.offset + j] + p[slots.biasHH.offset + j] }
             // pre[1...T] = x · W_ihᵀ        x: (T·B, In), W_ih: (H, In)  — all steps in one GEMM
-            BLAS.gemm(transposeB: true, m: T * B, n: H, k: In,
-                      a: x, lda: In, b: p + slots.weightIH.offset, ldb: In,
-                      beta: 0, c: h + B * H, ldc: H)
-            for t in 0 ..< T {
+            BLAS.gemm(
+                transposeB: true, m: T * B, n: H, k: In,
+                a: x, lda: In, b: p + slots.weightIH.offset, ldb: In,
+                beta: 0, c: h + B * H, ldc: H)
+            for t in 0..<T {
                 let prev = h + t * B * H, cur = h + (t + 1) * B * H
                 // pre_t += h_{t-1} · W_hhᵀ   h_{t-1}: (B, H), W_hh: (H, H)
-                BLAS.gemm(transposeB: true, m: B, n: H, k: H,
-                          a: prev, lda: H, b: p + slots.weightHH.offset, ldb: H,
-                          beta: 1, c: cur, ldc: H)
+                BLAS.gemm(
+                    transposeB: true, m: B, n: H, k: H,
+                    a: prev, lda: H, b: p + slots.weightHH.offset, ldb: H,
+                    beta: 1, c: cur, ldc: H)
                 // h_t = f(pre_t + b), b broadcast over the B rows
                 VectorMath.activate(config.activation, cur, rows: B, width: H, bias: bias)
             }
@@ -149,12 +154,13 @@ public final class ElmanNetwork {
         let rows = config.head == .every ? T * B : B
         let y = config.head == .every ? ws.outputTimeMajor.baseAddress : ws.output.baseAddress
         // y = b_fc broadcast over rows
-        for r in 0 ..< rows { (y + r * O).update(from: p + layout.headBias.offset, count: O) }
+        for r in 0..<rows { (y + r * O).update(from: p + layout.headBias.offset, count: O) }
         // y += h · W_fcᵀ     h: (rows, H) = h_T (B, H) for .last, h_{1...T} (T·B, H) for .every
         let hIn = config.head == .every ? top + B * H : top + T * B * H
-        BLAS.gemm(transposeB: true, m: rows, n: O, k: H,
-                  a: hIn, lda: H, b: p + layout.headWeight.offset, ldb: H,
-                  beta: 1, c: y, ldc: O)
+        BLAS.gemm(
+            transposeB: true, m: rows, n: O, k: H,
+            a: hIn, lda: H, b: p + layout.headWeight.offset, ldb: H,
+            beta: 1, c: y, ldc: O)
         if config.head == .every {
             // y: (T, B, O) → (B, T, O)
             transpose3(y, rows: T, cols: B, width: O, into: ws.output.baseAddress)
@@ -171,7 +177,7 @@ public final class ElmanNetwork {
         let ws = workspace
         let p = parameters.baseAddress, g = gradients.baseAddress
         let top = ws.hidden[L - 1].baseAddress
-        var dH = ws.gradA.baseAddress      // dLoss/dh for the layer being processed, (T, B, H)
+        var dH = ws.gradA.baseAddress  // dLoss/dh for the layer being processed, (T, B, H)
         var dBelow = ws.gradB.baseAddress  // dLoss/dx of that layer = dLoss/dh of the layer below
 
         // Head: differentiates y = h · W_fcᵀ + b_fc.
@@ -188,27 +194,31 @@ public final class ElmanNetwork {
             hIn = top + T * B * H
         }
         // dW_fc += dyᵀ · h      dy: (rows, O), h: (rows, H)
-        BLAS.gemm(transposeA: true, m: O, n: H, k: rows, a: dy, lda: O, b: hIn, ldb: H,
-                  beta: 1, c: g + layout.headWeight.offset, ldc: H)
+        BLAS.gemm(
+            transposeA: true, m: O, n: H, k: rows, a: dy, lda: O, b: hIn, ldb: H,
+            beta: 1, c: g + layout.headWeight.offset, ldc: H)
         // db_fc += dyᵀ · 1
-        BLAS.gemvTransposed(rows: rows, cols: O, a: dy, x: ws.ones.baseAddress,
-                            beta: 1, y: g + layout.headBias.offset)
+        BLAS.gemvTransposed(
+            rows: rows, cols: O, a: dy, x: ws.ones.baseAddress,
+            beta: 1, y: g + layout.headBias.offset)
         // dh = dy · W_fc        (rows, O) · (O, H); for .last only step T−1 receives it
         if config.head == .every {
-            BLAS.gemm(m: T * B, n: H, k: O, a: dy, lda: O, b: p + layout.headWeight.offset, ldb: H,
-                      beta: 0, c: dH, ldc: H)
+            BLAS.gemm(
+                m: T * B, n: H, k: O, a: dy, lda: O, b: p + layout.headWeight.offset, ldb: H,
+                beta: 0, c: dH, ldc: H)
         } else {
             // Only h_T feeds the head; the top layer's earlier dh_t come from the recurrence alone,
             // which overwrites them (β = 0 below) instead of adding to zeros.
-            BLAS.gemm(m: B, n: H, k: O, a: dy, lda: O, b: p + layout.headWeight.offset, ldb: H,
-                      beta: 0, c: dH + (T - 1) * B * H, ldc: H)
+            BLAS.gemm(
+                m: B, n: H, k: O, a: dy, lda: O, b: p + layout.headWeight.offset, ldb: H,
+                beta: 0, c: dH + (T - 1) * B * H, ldc: H)
         }
 
         for l in stride(from: L - 1, through: 0, by: -1) {
             let slots = layout.layers[l]
             let In = config.inputSize(ofLayer: l)
             let x = l == 0 ? ws.input.baseAddress : ws.hidden[l - 1].baseAddress + B * H  // (T·B, In)
-            let h = ws.hidden[l].baseAddress                                                // (T+1, B, H)
+            let h = ws.hidden[l].baseAddress  // (T+1, B, H)
             // Whether dH[t] already holds a gradient from above (the head or the layer above).
             let fromAbove: Float = (l == L - 1 && config.head == .last) ? 0 : 1
 
@@ -217,30 +227,37 @@ public final class ElmanNetwork {
             for t in stride(from: T - 1, through: 0, by: -1) {
                 let dCur = dH + t * B * H
                 // differentiates h_t = f(pre_t): dpre_t = dh_t ⊙ f'(pre_t)
-                VectorMath.multiplyByDerivative(config.activation, output: h + (t + 1) * B * H,
-                                                grad: dCur, count: B * H)
+                VectorMath.multiplyByDerivative(
+                    config.activation, output: h + (t + 1) * B * H,
+                    grad: dCur, count: B * H)
                 if t > 0 {
                     // differentiates pre_t += h_{t-1} · W_hhᵀ:  dh_{t-1} += dpre_t · W_hh
-                    BLAS.gemm(m: B, n: H, k: H, a: dCur, lda: H, b: p + slots.weightHH.offset, ldb: H,
-                              beta: fromAbove, c: dCur - B * H, ldc: H)
+                    BLAS.gemm(
+                        m: B, n: H, k: H, a: dCur, lda: H, b: p + slots.weightHH.offset, ldb: H,
+                        beta: fromAbove, c: dCur - B * H, ldc: H)
                 }
             }
             // dH now holds dpre (T·B, H) for every step.
             // dW_ih += dpreᵀ · x          (H, T·B) · (T·B, In)
-            BLAS.gemm(transposeA: true, m: H, n: In, k: T * B, a: dH, lda: H, b: x, ldb: In,
-                      beta: 1, c: g + slots.weightIH.offset, ldc: In)
+            BLAS.gemm(
+                transposeA: true, m: H, n: In, k: T * B, a: dH, lda: H, b: x, ldb: In,
+                beta: 1, c: g + slots.weightIH.offset, ldc: In)
             // dW_hh += dpreᵀ · h_{0...T-1}  (H, T·B) · (T·B, H)
-            BLAS.gemm(transposeA: true, m: H, n: H, k: T * B, a: dH, lda: H, b: h, ldb: H,
-                      beta: 1, c: g + slots.weightHH.offset, ldc: H)
+            BLAS.gemm(
+                transposeA: true, m: H, n: H, k: T * B, a: dH, lda: H, b: h, ldb: H,
+                beta: 1, c: g + slots.weightHH.offset, ldc: H)
             // db_ih += dpreᵀ · 1,  db_hh += dpreᵀ · 1
-            BLAS.gemvTransposed(rows: T * B, cols: H, a: dH, x: ws.ones.baseAddress,
-                                beta: 1, y: g + slots.biasIH.offset)
-            BLAS.gemvTransposed(rows: T * B, cols: H, a: dH, x: ws.ones.baseAddress,
-                                beta: 1, y: g + slots.biasHH.offset)
+            BLAS.gemvTransposed(
+                rows: T * B, cols: H, a: dH, x: ws.ones.baseAddress,
+                beta: 1, y: g + slots.biasIH.offset)
+            BLAS.gemvTransposed(
+                rows: T * B, cols: H, a: dH, x: ws.ones.baseAddress,
+                beta: 1, y: g + slots.biasHH.offset)
             if l > 0 {
                 // differentiates pre += x · W_ihᵀ:  dx = dpre · W_ih   (T·B, H) · (H, In)
-                BLAS.gemm(m: T * B, n: In, k: H, a: dH, lda: H, b: p + slots.weightIH.offset, ldb: In,
-                          beta: 0, c: dBelow, ldc: In)
+                BLAS.gemm(
+                    m: T * B, n: In, k: H, a: dH, lda: H, b: p + slots.weightIH.offset, ldb: In,
+                    beta: 0, c: dBelow, ldc: In)
                 swap(&dH, &dBelow)
             }
         }

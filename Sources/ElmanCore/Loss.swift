@@ -38,7 +38,7 @@ public enum LossKind: String, Codable, Sendable, CaseIterable {
         case .mse:
             precondition(target.count == prediction.count, "mse: target is not the prediction's shape")
             var sum = 0.0
-            for i in 0 ..< prediction.count {
+            for i in 0..<prediction.count {
                 // differentiates L = Σ (p − t)²: dL/dp = 2 (p − t)
                 let d = prediction[i] - target[i]
                 sum += Double(d) * Double(d)
@@ -49,18 +49,18 @@ public enum LossKind: String, Codable, Sendable, CaseIterable {
             let rows = prediction.count / O
             precondition(target.count == rows, "cross-entropy: need one class index per prediction")
             var sum = 0.0
-            for r in 0 ..< rows {
+            for r in 0..<rows {
                 let z = r * O  // row r of the logits and of their gradient
                 let cls = Int(target[r])
                 precondition(cls >= 0 && cls < O, "cross-entropy: class index out of range")
                 // L_r = logsumexp(z) − z[cls]
                 var m = -Float.infinity
-                for j in z ..< z + O { m = max(m, prediction[j]) }
+                for j in z..<z + O { m = max(m, prediction[j]) }
                 var s = 0.0
-                for j in z ..< z + O { s += Double(expf(prediction[j] - m)) }
+                for j in z..<z + O { s += Double(expf(prediction[j] - m)) }
                 sum += (Double(m) + log(s)) - Double(prediction[z + cls])
                 // differentiates L_r: dL/dz = softmax(z) − onehot(cls)
-                for j in z ..< z + O { gradient[j] = scale * Float(Double(expf(prediction[j] - m)) / s) }
+                for j in z..<z + O { gradient[j] = scale * Float(Double(expf(prediction[j] - m)) / s) }
                 gradient[z + cls] -= scale
             }
             return sum

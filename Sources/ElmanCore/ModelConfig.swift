@@ -45,8 +45,10 @@ public struct ModelConfig: Codable, Equatable, Hashable, Sendable {
 
     /// Checks that every size is positive and the parameter count fits in memory.
     public func validate() throws(ModelConfigError) {
-        for (name, value) in [("input size", inputSize), ("hidden size", hiddenSize),
-                              ("output size", outputSize), ("layers", layers)] where value < 1 {
+        for (name, value) in [
+            ("input size", inputSize), ("hidden size", hiddenSize),
+            ("output size", outputSize), ("layers", layers),
+        ] where value < 1 {
             throw ModelConfigError(message: "\(name) must be at least 1, got \(value)")
         }
         let limit = 1 << 31

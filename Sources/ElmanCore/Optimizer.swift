@@ -52,8 +52,10 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     /// Checks the values torch.optim itself rejects.
     public func validate() throws(ModelConfigError) {
         func fail(_ m: String) -> ModelConfigError { ModelConfigError(message: m) }
-        guard learningRate.isFinite, learningRate >= 0 else { throw fail("learning rate must be ≥ 0, got \(learningRate)") }
-        guard (0 ..< 1).contains(beta1), (0 ..< 1).contains(beta2) else { throw fail("betas must be in [0, 1)") }
+        guard learningRate.isFinite, learningRate >= 0 else {
+            throw fail("learning rate must be ≥ 0, got \(learningRate)")
+        }
+        guard (0..<1).contains(beta1), (0..<1).contains(beta2) else { throw fail("betas must be in [0, 1)") }
         guard epsilon.isFinite, epsilon >= 0 else { throw fail("epsilon must be ≥ 0") }
         guard weightDecay.isFinite, weightDecay >= 0 else { throw fail("weight decay must be ≥ 0, got \(weightDecay)") }
         guard momentum.isFinite, momentum >= 0 else { throw fail("momentum must be ≥ 0, got \(momentum)") }
@@ -100,8 +102,9 @@ public final class Optimizer {
     /// Replaces the state with `state`, which must come from an optimiser of the same kind and size.
     public func restore(_ state: OptimizerState) throws(ModelConfigError) {
         guard Set(state.slots.keys) == Set(slots.keys) else {
-            throw ModelConfigError(message: "optimizer state has buffers \(state.slots.keys.sorted()), "
-                                   + "\(config.kind.rawValue) needs \(slots.keys.sorted())")
+            throw ModelConfigError(
+                message: "optimizer state has buffers \(state.slots.keys.sorted()), "
+                    + "\(config.kind.rawValue) needs \(slots.keys.sorted())")
         }
         for (name, values) in state.slots where values.count != count {
             throw ModelConfigError(message: "optimizer buffer \(name) has \(values.count) values, expected \(count)")
@@ -126,15 +129,15 @@ public final class Optimizer {
             if let bufferStorage = slots["momentum_buffer"] {
                 let b = bufferStorage.baseAddress
                 let first = step == 1
-                for i in 0 ..< n {
+                for i in 0..<n {
                     var d = gradients[i]
-                    if wd != 0 { d += wd * parameters[i] }          // g ← g + wd·θ
-                    b[i] = first ? d : mu * b[i] + d                // b ← μ b + g (b₁ = g)
+                    if wd != 0 { d += wd * parameters[i] }  // g ← g + wd·θ
+                    b[i] = first ? d : mu * b[i] + d  // b ← μ b + g (b₁ = g)
                     if config.nesterov { d += mu * b[i] } else { d = b[i] }
-                    parameters[i] -= rate * d                       // θ ← θ − lr·d
+                    parameters[i] -= rate * d  // θ ← θ − lr·d
                 }
             } else {
-                for i in 0 ..< n {
+                for i in 0..<n {
                     var d = gradients[i]
                     if wd != 0 { d += wd * parameters[i] }
                     parameters[i] -= rate * d
@@ -147,21 +150,21 @@ public final class Optimizer {
             let oneMinusB1 = Float(1 - config.beta1), oneMinusB2 = Float(1 - config.beta2)
             let b2 = Float(config.beta2), eps = Float(config.epsilon)
             let t = Double(step)
-            let stepSize = Float(lr / (1 - pow(config.beta1, t)))              // lr / (1 − β1ᵗ)
-            let rootCorrection2 = Float((1 - pow(config.beta2, t)).squareRoot()) // √(1 − β2ᵗ)
+            let stepSize = Float(lr / (1 - pow(config.beta1, t)))  // lr / (1 − β1ᵗ)
+            let rootCorrection2 = Float((1 - pow(config.beta2, t)).squareRoot())  // √(1 − β2ᵗ)
             let decoupled = config.kind == .adamw
             let decay = Float(1 - lr * config.weightDecay)
-            for i in 0 ..< n {
+            for i in 0..<n {
                 var d = gradients[i]
                 if decoupled {
-                    parameters[i] *= decay                          // θ ← θ (1 − lr·wd)
+                    parameters[i] *= decay  // θ ← θ (1 − lr·wd)
                 } else if wd != 0 {
-                    d += wd * parameters[i]                         // g ← g + wd·θ
+                    d += wd * parameters[i]  // g ← g + wd·θ
                 }
-                m[i] += oneMinusB1 * (d - m[i])                       // m ← β1 m + (1 − β1) g
-                v[i] = b2 * v[i] + oneMinusB2 * d * d                 // v ← β2 v + (1 − β2) g²
+                m[i] += oneMinusB1 * (d - m[i])  // m ← β1 m + (1 − β1) g
+                v[i] = b2 * v[i] + oneMinusB2 * d * d  // v ← β2 v + (1 − β2) g²
                 let denom = v[i].squareRoot() / rootCorrection2 + eps
-                parameters[i] -= stepSize * m[i] / denom            // θ ← θ − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)
+                parameters[i] -= stepSize * m[i] / denom  // θ ← θ − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)
             }
         }
     }

@@ -9,7 +9,7 @@ public struct TensorSlot: Equatable, Hashable, Sendable {
     /// Number of elements (product of `shape`).
     public var count: Int { shape.reduce(1, *) }
     /// Elements `offset ..< offset + count`.
-    public var range: Range<Int> { offset ..< offset + count }
+    public var range: Range<Int> { offset..<offset + count }
 }
 
 /// Where each parameter of a `ModelConfig` lives in the one flat parameter buffer.
@@ -49,12 +49,13 @@ public struct ParameterLayout: Equatable, Sendable {
         }
         let H = config.hiddenSize
         var layers: [Layer] = []
-        for k in 0 ..< config.layers {
-            layers.append(Layer(
-                weightIH: slot("rnn.weight_ih_l\(k)", [H, config.inputSize(ofLayer: k)]),
-                weightHH: slot("rnn.weight_hh_l\(k)", [H, H]),
-                biasIH: slot("rnn.bias_ih_l\(k)", [H]),
-                biasHH: slot("rnn.bias_hh_l\(k)", [H])))
+        for k in 0..<config.layers {
+            layers.append(
+                Layer(
+                    weightIH: slot("rnn.weight_ih_l\(k)", [H, config.inputSize(ofLayer: k)]),
+                    weightHH: slot("rnn.weight_hh_l\(k)", [H, H]),
+                    biasIH: slot("rnn.bias_ih_l\(k)", [H]),
+                    biasHH: slot("rnn.bias_hh_l\(k)", [H])))
         }
         self.layers = layers
         headWeight = slot("fc.weight", [config.outputSize, H])

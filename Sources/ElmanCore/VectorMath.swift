@@ -56,7 +56,7 @@ public enum VectorMath {
     static func tanh(_ x: V) -> V {
         let xb = bits(x)
         let sign = xb & Int32.min
-        let ab = xb & Int32.max                       // |x| as bits; for |x| ≥ 0 bit order is value order
+        let ab = xb & Int32.max  // |x| as bits; for |x| ≥ 0 bit order is value order
         // Small |x|.
         let u = x * x
         var q = V(repeating: 0.002_138_226_293_027_401)
@@ -68,7 +68,7 @@ public enum VectorMath {
         let small = x + (x * u) * q
         // Large |x|: tanh(9.1) rounds to 1 in Float, so clamping there changes nothing.
         let cap = bits(V(repeating: 9.1))
-        let a = select(negativeMask(ab &- cap), float(ab), float(cap))   // min(|x|, 9.1)
+        let a = select(negativeMask(ab &- cap), float(ab), float(cap))  // min(|x|, 9.1)
         let e = expInRange(a + a)
         let large = float(bits(1 - 2 / (e + 1)) | sign)
         // |x| ≥ 0.625 takes the large branch; NaN (bits above +∞) passes through.
@@ -84,12 +84,15 @@ public enum VectorMath {
     public static func activate(
         _ activation: Activation, _ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, bias: UnsafePointer<Float>
     ) {
-        for r in 0 ..< rows {
+        for r in 0..<rows {
             let row = x + r * width
             switch activation {
             case .tanh: zip(row, bias, count: width) { pre, b in tanh(pre + b) }
             // relu: clears negatives and −0
-            case .relu: zip(row, bias, count: width) { pre, b in let v = pre + b; return float(bits(v) & ~negativeMask(bits(v))) }
+            case .relu:
+                zip(row, bias, count: width) { pre, b in
+                    let v = pre + b; return float(bits(v) & ~negativeMask(bits(v)))
+                }
             }
         }
     }
@@ -129,9 +132,9 @@ public enum VectorMath {
         }
         if i < count {
             var a = V(repeating: 0), b = V(repeating: 0)
-            for j in 0 ..< count - i { a[j] = x[i + j]; b[j] = y[i + j] }
+            for j in 0..<count - i { a[j] = x[i + j]; b[j] = y[i + j] }
             let r = f(a, b)
-            for j in 0 ..< count - i { x[i + j] = r[j] }
+            for j in 0..<count - i { x[i + j] = r[j] }
         }
     }
 }

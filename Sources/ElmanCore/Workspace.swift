@@ -33,7 +33,7 @@ final class Workspace {
         let B = batch, T = steps, H = config.hiddenSize, O = config.outputSize
         let outputRows = config.head == .every ? T * B : B
         input = FloatBuffer(count: T * B * config.inputSize)
-        hidden = (0 ..< config.layers).map { _ in FloatBuffer(count: (T + 1) * B * H) }
+        hidden = (0..<config.layers).map { _ in FloatBuffer(count: (T + 1) * B * H) }
         outputTimeMajor = FloatBuffer(count: outputRows * O)
         output = FloatBuffer(count: outputRows * O)
         outputGradient = FloatBuffer(count: outputRows * O)
@@ -52,8 +52,8 @@ final class Workspace {
 func transpose3(
     _ src: UnsafePointer<Float>, rows: Int, cols: Int, width: Int, into dst: UnsafeMutablePointer<Float>
 ) {
-    for r in 0 ..< rows {
-        for c in 0 ..< cols {
+    for r in 0..<rows {
+        for c in 0..<cols {
             (dst + (c * rows + r) * width).update(from: src + (r * cols + c) * width, count: width)
         }
     }

@@ -30,7 +30,7 @@ public struct BatchPlan: Sendable {
 
     /// The window order of `epoch`: a seeded permutation, or file order.
     public func order(epoch: Int) -> [Int] {
-        var order = Array(0 ..< windowCount)
+        var order = Array(0..<windowCount)
         if shuffle {
             var rng = ElmanCoreRandom.generator(seed: seed, stream: UInt64(epoch))
             rng.shuffle(&order)
@@ -41,7 +41,7 @@ public struct BatchPlan: Sendable {
     /// Range of positions in the epoch order that batch `batch` covers.
     public func range(ofBatch batch: Int) -> Range<Int> {
         let start = batch * batchSize
-        return start ..< min(start + batchSize, windowCount)
+        return start..<min(start + batchSize, windowCount)
     }
 
     /// The contiguous slice of `count` items that `rank` of `ranks` takes: near-equal sizes,
@@ -49,6 +49,6 @@ public struct BatchPlan: Sendable {
     public static func shard(count: Int, ranks: Int, rank: Int) -> Range<Int> {
         let base = count / ranks, extra = count % ranks
         let start = rank * base + min(rank, extra)
-        return start ..< start + base + (rank < extra ? 1 : 0)
+        return start..<start + base + (rank < extra ? 1 : 0)
     }
 }

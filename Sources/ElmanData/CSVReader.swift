@@ -46,7 +46,9 @@ public struct CSVReader {
         let fields = header.map { $0.trimmingSpaces }
         func index(_ column: String) throws(DataError) -> Int {
             guard let i = fields.firstIndex(of: column) else {
-                throw DataError("\(name): no column '\(column.printable)' (columns: \(fields.map(\.printable).joined(separator: ", ")))")
+                throw DataError(
+                    "\(name): no column '\(column.printable)' (columns: \(fields.map(\.printable).joined(separator: ", ")))"
+                )
             }
             return i
         }
@@ -63,7 +65,9 @@ public struct CSVReader {
             if let fi = filterIndex, let f = filter {
                 let v = record[fi].trimmingSpaces
                 guard v == f.value else {
-                    if seenFilterValues.count < 8 && !seenFilterValues.contains(v.printable) { seenFilterValues.append(v.printable) }
+                    if seenFilterValues.count < 8 && !seenFilterValues.contains(v.printable) {
+                        seenFilterValues.append(v.printable)
+                    }
                     continue
                 }
             }
@@ -75,16 +79,20 @@ public struct CSVReader {
                     row[k] = v
                     continue
                 }
-                let what = raw.isEmpty || ["na", "nan", "null", "none"].contains(raw.lowercased())
+                let what =
+                    raw.isEmpty || ["na", "nan", "null", "none"].contains(raw.lowercased())
                     ? "missing value" : "non-numeric value '\(String(raw.prefix(40)).printable)'"
                 switch missing {
                 case .error:
-                    throw DataError("\(name):\(lineNumber): \(what) in column '\(columns[k])' (use `missing` drop|ffill to accept)")
+                    throw DataError(
+                        "\(name):\(lineNumber): \(what) in column '\(columns[k])' (use `missing` drop|ffill to accept)")
                 case .drop:
                     dropRow = true
                 case .ffill:
                     guard let p = previous else {
-                        throw DataError("\(name):\(lineNumber): \(what) in column '\(columns[k])' with no earlier value to fill from")
+                        throw DataError(
+                            "\(name):\(lineNumber): \(what) in column '\(columns[k])' with no earlier value to fill from"
+                        )
                     }
                     row[k] = p[k]
                 }
@@ -95,7 +103,9 @@ public struct CSVReader {
         }
         if out.first?.isEmpty ?? true {
             if let f = filter {
-                throw DataError("\(name): no rows with \(f.column)=\(f.value) (values seen: \(seenFilterValues.joined(separator: ", ")))")
+                throw DataError(
+                    "\(name): no rows with \(f.column)=\(f.value) (values seen: \(seenFilterValues.joined(separator: ", ")))"
+                )
             }
             throw DataError("\(name): no data rows")
         }
@@ -139,7 +149,11 @@ struct CSVLines {
             i += 1
             if quoted {
                 if c == UInt8(ascii: "\"") {
-                    if i < bytes.count && bytes[i] == UInt8(ascii: "\"") { field.append(c); i += 1 } else { quoted = false }
+                    if i < bytes.count && bytes[i] == UInt8(ascii: "\"") {
+                        field.append(c); i += 1
+                    } else {
+                        quoted = false
+                    }
                 } else {
                     if c == 0x0A { line += 1 }
                     field.append(c)

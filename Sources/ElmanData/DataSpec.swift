@@ -58,7 +58,7 @@ public struct SamplingGrid: Equatable, Sendable, Codable {
         guard points >= 2 else { throw DataError("`points` must be at least 2, got \(points)") }
         guard points <= 10_000_000 else { throw DataError("`points` must be at most 10000000, got \(points)") }
         guard step.isFinite, step != 0, start.isFinite else { throw DataError("`xStep` must be a non-zero number") }
-        let xs = (0 ..< points).map { start + Double($0) * step }
+        let xs = (0..<points).map { start + Double($0) * step }
         var ys = [Double]()
         ys.reserveCapacity(points)
         for x in xs {

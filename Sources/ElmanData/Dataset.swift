@@ -16,8 +16,10 @@ public struct DataOptions: Equatable, Sendable, Codable {
     /// Model first differences (v[r] − v[r−1]) instead of levels: for trending series such as prices.
     public var difference: Bool
 
-    public init(source: DataSpec, target: String? = nil, features: [String]? = nil, filter: String? = nil,
-                missing: MissingPolicy = .error, grid: SamplingGrid = SamplingGrid(), difference: Bool = false) {
+    public init(
+        source: DataSpec, target: String? = nil, features: [String]? = nil, filter: String? = nil,
+        missing: MissingPolicy = .error, grid: SamplingGrid = SamplingGrid(), difference: Bool = false
+    ) {
         self.difference = difference
         self.source = source
         self.target = target
@@ -43,8 +45,10 @@ public struct Series: Sendable {
     /// (levels[r + 1] = levels[r] + target[r]).
     public var levels: [Double]?
 
-    public init(featureColumns: [[Double]], featureNames: [String], target: [Double], targetName: String,
-                vocabulary: [String]?) {
+    public init(
+        featureColumns: [[Double]], featureNames: [String], target: [Double], targetName: String,
+        vocabulary: [String]?
+    ) {
         self.featureColumns = featureColumns
         self.featureNames = featureNames
         self.target = target
@@ -61,8 +65,9 @@ public struct Series: Sendable {
         guard vocabulary == nil else { throw DataError("`difference` is for numeric series, not text") }
         guard levels == nil else { return self }
         func diff(_ c: [Double]) -> [Double] { zip(c.dropFirst(), c).map { $0 - $1 } }
-        var s = Series(featureColumns: featureColumns.map(diff), featureNames: featureNames, target: diff(target),
-                       targetName: targetName, vocabulary: nil)
+        var s = Series(
+            featureColumns: featureColumns.map(diff), featureNames: featureNames, target: diff(target),
+            targetName: targetName, vocabulary: nil)
         s.levels = target
         return s
     }
@@ -86,10 +91,13 @@ public struct Series: Sendable {
             var classes = [Double]()
             classes.reserveCapacity(chars.count)
             for c in chars {
-                guard let k = index[c] else { throw DataError("\(path): character \(c.debugDescription) is not in the model's vocabulary") }
+                guard let k = index[c] else {
+                    throw DataError("\(path): character \(c.debugDescription) is not in the model's vocabulary")
+                }
                 classes.append(Double(k))
             }
-            return Series(featureColumns: [], featureNames: ["char"], target: classes, targetName: "char", vocabulary: vocabulary)
+            return Series(
+                featureColumns: [], featureNames: ["char"], target: classes, targetName: "char", vocabulary: vocabulary)
         case let .csv(path):
             guard let target = options.target else {
                 let header = (try? CSVReader.header(path: path)) ?? []
@@ -99,14 +107,17 @@ public struct Series: Sendable {
             var filter: (String, String)? = nil
             if let f = options.filter {
                 let parts = f.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, !parts[0].isEmpty else { throw DataError("`where` must be COLUMN=VALUE, got '\(f)'") }
+                guard parts.count == 2, !parts[0].isEmpty else {
+                    throw DataError("`where` must be COLUMN=VALUE, got '\(f)'")
+                }
                 filter = (parts[0], parts[1])
             }
             var names = [target]
             for f in features where !names.contains(f) { names.append(f) }
             let table = try CSVReader(columns: names, filter: filter, missing: options.missing).read(path: path)
-            return Series(featureColumns: try features.map { (f) throws(DataError) in try table.column(f) },
-                          featureNames: features, target: try table.column(target), targetName: target, vocabulary: nil)
+            return Series(
+                featureColumns: try features.map { (f) throws(DataError) in try table.column(f) },
+                featureNames: features, target: try table.column(target), targetName: target, vocabulary: nil)
         case let .formula(text):
             let f = try Formula(text)
             return try synthetic(options, try options.grid.table(f.evaluate, name: "formula '\(text)'"))
@@ -118,8 +129,9 @@ public struct Series: Sendable {
     private static func synthetic(_ options: DataOptions, _ table: Table) throws(DataError) -> Series {
         let target = options.target ?? "y"
         let features = options.features ?? [target]
-        return Series(featureColumns: try features.map { (f) throws(DataError) in try table.column(f) },
-                      featureNames: features, target: try table.column(target), targetName: target, vocabulary: nil)
+        return Series(
+            featureColumns: try features.map { (f) throws(DataError) in try table.column(f) },
+            featureNames: features, target: try table.column(target), targetName: target, vocabulary: nil)
     }
 }
 
@@ -162,8 +174,10 @@ public struct WindowedDataset: Sendable {
     ///
     /// - Parameters:
     ///   - scaling: a kind to fit on the training rows, or fixed scalings from a checkpoint.
-    public init(series: Series, seqLen T: Int, validationFraction: Double,
-                scaling: ScalingChoice) throws(DataError) {
+    public init(
+        series: Series, seqLen T: Int, validationFraction: Double,
+        scaling: ScalingChoice
+    ) throws(DataError) {
         guard T >= 1 else { throw DataError("`seqLen` must be at least 1, got \(T)") }
         guard validationFraction >= 0, validationFraction < 1 else {
             throw DataError("`valFraction` must be in [0, 1), got \(validationFraction)")
@@ -175,7 +189,9 @@ public struct WindowedDataset: Sendable {
         let windows = n - T
         let validation = Int((Double(windows) * validationFraction).rounded())
         let train = windows - validation
-        guard train >= 1 else { throw DataError("`valFraction` \(validationFraction) leaves no training windows (\(windows) in all)") }
+        guard train >= 1 else {
+            throw DataError("`valFraction` \(validationFraction) leaves no training windows (\(windows) in all)")
+        }
         guard validationFraction == 0 || validation >= 1 else {
             throw DataError("`valFraction` \(validationFraction) of \(windows) windows is less than one window")
         }
@@ -186,7 +202,7 @@ public struct WindowedDataset: Sendable {
         validationCount = validation
         vocabulary = series.vocabulary
 
-        let fitRows = 0 ..< min(n, train + T)
+        let fitRows = 0..<min(n, train + T)
         var fp = Fingerprint()
         if let vocab = series.vocabulary {
             inputSize = vocab.count
@@ -207,14 +223,16 @@ public struct WindowedDataset: Sendable {
                     target: ColumnScaling(fitting: kind, to: series.target[fitRows]))
             case let .fixed(fixed):
                 guard fixed.features.count == series.featureColumns.count else {
-                    throw DataError("the model was trained on \(fixed.features.count) features, the data has \(series.featureColumns.count)")
+                    throw DataError(
+                        "the model was trained on \(fixed.features.count) features, the data has \(series.featureColumns.count)"
+                    )
                 }
                 norm = fixed
             }
             normalization = norm
             var x = [Float](repeating: 0, count: n * inputSize)
             for (f, column) in series.featureColumns.enumerated() {
-                for r in 0 ..< n { x[r * inputSize + f] = Float(norm.features[f].normalize(column[r])) }
+                for r in 0..<n { x[r * inputSize + f] = Float(norm.features[f].normalize(column[r])) }
             }
             inputs = x
             targets = series.target.map { Float(norm.target.normalize($0)) }
@@ -247,17 +265,18 @@ public struct WindowedDataset: Sendable {
     ) {
         let T = seqLen, I = inputSize
         let perWindow = everyStep ? T : 1
-        precondition(x.count >= starts.count * T * I && y.count >= starts.count * perWindow, "fill: batch buffers too small")
+        precondition(
+            x.count >= starts.count * T * I && y.count >= starts.count * perWindow, "fill: batch buffers too small")
         for (b, i) in starts.enumerated() {
-            let xb = UnsafeMutableBufferPointer(rebasing: x[b * T * I ..< (b + 1) * T * I])
+            let xb = UnsafeMutableBufferPointer(rebasing: x[b * T * I..<(b + 1) * T * I])
             if isClassification {
                 xb.update(repeating: 0)
-                for t in 0 ..< T { xb[t * I + Int(targets[i + t])] = 1 }
+                for t in 0..<T { xb[t * I + Int(targets[i + t])] = 1 }
             } else {
-                _ = xb.update(fromContentsOf: inputs[i * I ..< (i + T) * I])
+                _ = xb.update(fromContentsOf: inputs[i * I..<(i + T) * I])
             }
             if everyStep {
-                for t in 0 ..< T { y[b * perWindow + t] = targets[i + t + 1] }
+                for t in 0..<T { y[b * perWindow + t] = targets[i + t + 1] }
             } else {
                 y[b] = targets[i + T]
             }

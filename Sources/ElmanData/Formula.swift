@@ -82,16 +82,20 @@ public struct Formula: Sendable, CustomStringConvertible {
         mutating func peek(_ s: String) -> Bool {
             skipSpace()
             let c = Array(s)
-            return i + c.count <= chars.count && Array(chars[i ..< i + c.count]) == c
+            return i + c.count <= chars.count && Array(chars[i..<i + c.count]) == c
         }
 
         mutating func parseExpression(depth: Int) throws(DataError) -> Node {
             guard depth < Formula.maxDepth else { throw fail("nested too deeply") }
             var lhs = try parseTerm(depth: depth)
             while true {
-                if peek("+") { i += 1; lhs = .binary("+", lhs, try parseTerm(depth: depth)) }
-                else if peek("-") { i += 1; lhs = .binary("-", lhs, try parseTerm(depth: depth)) }
-                else { return lhs }
+                if peek("+") {
+                    i += 1; lhs = .binary("+", lhs, try parseTerm(depth: depth))
+                } else if peek("-") {
+                    i += 1; lhs = .binary("-", lhs, try parseTerm(depth: depth))
+                } else {
+                    return lhs
+                }
             }
         }
 
@@ -99,10 +103,15 @@ public struct Formula: Sendable, CustomStringConvertible {
             var lhs = try parseUnary(depth: depth)
             while true {
                 if peek("**") { return lhs }
-                if peek("*") { i += 1; lhs = .binary("*", lhs, try parseUnary(depth: depth)) }
-                else if peek("/") { i += 1; lhs = .binary("/", lhs, try parseUnary(depth: depth)) }
-                else if peek("%") { i += 1; lhs = .binary("%", lhs, try parseUnary(depth: depth)) }
-                else { return lhs }
+                if peek("*") {
+                    i += 1; lhs = .binary("*", lhs, try parseUnary(depth: depth))
+                } else if peek("/") {
+                    i += 1; lhs = .binary("/", lhs, try parseUnary(depth: depth))
+                } else if peek("%") {
+                    i += 1; lhs = .binary("%", lhs, try parseUnary(depth: depth))
+                } else {
+                    return lhs
+                }
             }
         }
 
@@ -131,17 +140,21 @@ public struct Formula: Sendable, CustomStringConvertible {
                 let start = i
                 while i < chars.count, chars[i].isNumber || chars[i] == "." { i += 1 }
                 if i < chars.count, chars[i] == "e" || chars[i] == "E",
-                   i + 1 < chars.count, chars[i + 1].isNumber || ((chars[i + 1] == "-" || chars[i + 1] == "+") && i + 2 < chars.count && chars[i + 2].isNumber) {
+                    i + 1 < chars.count,
+                    chars[i + 1].isNumber
+                        || ((chars[i + 1] == "-" || chars[i + 1] == "+") && i + 2 < chars.count
+                            && chars[i + 2].isNumber)
+                {
                     i += 2
                     while i < chars.count, chars[i].isNumber { i += 1 }
                 }
-                guard let v = Double(String(chars[start ..< i])) else { i = start; throw fail("bad number") }
+                guard let v = Double(String(chars[start..<i])) else { i = start; throw fail("bad number") }
                 return .number(v)
             }
             if c.isLetter {
                 let start = i
                 while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" { i += 1 }
-                let name = String(chars[start ..< i])
+                let name = String(chars[start..<i])
                 switch name {
                 case "x": return .x
                 case "pi": return .number(Double.pi)
@@ -149,7 +162,8 @@ public struct Formula: Sendable, CustomStringConvertible {
                 default:
                     guard Formula.functions.contains(name) else {
                         i = start
-                        throw fail("unknown name '\(name)' (use x, pi, e, \(Formula.functions.joined(separator: ", ")))")
+                        throw fail(
+                            "unknown name '\(name)' (use x, pi, e, \(Formula.functions.joined(separator: ", ")))")
                     }
                     guard peek("(") else { throw fail("'\(name)' needs parentheses") }
                     i += 1

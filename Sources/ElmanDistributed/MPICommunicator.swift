@@ -81,8 +81,9 @@ public final class MPICommunicator: Communicator {
         var send = values
         let rc = send.withUnsafeMutableBufferPointer { s in
             out.withUnsafeMutableBufferPointer { o in
-                MPI_Allgather(s.baseAddress, Int32(values.count), MPI_UINT64_T,
-                              o.baseAddress, Int32(values.count), MPI_UINT64_T, comm)
+                MPI_Allgather(
+                    s.baseAddress, Int32(values.count), MPI_UINT64_T,
+                    o.baseAddress, Int32(values.count), MPI_UINT64_T, comm)
             }
         }
         try check(rc, "MPI_Allgather")

@@ -23,21 +23,13 @@ public enum Files {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw FileError("\(path): \(reason(errno))") }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw FileError("\(path): " + ((info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "not a regular file"))
+            throw FileError(
+                "\(path): " + ((info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "not a regular file"))
         }
         guard Int(info.st_size) <= limit else { throw FileError("\(path): larger than \(limit >> 20) MiB") }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        var filled = 0
-        var failure: Int32 = 0
-        bytes.withUnsafeMutableBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            while filled < raw.count {
-                let n = Glibc.read(fd, base + filled, raw.count - filled)
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { failure = errno; return }
-                if n == 0 { return }
-                filled += n
-            }
+        let (filled, failure) = bytes.withUnsafeMutableBytes { raw in
+            transfer(raw.count) { done in Glibc.read(fd, raw.baseAddress.map { $0 + done }, raw.count - done) }
         }
         guard failure == 0 else { throw FileError("\(path): \(reason(failure))") }
         if filled < bytes.count { bytes.removeLast(bytes.count - filled) }
@@ -74,16 +66,8 @@ public enum Files {
         let temp = directory + "/." + name + ".tmp-\(getpid())"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileError("cannot write \(path): \(reason(errno))") }
-        var written = 0
-        var failure: Int32 = 0
-        bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            while written < raw.count {
-                let n = Glibc.write(fd, base + written, raw.count - written)
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { failure = errno; return }
-                written += n
-            }
+        var (_, failure) = bytes.withUnsafeBytes { raw in
+            transfer(raw.count) { done in Glibc.write(fd, raw.baseAddress.map { $0 + done }, raw.count - done) }
         }
         if failure == 0 && fsync(fd) != 0 { failure = errno }
         close(fd)
@@ -102,6 +86,20 @@ public enum Files {
             fsync(dfd)
             close(dfd)
         }
+    }
+
+    /// Calls `io(bytesDone)` until `count` bytes have moved or it returns 0 (end of file),
+    /// retrying interrupted calls. Returns the bytes moved and the errno of a failure (0 if none).
+    private static func transfer(_ count: Int, _ io: (Int) -> Int) -> (done: Int, failure: Int32) {
+        var done = 0
+        while done < count {
+            let n = io(done)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return (done, errno) }
+            if n == 0 { break }
+            done += n
+        }
+        return (done, 0)
     }
 
     /// The directory part of `path` ("." for a bare name).

@@ -63,10 +63,13 @@ public final class TrainedModel {
     public func dataset(_ override: DataOptions?) throws -> WindowedDataset {
         let series = try Series.load(override ?? dataRecord.options, vocabulary: dataRecord.vocabulary)
         if series.vocabulary == nil && series.featureColumns.count != checkpoint.model.inputSize {
-            throw RunError("the model takes \(checkpoint.model.inputSize) feature(s) (\(dataRecord.featureNames.joined(separator: ", "))), the data gives \(series.featureColumns.count)")
+            throw RunError(
+                "the model takes \(checkpoint.model.inputSize) feature(s) (\(dataRecord.featureNames.joined(separator: ", "))), the data gives \(series.featureColumns.count)"
+            )
         }
-        return try WindowedDataset(series: series, seqLen: options.seqLen, validationFraction: options.validationFraction,
-                                   scaling: .fixed(dataRecord.normalization))
+        return try WindowedDataset(
+            series: series, seqLen: options.seqLen, validationFraction: options.validationFraction,
+            scaling: .fixed(dataRecord.normalization))
     }
 
     /// Runs windows through the network in batches; calls `visit(window, lastStepOutput)` for each.
@@ -75,13 +78,13 @@ public final class TrainedModel {
         let everyStep = checkpoint.model.head == .every
         let step = LocalStep(network: network, data: data, loss: options.loss)
         for start in stride(from: windows.lowerBound, to: windows.upperBound, by: 256) {
-            let batch = start ..< min(start + 256, windows.upperBound)
+            let batch = start..<min(start + 256, windows.upperBound)
             step.forward(windows: batch)
             let out = network.output
-            for k in 0 ..< batch.count {
+            for k in 0..<batch.count {
                 // The prediction for row window+T: the last step's output.
                 let offset = everyStep ? (k * T + T - 1) * O : k * O
-                visit(start + k, UnsafeBufferPointer(rebasing: out[offset ..< offset + O]))
+                visit(start + k, UnsafeBufferPointer(rebasing: out[offset..<offset + O]))
             }
         }
     }
@@ -93,15 +96,17 @@ public final class TrainedModel {
         let T = options.seqLen
         run(data, windows: windows) { w, out in
             let row = w + T
-            result.append(Prediction(row: row + data.levelOffset, predicted: data.predictedLevel(row: row, output: out[0]),
-                                     actual: data.level(row: row), naive: data.level(row: row - 1)))
+            result.append(
+                Prediction(
+                    row: row + data.levelOffset, predicted: data.predictedLevel(row: row, output: out[0]),
+                    actual: data.level(row: row), naive: data.level(row: row - 1)))
         }
         return result
     }
 
     /// The windows `eval` scores by default: validation when the run held some out, else all.
     public func defaultWindows(_ data: WindowedDataset) -> Range<Int> {
-        data.validationCount > 0 ? data.trainCount ..< data.windowCount : 0 ..< data.windowCount
+        data.validationCount > 0 ? data.trainCount..<data.windowCount : 0..<data.windowCount
     }
 
     /// Scores the model on `windows` next to the naive last-value forecast.
@@ -120,12 +125,14 @@ public final class TrainedModel {
                 ce += lse - Double(out[actual])
             }
             let n = Double(max(windows.count, 1))
-            return Evaluation(windows: windows.count, accuracy: Double(correct) / n,
-                              naiveAccuracy: Double(naiveCorrect) / n, crossEntropy: ce / n)
+            return Evaluation(
+                windows: windows.count, accuracy: Double(correct) / n,
+                naiveAccuracy: Double(naiveCorrect) / n, crossEntropy: ce / n)
         }
         let p = predictions(data, windows: windows)
-        return Evaluation(windows: windows.count, model: ErrorMetrics(p.map { ($0.predicted, $0.actual) }),
-                          naive: ErrorMetrics(p.map { ($0.naive, $0.actual) }))
+        return Evaluation(
+            windows: windows.count, model: ErrorMetrics(p.map { ($0.predicted, $0.actual) }),
+            naive: ErrorMetrics(p.map { ($0.naive, $0.actual) }))
     }
 
     /// Forecasts `horizon` values past the end of the series by feeding predictions back.
@@ -135,16 +142,20 @@ public final class TrainedModel {
         guard horizon >= 1 else { throw RunError("`horizon` must be at least 1, got \(horizon)") }
         guard series.vocabulary == nil else { throw RunError("`horizon` is for numeric series; use generate for text") }
         guard series.featureNames == [series.targetName] else {
-            throw RunError("`horizon` needs the target as the only feature (the model reads \(series.featureNames.joined(separator: ", ")))")
+            throw RunError(
+                "`horizon` needs the target as the only feature (the model reads \(series.featureNames.joined(separator: ", ")))"
+            )
         }
         let T = options.seqLen
-        guard series.rowCount >= T else { throw RunError("need at least \(T) rows to forecast from, the data has \(series.rowCount)") }
+        guard series.rowCount >= T else {
+            throw RunError("need at least \(T) rows to forecast from, the data has \(series.rowCount)")
+        }
         let scaling = dataRecord.normalization.features[0]
         var window = series.target.suffix(T).map { Float(scaling.normalize($0)) }
         var level = series.levels?.last
         var result: [Double] = []
         let O = checkpoint.model.outputSize
-        for _ in 0 ..< horizon {
+        for _ in 0..<horizon {
             window.withUnsafeBufferPointer { network.forward($0, batch: 1, steps: T) }
             let out = network.output
             let scaled = checkpoint.model.head == .every ? out[(T - 1) * O] : out[0]
@@ -164,7 +175,9 @@ public final class TrainedModel {
 
     /// Generates `length` characters after `prime`, sampling at `temperature` (0: most likely).
     public func generate(prime: String, length: Int, temperature: Double, seed: UInt64) throws -> String {
-        guard let vocabulary = dataRecord.vocabulary else { throw RunError("generate needs a character model (trained on text)") }
+        guard let vocabulary = dataRecord.vocabulary else {
+            throw RunError("generate needs a character model (trained on text)")
+        }
         guard length >= 0 else { throw RunError("`length` must be ≥ 0") }
         guard temperature >= 0, temperature.isFinite else { throw RunError("`temperature` must be ≥ 0") }
         var index: [String: Int] = [:]
@@ -173,7 +186,9 @@ public final class TrainedModel {
         let primeChars = prime.isEmpty ? [vocabulary[0]] : prime.map(String.init)
         var classes: [Int] = []
         for c in primeChars {
-            guard let k = index[c] else { throw RunError("prime character \(c.debugDescription) is not in the model's vocabulary") }
+            guard let k = index[c] else {
+                throw RunError("prime character \(c.debugDescription) is not in the model's vocabulary")
+            }
             classes.append(k)
         }
         var rng = SeededGenerator(seed: seed, stream: 0x3_0000)
@@ -189,7 +204,7 @@ public final class TrainedModel {
             }
             hidden = network.finalHidden()
             let base = checkpoint.model.head == .every ? (T - 1) * V : 0
-            return (0 ..< V).map { Double(network.output[base + $0]) }
+            return (0..<V).map { Double(network.output[base + $0]) }
         }
 
         func sample(_ logits: [Double]) -> Int {
@@ -206,7 +221,7 @@ public final class TrainedModel {
 
         var logits = step(classes)
         var generated = ""
-        for _ in 0 ..< length {
+        for _ in 0..<length {
             let next = sample(logits)
             generated += vocabulary[next]
             logits = step([next])

@@ -46,7 +46,7 @@ public final class LocalStep {
         x.withUnsafeMutableBufferPointer { xb in
             y.withUnsafeMutableBufferPointer { yb in
                 data.fill(windows: windows, everyStep: everyStep, x: xb, y: yb)
-                network.forward(UnsafeBufferPointer(rebasing: xb[0 ..< B * T * data.inputSize]), batch: B, steps: T)
+                network.forward(UnsafeBufferPointer(rebasing: xb[0..<B * T * data.inputSize]), batch: B, steps: T)
             }
         }
         return score(targets: targets)
@@ -55,9 +55,10 @@ public final class LocalStep {
     /// The loss of the last forward pass against the first `targets` values of `y`.
     private func score(targets: Int) -> Scored {
         let sum = y.withUnsafeBufferPointer { yb in
-            loss.sumAndGradient(prediction: UnsafeBufferPointer(network.output),
-                                target: UnsafeBufferPointer(rebasing: yb[0 ..< targets]),
-                                outputs: network.config.outputSize, gradient: network.outputGradient, scale: 1)
+            loss.sumAndGradient(
+                prediction: UnsafeBufferPointer(network.output),
+                target: UnsafeBufferPointer(rebasing: yb[0..<targets]),
+                outputs: network.config.outputSize, gradient: network.outputGradient, scale: 1)
         }
         return Scored(sum: sum, terms: targets)
     }

@@ -28,8 +28,9 @@ public enum OptionTable {
         OptionField("optimizer", .trajectory, describe: { $0.optimizer.kind.rawValue }) { (o, kind: OptimizerKind) in
             let old = o.optimizer
             guard kind != old.kind else { return }
-            o.optimizer = OptimizerConfig(kind: kind, beta1: old.beta1, beta2: old.beta2, epsilon: old.epsilon,
-                                          momentum: old.momentum, nesterov: old.nesterov)
+            o.optimizer = OptimizerConfig(
+                kind: kind, beta1: old.beta1, beta2: old.beta2, epsilon: old.epsilon,
+                momentum: old.momentum, nesterov: old.nesterov)
         },
         .init("lr", \.optimizer.learningRate, .course, check: .nonNegative),
         .init("momentum", \.optimizer.momentum, .course, check: .nonNegative),
@@ -95,7 +96,8 @@ public struct OptionField: Sendable {
 
     /// A row with a custom assignment (the setting writes more than one field).
     init<V: Sendable>(
-        _ name: String, _ role: OptionRole, check: OptionCheck<V>? = nil, get: (@Sendable (TrainingOptions) -> V)? = nil,
+        _ name: String, _ role: OptionRole, check: OptionCheck<V>? = nil,
+        get: (@Sendable (TrainingOptions) -> V)? = nil,
         describe: (@Sendable (TrainingOptions) -> String)? = nil,
         set: @escaping @Sendable (inout TrainingOptions, V) -> Void
     ) {
@@ -161,11 +163,11 @@ public struct OptionCheck<V>: Sendable {
     }
     /// [0, 1).
     static var fraction: OptionCheck<Double> {
-        OptionCheck<Double> { (0 ..< 1).contains($0) ? nil : "must be in [0, 1), got \($0)" }
+        OptionCheck<Double> { (0..<1).contains($0) ? nil : "must be in [0, 1), got \($0)" }
     }
     /// [0, 1].
     static var unitInterval: OptionCheck<Double> {
-        OptionCheck<Double> { (0 ... 1).contains($0) ? nil : "must be in [0, 1], got \($0)" }
+        OptionCheck<Double> { (0...1).contains($0) ? nil : "must be in [0, 1], got \($0)" }
     }
 }
 
@@ -203,7 +205,8 @@ public func resolveOptions(
         }
         let before = field.describe(options), after = field.describe(next)
         if resuming && field.role == .trajectory && before != after {
-            throw RunError("\(setting.text) contradicts the checkpoint, which was trained with `\(field.name)` \(before)")
+            throw RunError(
+                "\(setting.text) contradicts the checkpoint, which was trained with `\(field.name)` \(before)")
         }
         if resuming && next != options { notes.append("resuming with \(setting.text)") }
         options = next

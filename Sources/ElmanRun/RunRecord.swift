@@ -4,8 +4,10 @@ import ElmanData
 
 /// What a checkpoint says about the data: where it came from and how it was scaled.
 public struct DataRecord: Codable, Equatable, Sendable {
-    public init(options: DataOptions, normalization: Normalization, vocabulary: [String]?, featureNames: [String],
-                targetName: String, fingerprint: String, trainWindows: Int, validationWindows: Int) {
+    public init(
+        options: DataOptions, normalization: Normalization, vocabulary: [String]?, featureNames: [String],
+        targetName: String, fingerprint: String, trainWindows: Int, validationWindows: Int
+    ) {
         self.options = options
         self.normalization = normalization
         self.vocabulary = vocabulary
@@ -76,8 +78,9 @@ extension Checkpoint {
 extension ModelConfig {
     /// The model a run's options build for a dataset.
     public init(options: TrainingOptions, data: WindowedDataset) {
-        self.init(inputSize: data.inputSize, hiddenSize: options.hidden, outputSize: data.outputSize,
-                  layers: options.layers, activation: options.activation, head: options.head)
+        self.init(
+            inputSize: data.inputSize, hiddenSize: options.hidden, outputSize: data.outputSize,
+            layers: options.layers, activation: options.activation, head: options.head)
     }
 }
 

@@ -20,7 +20,9 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
     /// For `.cosine`: the floor, as a fraction of the base rate.
     public var minFraction: Double
 
-    public init(warmupSteps: Int = 0, decay: Decay = .none, stepSize: Int = 1000, gamma: Double = 0.5, minFraction: Double = 0) {
+    public init(
+        warmupSteps: Int = 0, decay: Decay = .none, stepSize: Int = 1000, gamma: Double = 0.5, minFraction: Double = 0
+    ) {
         self.warmupSteps = warmupSteps
         self.decay = decay
         self.stepSize = stepSize
@@ -110,7 +112,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// The settings that change the numbers (every row but the output ones), as one line of text:
     /// ranks compare its fingerprint before the first step.
     public var numericalSettings: String {
-        OptionTable.fields.filter { $0.role != .output }.map { "\($0.name)=\($0.describe(self))" }.joined(separator: ";")
+        OptionTable.fields.filter { $0.role != .output }.map { "\($0.name)=\($0.describe(self))" }.joined(
+            separator: ";")
     }
 }
 

@@ -37,8 +37,9 @@ extension Trainer {
 
     /// Prepares a fresh run on a series already in memory (benchmarks, tests).
     public convenience init(comm: Communicator, options: TrainingOptions, series: Series) throws {
-        try self.init(comm: comm, options: options, source: DataOptions(source: .csv(path: "(in memory)")),
-                      series: series, start: .fresh, settings: [])
+        try self.init(
+            comm: comm, options: options, source: DataOptions(source: .csv(path: "(in memory)")),
+            series: series, start: .fresh, settings: [])
     }
 
     private convenience init(
@@ -52,7 +53,9 @@ extension Trainer {
         }
         let (options, notes): (TrainingOptions, [String]) = try comm.agree {
             var resolved = (requested, [String]())
-            if let resumed { resolved = try resolveOptions(base: try resumed.trainingOptions, settings: settings, resuming: true) }
+            if let resumed {
+                resolved = try resolveOptions(base: try resumed.trainingOptions, settings: settings, resuming: true)
+            }
             try resolved.0.validate()
             return resolved
         }
@@ -64,8 +67,9 @@ extension Trainer {
             try Self.loadData(options: options, source: source ?? prior?.options, series: inMemory, prior: prior)
         }
         let plan = try comm.agree {
-            try BatchPlan(windowCount: data.trainCount, batchSize: options.batchSize, shuffle: options.shuffle,
-                          seed: options.seed)
+            try BatchPlan(
+                windowCount: data.trainCount, batchSize: options.batchSize, shuffle: options.shuffle,
+                seed: options.seed)
         }
 
         // 3. Every rank must train the same thing on the same data.
@@ -108,8 +112,9 @@ extension Trainer {
             if comm.isRoot { try options.checkpointDirectory.map(CheckpointDirectory.init)?.prepare() }
         }
         let resumedFrom: String? = if case let .resume(path) = start { path } else { nil }
-        self.init(comm: comm, options: options, data: data, dataRecord: record, plan: plan, network: network,
-                  optimizer: optimizer, progress: progress, resumedFrom: resumedFrom, notes: allNotes)
+        self.init(
+            comm: comm, options: options, data: data, dataRecord: record, plan: plan, network: network,
+            optimizer: optimizer, progress: progress, resumedFrom: resumedFrom, notes: allNotes)
     }
 
     /// Loads and windows the data, checking it against a resumed checkpoint's record.
@@ -125,15 +130,19 @@ extension Trainer {
             throw RunError("`loss` cross-entropy needs class targets (text data); use mse for numeric series")
         }
         let scaling: WindowedDataset.ScalingChoice = prior.map { .fixed($0.normalization) } ?? .fit(options.normalize)
-        let data = try WindowedDataset(series: series, seqLen: options.seqLen,
-                                       validationFraction: options.validationFraction, scaling: scaling)
+        let data = try WindowedDataset(
+            series: series, seqLen: options.seqLen,
+            validationFraction: options.validationFraction, scaling: scaling)
         if let prior, prior.fingerprint != data.fingerprint.hex16 {
-            throw RunError("the data differs from the checkpoint's (fingerprint \(data.fingerprint.hex16), checkpoint \(prior.fingerprint)); use `init` to start a new run from its weights")
+            throw RunError(
+                "the data differs from the checkpoint's (fingerprint \(data.fingerprint.hex16), checkpoint \(prior.fingerprint)); use `init` to start a new run from its weights"
+            )
         }
-        let record = DataRecord(options: source, normalization: data.normalization, vocabulary: data.vocabulary,
-                                featureNames: series.featureNames, targetName: series.targetName,
-                                fingerprint: data.fingerprint.hex16, trainWindows: data.trainCount,
-                                validationWindows: data.validationCount)
+        let record = DataRecord(
+            options: source, normalization: data.normalization, vocabulary: data.vocabulary,
+            featureNames: series.featureNames, targetName: series.targetName,
+            fingerprint: data.fingerprint.hex16, trainWindows: data.trainCount,
+            validationWindows: data.validationCount)
         return (data, record)
     }
 
@@ -143,9 +152,10 @@ extension Trainer {
         var settings = Fingerprint()
         settings.combine(options.numericalSettings)
         let all = try comm.allGather([settings.value, data.fingerprint])
-        for r in 1 ..< comm.size {
+        for r in 1..<comm.size {
             for (k, what) in ["configuration", "data"].enumerated() where all[2 * r + k] != all[k] {
-                let message = "rank \(r) differs from rank 0 in its \(what) (fingerprint \(all[2 * r + k].hex16), rank 0 \(all[k].hex16))"
+                let message =
+                    "rank \(r) differs from rank 0 in its \(what) (fingerprint \(all[2 * r + k].hex16), rank 0 \(all[k].hex16))"
                 if comm.isRoot { throw SharedFailure(message: message) } else { throw PeerFailure(ranks: [r]) }
             }
         }

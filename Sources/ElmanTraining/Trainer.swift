@@ -37,8 +37,10 @@ public final class Trainer {
     var lastCheckpoint: String?
     private var epochOrder: (epoch: Int, order: [Int]) = (-1, [])
 
-    init(comm: Communicator, options: TrainingOptions, data: WindowedDataset, dataRecord: DataRecord, plan: BatchPlan,
-         network: ElmanNetwork, optimizer: Optimizer, progress: ProgressRecord, resumedFrom: String?, notes: [String]) {
+    init(
+        comm: Communicator, options: TrainingOptions, data: WindowedDataset, dataRecord: DataRecord, plan: BatchPlan,
+        network: ElmanNetwork, optimizer: Optimizer, progress: ProgressRecord, resumedFrom: String?, notes: [String]
+    ) {
         self.comm = comm
         self.options = options
         self.data = data
@@ -116,12 +118,16 @@ public final class Trainer {
             let elapsed = (clock.now - started).seconds
             let done = progress.step - startStep
             let logged = progress.step % options.logEvery == 0 || validationLoss != nil || progress.step == totalSteps
-            report(.stepDone(StepReport(
-                step: progress.step, epoch: epoch + 1, totalSteps: totalSteps, loss: meter.mean,
-                validationLoss: validationLoss, lastValidationLoss: progress.lastValidationLoss, learningRate: lr,
-                gradientNorm: norm, samplesPerSecond: Double(done * options.batchSize) / max(elapsed, 1e-9),
-                elapsed: elapsed, remaining: Double(totalSteps - progress.step) * elapsed / Double(max(done, 1)),
-                logged: logged)))
+            report(
+                .stepDone(
+                    StepReport(
+                        step: progress.step, epoch: epoch + 1, totalSteps: totalSteps, loss: meter.mean,
+                        validationLoss: validationLoss, lastValidationLoss: progress.lastValidationLoss,
+                        learningRate: lr,
+                        gradientNorm: norm, samplesPerSecond: Double(done * options.batchSize) / max(elapsed, 1e-9),
+                        elapsed: elapsed,
+                        remaining: Double(totalSteps - progress.step) * elapsed / Double(max(done, 1)),
+                        logged: logged)))
             if logged { meter.startWindow() }
 
             // Checkpoint, and stop: every rank takes the same decision from the reduced values.
@@ -153,7 +159,7 @@ public final class Trainer {
         if epochOrder.epoch != epoch { epochOrder = (epoch, plan.order(epoch: epoch)) }
         let global = epochOrder.order[plan.range(ofBatch: batch)]
         let mine = BatchPlan.shard(count: global.count, ranks: comm.size, rank: comm.rank)
-        return global[(global.startIndex + mine.lowerBound) ..< (global.startIndex + mine.upperBound)]
+        return global[(global.startIndex + mine.lowerBound)..<(global.startIndex + mine.upperBound)]
     }
 
     /// What became of a step's update.
@@ -233,7 +239,7 @@ public final class Trainer {
         var scored = LocalStep.Scored.zero
         for start in stride(from: share.lowerBound, to: share.upperBound, by: chunk) {
             let end = min(start + chunk, share.upperBound)
-            scored += localStep.forward(windows: (data.trainCount + start) ..< (data.trainCount + end))
+            scored += localStep.forward(windows: (data.trainCount + start)..<(data.trainCount + end))
         }
         var sums = [scored.sum, Double(scored.terms)]
         try sums.withUnsafeMutableBufferPointer { try comm.allReduceSum($0) }
@@ -250,14 +256,17 @@ public final class Trainer {
         let drifted = all.enumerated().filter { $0.element != all[0] }.map(\.offset)
         if !drifted.isEmpty {
             let ranks = drifted.map(String.init).joined(separator: ", ")
-            throw SharedFailure(message: "replicas have drifted: rank \(ranks) parameters differ from rank 0's at step \(progress.step)")
+            throw SharedFailure(
+                message: "replicas have drifted: rank \(ranks) parameters differ from rank 0's at step \(progress.step)"
+            )
         }
     }
 
     /// The current state as checkpoint bytes.
     func checkpointBytes() -> [UInt8] {
-        var c = Checkpoint(model: network.config, parameters: network.parameters.array, optimizer: options.optimizer,
-                           optimizerState: optimizer.state)
+        var c = Checkpoint(
+            model: network.config, parameters: network.parameters.array, optimizer: options.optimizer,
+            optimizerState: optimizer.state)
         c.setSection(SectionKey.training, options)
         c.setSection(SectionKey.data, dataRecord)
         c.setSection(SectionKey.progress, progress)
@@ -270,7 +279,8 @@ public final class Trainer {
         guard comm.isRoot, let dir = checkpoints else { return }
         guard network.parameters.buffer.allSatisfy(\.isFinite) else {
             let last = lastCheckpoint.map { "; last good checkpoint: \($0)" } ?? ""
-            throw SharedFailure(message: "parameters are not finite at step \(progress.step); no checkpoint written\(last)")
+            throw SharedFailure(
+                message: "parameters are not finite at step \(progress.step); no checkpoint written\(last)")
         }
         do {
             lastCheckpoint = try dir.write(checkpointBytes(), step: progress.step, keep: options.keep)

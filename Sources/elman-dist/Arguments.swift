@@ -16,8 +16,10 @@ extension LearningRateSchedule.Decay: ExpressibleByArgument {}
 
 /// Where the data comes from: shared by train, predict, eval and plot.
 struct DataArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("CSV file, 'formula:EXPR' (in x), 'sine', or a text file ('text:PATH' or *.txt).",
-                               valueName: "source"))
+    @Option(
+        help: ArgumentHelp(
+            "CSV file, 'formula:EXPR' (in x), 'sine', or a text file ('text:PATH' or *.txt).",
+            valueName: "source"))
     var data: String?
 
     @Option(help: "CSV column to predict (formula and sine: 'y').")
@@ -26,10 +28,13 @@ struct DataArguments: ParsableArguments {
     @Option(help: ArgumentHelp("Input columns, comma-separated (default: the target alone).", valueName: "col,col"))
     var features: String?
 
-    @Option(name: .customLong("where"), help: ArgumentHelp("Keep rows whose COLUMN equals VALUE (long-format files).", valueName: "column=value"))
+    @Option(
+        name: .customLong("where"),
+        help: ArgumentHelp("Keep rows whose COLUMN equals VALUE (long-format files).", valueName: "column=value"))
     var filter: String?
 
-    @Option(help: "A missing or non-numeric value in a used column: error, drop (the row) or ffill (repeat the previous).")
+    @Option(
+        help: "A missing or non-numeric value in a used column: error, drop (the row) or ffill (repeat the previous).")
     var missing: MissingPolicy?
 
     @Option(help: "Formula and sine: number of points (default 1000).")
@@ -41,7 +46,10 @@ struct DataArguments: ParsableArguments {
     @Option(help: "Formula and sine: first x (default 0).")
     var xStart: Double?
 
-    @Flag(help: "Model changes (v[t] − v[t−1]) instead of levels; forecasts add them back. For trending series such as prices.")
+    @Flag(
+        help:
+            "Model changes (v[t] − v[t−1]) instead of levels; forecasts add them back. For trending series such as prices."
+    )
     var difference = false
 
     /// The options, or nil when --data was not given.
@@ -57,8 +65,11 @@ struct DataArguments: ParsableArguments {
         if let xStep { grid.step = xStep }
         if let xStart { grid.start = xStart }
         let feats = features.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
-        if let feats, feats.isEmpty || feats.contains("") { throw ValidationError("--features must name at least one column") }
-        return DataOptions(source: try DataSpec(parsing: data), target: target, features: feats, filter: filter,
-                           missing: missing ?? .error, grid: grid, difference: difference)
+        if let feats, feats.isEmpty || feats.contains("") {
+            throw ValidationError("--features must name at least one column")
+        }
+        return DataOptions(
+            source: try DataSpec(parsing: data), target: target, features: feats, filter: filter,
+            missing: missing ?? .error, grid: grid, difference: difference)
     }
 }

@@ -19,7 +19,9 @@ enum ConfigFile {
 
     /// Replaces `--config FILE` in `arguments` by the file's settings, put right after the subcommand.
     static func expand(_ arguments: [String]) throws -> [String] {
-        guard let i = arguments.firstIndex(where: { $0 == "--config" || $0.hasPrefix("--config=") }) else { return arguments }
+        guard let i = arguments.firstIndex(where: { $0 == "--config" || $0.hasPrefix("--config=") }) else {
+            return arguments
+        }
         var args = arguments
         let path: String
         if args[i].hasPrefix("--config=") {
@@ -28,10 +30,12 @@ enum ConfigFile {
         } else {
             guard i + 1 < args.count else { throw Failure(description: "--config needs a file") }
             path = args[i + 1]
-            args.removeSubrange(i ... i + 1)
+            args.removeSubrange(i...i + 1)
         }
         let text: String
-        do { text = try Files.readText(path, limit: 1 << 20) } catch { throw Failure(description: "config file \(error)") }
+        do { text = try Files.readText(path, limit: 1 << 20) } catch {
+            throw Failure(description: "config file \(error)")
+        }
         let settings = try parse(text, name: path)
         args.insert(contentsOf: settings, at: args.first == "train" ? 1 : 0)
         return args
@@ -49,7 +53,9 @@ enum ConfigFile {
         for (rawKey, value) in table {
             let key = rawKey.replacingOccurrences(of: "_", with: "-")
             func fail(_ problem: String) -> Failure { Failure(description: "\(name): key '\(rawKey)' \(problem)") }
-            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else { throw fail("is not a flag name") }
+            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                throw fail("is not a flag name")
+            }
             if key == "config" { throw fail("cannot name another config file") }
             switch value.type {
             case .bool: out.append((value.bool ?? false) ? "--" + key : "--no-" + key)

@@ -42,9 +42,10 @@ enum Diagnostics {
 
     /// The flag of a setting: `seqLen` → `--seq-len`.
     static func flag(_ name: String) -> String {
-        "--" + name.reduce(into: "") { out, c in
-            if c.isUppercase { out += "-" + c.lowercased() } else { out.append(c) }
-        }
+        "--"
+            + name.reduce(into: "") { out, c in
+                if c.isUppercase { out += "-" + c.lowercased() } else { out.append(c) }
+            }
     }
 
     private static func firstLine(_ text: String) -> String {

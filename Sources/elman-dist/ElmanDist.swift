@@ -12,18 +12,20 @@ struct ElmanDist: ParsableCommand {
         commandName: "elman-dist",
         abstract: "Train Elman recurrent networks, alone or data-parallel over MPI.",
         discussion: """
-        Same numbers as torch.nn.RNN + torch.nn.Linear; checkpoints are safetensors files \
-        with PyTorch's parameter names.
+            Same numbers as torch.nn.RNN + torch.nn.Linear; checkpoints are safetensors files \
+            with PyTorch's parameter names.
 
-        Quick start:
-          elman-dist train --data examples/data/seattle-temps.csv \\
-              --target temp --checkpoint-dir runs/temps
-          elman-dist eval --checkpoint runs/temps
-          elman-dist predict --checkpoint runs/temps --horizon 24
-          mpirun -n 4 elman-dist train ...      (data-parallel, same result)
-        """,
+            Quick start:
+              elman-dist train --data examples/data/seattle-temps.csv \\
+                  --target temp --checkpoint-dir runs/temps
+              elman-dist eval --checkpoint runs/temps
+              elman-dist predict --checkpoint runs/temps --horizon 24
+              mpirun -n 4 elman-dist train ...      (data-parallel, same result)
+            """,
         version: "0.1.0",
-        subcommands: [Train.self, Predict.self, Eval.self, Generate.self, Inspect.self, Export.self, Plot.self, Bench.self])
+        subcommands: [
+            Train.self, Predict.self, Eval.self, Generate.self, Inspect.self, Export.self, Plot.self, Bench.self,
+        ])
 
     /// Expands `--config FILE` before parsing, and maps every failure to a one-line message.
     static func main() {
@@ -36,7 +38,7 @@ struct ElmanDist: ParsableCommand {
         } catch let failure as ConfigFile.Failure {
             printError("error: \(failure.description)")
             Glibc.exit(64)
-        } catch where !isParserError(error) {
+        } catch  where !isParserError(error) {
             printError("error: " + Diagnostics.message(error))
             Glibc.exit(1)
         } catch {

@@ -29,25 +29,39 @@ struct Inspect: ParsableCommand {
         print("file            \(path) (\(bytes.count) bytes)")
         print("format          \(file.metadata["format"] ?? "?") version \(file.metadata["format_version"] ?? "?")")
         let m = ckpt.model
-        print("model           \(m.layers) × \(m.hiddenSize) \(m.activation.rawValue), input \(m.inputSize), output \(m.outputSize), head \(m.head.rawValue)")
+        print(
+            "model           \(m.layers) × \(m.hiddenSize) \(m.activation.rawValue), input \(m.inputSize), output \(m.outputSize), head \(m.head.rawValue)"
+        )
         let o = ckpt.optimizer
-        print("optimizer       \(o.kind.rawValue) lr \(o.learningRate) wd \(o.weightDecay) step \(ckpt.optimizerState.step)")
+        print(
+            "optimizer       \(o.kind.rawValue) lr \(o.learningRate) wd \(o.weightDecay) step \(ckpt.optimizerState.step)"
+        )
         if let p = try? ckpt.progress {
-            print("progress        step \(p.step), epoch \(p.epoch + 1), batch \(p.batchInEpoch) of the epoch, written at world size \(p.worldSize)")
+            print(
+                "progress        step \(p.step), epoch \(p.epoch + 1), batch \(p.batchInEpoch) of the epoch, written at world size \(p.worldSize)"
+            )
             if let v = p.lastValidationLoss { print("validation      last \(v), best \(p.bestValidationLoss ?? v)") }
         }
         if let t = try? ckpt.trainingOptions {
-            print("training        seq-len \(t.seqLen), batch \(t.batchSize), seed \(t.seed), loss \(t.loss.rawValue), steps \(t.steps.map(String.init) ?? "\(t.epochs) epochs")")
+            print(
+                "training        seq-len \(t.seqLen), batch \(t.batchSize), seed \(t.seed), loss \(t.loss.rawValue), steps \(t.steps.map(String.init) ?? "\(t.epochs) epochs")"
+            )
         }
         if let d = try? ckpt.dataRecord {
-            print("data            \(d.options.source) target \(d.targetName), features \(d.featureNames.joined(separator: ",")), fingerprint \(d.fingerprint)")
-            print("scaling         \(d.normalization.kind.rawValue)" + (d.vocabulary.map { ", vocabulary \($0.count) characters" } ?? ""))
+            print(
+                "data            \(d.options.source) target \(d.targetName), features \(d.featureNames.joined(separator: ",")), fingerprint \(d.fingerprint)"
+            )
+            print(
+                "scaling         \(d.normalization.kind.rawValue)"
+                    + (d.vocabulary.map { ", vocabulary \($0.count) characters" } ?? ""))
         }
         print("checksums       all \(file.tensors.count) tensors verified (CRC-32C)")
         print("")
         print("tensor".padding(toLength: 44, withPad: " ", startingAt: 0) + "dtype  shape")
         for t in file.tensors {
-            print(t.name.padding(toLength: 44, withPad: " ", startingAt: 0) + t.dtype.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0) + "\(t.shape)")
+            print(
+                t.name.padding(toLength: 44, withPad: " ", startingAt: 0)
+                    + t.dtype.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0) + "\(t.shape)")
         }
     }
 }
@@ -56,10 +70,10 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a checkpoint's model tensors alone, under PyTorch's names, for load_state_dict.",
         discussion: """
-        Example:
-          elman-dist export runs/temps --out temps.safetensors
-          # python: model.load_state_dict(safetensors.torch.load_file("temps.safetensors"))
-        """)
+            Example:
+              elman-dist export runs/temps --out temps.safetensors
+              # python: model.load_state_dict(safetensors.torch.load_file("temps.safetensors"))
+            """)
 
     @Argument(help: "A checkpoint file, or a checkpoint directory (its latest).") var checkpoint: String
     @Option(help: "The safetensors file to write (must not exist unless --force).") var out: String

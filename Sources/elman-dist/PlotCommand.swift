@@ -8,10 +8,10 @@ struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Draw an SVG of training and validation loss, or of forecasts against actual values.",
         discussion: """
-        Examples:
-          elman-dist plot --metrics runs/temps/metrics.jsonl --out loss.svg
-          elman-dist plot --checkpoint runs/temps --out forecast.svg
-        """)
+            Examples:
+              elman-dist plot --metrics runs/temps/metrics.jsonl --out loss.svg
+              elman-dist plot --checkpoint runs/temps --out forecast.svg
+            """)
 
     @Option(help: "A metrics file written by train --metrics: plots loss and validation loss.") var metrics: String?
     @Option(help: "A checkpoint (file or directory): plots predictions against actual values.") var checkpoint: String?
@@ -35,16 +35,21 @@ struct Plot: ParsableCommand {
                 if let v = point.valLoss { val.append((point.step, v)) }
             }
             guard loss.count >= 2 else { throw CommandFailure("\(metrics): fewer than two logged steps") }
-            chart = LineChart(title: "Loss (normalised units)", xLabel: "step", yLabel: "loss",
-                              series: [("training", "#1f77b4", loss), ("validation", "#d62728", val)])
+            chart = LineChart(
+                title: "Loss (normalised units)", xLabel: "step", yLabel: "loss",
+                series: [("training", "#1f77b4", loss), ("validation", "#d62728", val)])
         } else {
             let m = try CheckpointArgument.parse(["--checkpoint", checkpoint ?? ""]).load()
             let d = try m.dataset(try data.options())
             guard !d.isClassification else { throw CommandFailure("forecast plots are for numeric series") }
-            let p = m.predictions(d, windows: max(0, d.windowCount - last) ..< d.windowCount)
-            chart = LineChart(title: "Next-step forecast of \(m.dataRecord.targetName)", xLabel: "row", yLabel: m.dataRecord.targetName,
-                              series: [("actual", "#333333", p.map { (Double($0.row), $0.actual) }),
-                                       ("forecast", "#d62728", p.map { (Double($0.row), $0.predicted) })])
+            let p = m.predictions(d, windows: max(0, d.windowCount - last)..<d.windowCount)
+            chart = LineChart(
+                title: "Next-step forecast of \(m.dataRecord.targetName)", xLabel: "row",
+                yLabel: m.dataRecord.targetName,
+                series: [
+                    ("actual", "#333333", p.map { (Double($0.row), $0.actual) }),
+                    ("forecast", "#d62728", p.map { (Double($0.row), $0.predicted) }),
+                ])
             if d.validationCount > 0 { chart.marker = Double(d.trainCount + d.seqLen) }
         }
         try Files.writeAtomically(Array(chart.svg().utf8), to: out)
@@ -83,26 +88,36 @@ struct LineChart {
         func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * (width - left - right) }
         func py(_ y: Double) -> Double { top + (y1 - y) / (y1 - y0) * (height - top - bottom) }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
-        func esc(_ s: String) -> String { s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;") }
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        }
+        var s =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text x=\"\(f(width / 2))\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">\(esc(title))</text>\n"
-        for i in 0 ... 4 {
+        for i in 0...4 {
             let yv = y0 + (y1 - y0) * Double(i) / 4, xv = x0 + (x1 - x0) * Double(i) / 4
-            s += "<line x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(py(yv)))\" y2=\"\(f(py(yv)))\" stroke=\"#e5e5e5\"/>\n"
-            s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(yv) + 4))\" text-anchor=\"end\">\(String(format: "%.4g", yv))</text>\n"
-            s += "<text x=\"\(f(px(xv)))\" y=\"\(f(height - bottom + 18))\" text-anchor=\"middle\">\(String(format: "%.6g", xv))</text>\n"
+            s +=
+                "<line x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(py(yv)))\" y2=\"\(f(py(yv)))\" stroke=\"#e5e5e5\"/>\n"
+            s +=
+                "<text x=\"\(f(left - 6))\" y=\"\(f(py(yv) + 4))\" text-anchor=\"end\">\(String(format: "%.4g", yv))</text>\n"
+            s +=
+                "<text x=\"\(f(px(xv)))\" y=\"\(f(height - bottom + 18))\" text-anchor=\"middle\">\(String(format: "%.6g", xv))</text>\n"
         }
         s += "<text x=\"\(f(width / 2))\" y=\"\(f(height - 10))\" text-anchor=\"middle\">\(esc(xLabel))</text>\n"
-        s += "<text x=\"16\" y=\"\(f(height / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(height / 2)))\">\(esc(yLabel))</text>\n"
+        s +=
+            "<text x=\"16\" y=\"\(f(height / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(height / 2)))\">\(esc(yLabel))</text>\n"
         if let m = marker, m >= x0, m <= x1 {
-            s += "<line x1=\"\(f(px(m)))\" x2=\"\(f(px(m)))\" y1=\"\(f(top))\" y2=\"\(f(height - bottom))\" stroke=\"#888\" stroke-dasharray=\"4 4\"/>\n"
+            s +=
+                "<line x1=\"\(f(px(m)))\" x2=\"\(f(px(m)))\" y1=\"\(f(top))\" y2=\"\(f(height - bottom))\" stroke=\"#888\" stroke-dasharray=\"4 4\"/>\n"
             s += "<text x=\"\(f(px(m) + 4))\" y=\"\(f(top + 12))\" fill=\"#666\">validation</text>\n"
         }
         for (k, line) in series.enumerated() where !line.points.isEmpty {
-            let pts = line.points.filter { $0.0.isFinite && $0.1.isFinite }.map { "\(f(px($0.0))),\(f(py($0.1)))" }.joined(separator: " ")
+            let pts = line.points.filter { $0.0.isFinite && $0.1.isFinite }.map { "\(f(px($0.0))),\(f(py($0.1)))" }
+                .joined(separator: " ")
             s += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.5\" points=\"\(pts)\"/>\n"
-            s += "<rect x=\"\(f(left + 10))\" y=\"\(f(top + 8 + Double(k) * 18))\" width=\"14\" height=\"3\" fill=\"\(line.color)\"/>\n"
+            s +=
+                "<rect x=\"\(f(left + 10))\" y=\"\(f(top + 8 + Double(k) * 18))\" width=\"14\" height=\"3\" fill=\"\(line.color)\"/>\n"
             s += "<text x=\"\(f(left + 30))\" y=\"\(f(top + 13 + Double(k) * 18))\">\(esc(line.name))</text>\n"
         }
         return s + "</svg>\n"

@@ -10,7 +10,9 @@ struct CheckpointArgument: ParsableArguments {
 
     func load() throws -> TrainedModel {
         let path = try resolveCheckpointArgument(checkpoint)
-        do { return try TrainedModel(path: path) } catch { throw CommandFailure("\(path): \(Diagnostics.message(error))") }
+        do { return try TrainedModel(path: path) } catch {
+            throw CommandFailure("\(path): \(Diagnostics.message(error))")
+        }
     }
 }
 
@@ -18,12 +20,12 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Next-step predictions for every window, or a forecast past the end of the data.",
         discussion: """
-        Values are in the data's original units. Without --data the checkpoint's data is used.
+            Values are in the data's original units. Without --data the checkpoint's data is used.
 
-        Examples:
-          elman-dist predict --checkpoint runs/temps --out predictions.csv
-          elman-dist predict --checkpoint runs/temps --horizon 24
-        """)
+            Examples:
+              elman-dist predict --checkpoint runs/temps --out predictions.csv
+              elman-dist predict --checkpoint runs/temps --horizon 24
+            """)
 
     @OptionGroup var model: CheckpointArgument
     @OptionGroup(title: "Data") var data: DataArguments
@@ -37,14 +39,19 @@ struct Predict: ParsableCommand {
         if let horizon {
             let series = try Series.load(options ?? m.dataRecord.options, vocabulary: m.dataRecord.vocabulary)
             let values = try m.forecast(series, horizon: horizon)
-            csv = "step,forecast\n" + values.enumerated().map { "\($0.offset + 1),\($0.element)" }.joined(separator: "\n") + "\n"
+            csv =
+                "step,forecast\n" + values.enumerated().map { "\($0.offset + 1),\($0.element)" }.joined(separator: "\n")
+                + "\n"
         } else {
             let d = try m.dataset(options)
-            guard !d.isClassification else { throw CommandFailure("predict is for numeric series; use generate for text") }
-            let p = m.predictions(d, windows: 0 ..< d.windowCount)
+            guard !d.isClassification else {
+                throw CommandFailure("predict is for numeric series; use generate for text")
+            }
+            let p = m.predictions(d, windows: 0..<d.windowCount)
             csv = "row,actual,predicted,split\n"
             for x in p {
-                csv += "\(x.row),\(x.actual),\(x.predicted),\(x.row - d.levelOffset - d.seqLen < d.trainCount ? "train" : "validation")\n"
+                csv +=
+                    "\(x.row),\(x.actual),\(x.predicted),\(x.row - d.levelOffset - d.seqLen < d.trainCount ? "train" : "validation")\n"
             }
         }
         try writeOutput(csv, to: out)
@@ -55,12 +62,12 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score a model against the naive last-value forecast, in original units.",
         discussion: """
-        Scores the validation windows when the run held some out, otherwise all windows.
+            Scores the validation windows when the run held some out, otherwise all windows.
 
-        Examples:
-          elman-dist eval --checkpoint runs/temps
-          elman-dist eval --checkpoint runs/temps --json
-        """)
+            Examples:
+              elman-dist eval --checkpoint runs/temps
+              elman-dist eval --checkpoint runs/temps --json
+            """)
 
     enum Split: String, ExpressibleByArgument, CaseIterable { case validation, train, all }
 
@@ -72,12 +79,13 @@ struct Eval: ParsableCommand {
     func run() throws {
         let m = try model.load()
         let d = try m.dataset(try data.options())
-        let windows: Range<Int> = switch split {
-        case .validation?: d.trainCount ..< d.windowCount
-        case .train?: 0 ..< d.trainCount
-        case .all?: 0 ..< d.windowCount
-        case nil: m.defaultWindows(d)
-        }
+        let windows: Range<Int> =
+            switch split {
+            case .validation?: d.trainCount..<d.windowCount
+            case .train?: 0..<d.trainCount
+            case .all?: 0..<d.windowCount
+            case nil: m.defaultWindows(d)
+            }
         guard !windows.isEmpty else { throw CommandFailure("no \(split?.rawValue ?? "") windows to evaluate") }
         let e = m.evaluate(d, windows: windows)
         if json {
@@ -94,11 +102,15 @@ struct Eval: ParsableCommand {
             print(row("", ["MSE", "RMSE", "MAE"]))
             print(row("model", [g(mm.mse), g(mm.rmse), g(mm.mae)]))
             print(row("naive (last value)", [g(n.mse), g(n.rmse), g(n.mae)]))
-            print(mm.mse < n.mse ? String(format: "the model's MSE is %.1f%% below the naive forecast's", 100 * (1 - mm.mse / n.mse))
-                                 : "the model does not beat the naive forecast")
+            print(
+                mm.mse < n.mse
+                    ? String(format: "the model's MSE is %.1f%% below the naive forecast's", 100 * (1 - mm.mse / n.mse))
+                    : "the model does not beat the naive forecast")
         } else {
-            print(String(format: "accuracy %.4f (naive: same as previous %.4f), cross-entropy %.4f",
-                         e.accuracy ?? 0, e.naiveAccuracy ?? 0, e.crossEntropy ?? 0))
+            print(
+                String(
+                    format: "accuracy %.4f (naive: same as previous %.4f), cross-entropy %.4f",
+                    e.accuracy ?? 0, e.naiveAccuracy ?? 0, e.crossEntropy ?? 0))
         }
     }
 }
@@ -106,7 +118,9 @@ struct Eval: ParsableCommand {
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate text from a character model.",
-        discussion: "Example:\n  elman-dist generate --checkpoint runs/story --prime 'Once upon' --length 200 --temperature 0.8")
+        discussion:
+            "Example:\n  elman-dist generate --checkpoint runs/story --prime 'Once upon' --length 200 --temperature 0.8"
+    )
 
     @OptionGroup var model: CheckpointArgument
     @Option(help: "Text to start from.") var prime = ""

@@ -34,7 +34,9 @@ final class ProgressPrinter {
                 throw CommandFailure("cannot create metrics file \(path)")
             }
         }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw CommandFailure("cannot write metrics file \(path)") }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw CommandFailure("cannot write metrics file \(path)")
+        }
         handle.seekToEndOfFile()
         metrics = handle
     }
@@ -47,9 +49,11 @@ final class ProgressPrinter {
         case let .started(o) where o.firstStep > o.totalSteps:
             say("nothing to do: the checkpoint is at step \(o.firstStep - 1) of \(o.totalSteps)")
         case let .started(o):
-            say("training \(o.layers)×\(o.hidden) \(o.activation) RNN, \(o.parameters) parameters, "
-                + "\(o.trainWindows) training / \(o.validationWindows) validation windows, "
-                + "batch \(o.batchSize) on \(o.ranks) rank\(o.ranks == 1 ? "" : "s"), steps \(o.firstStep)…\(o.totalSteps)")
+            say(
+                "training \(o.layers)×\(o.hidden) \(o.activation) RNN, \(o.parameters) parameters, "
+                    + "\(o.trainWindows) training / \(o.validationWindows) validation windows, "
+                    + "batch \(o.batchSize) on \(o.ranks) rank\(o.ranks == 1 ? "" : "s"), steps \(o.firstStep)…\(o.totalSteps)"
+            )
         case let .note(text):
             say(Diagnostics.flags(in: text))
         case let .stepDone(report):
@@ -147,7 +151,8 @@ struct SkippedLine: Codable {
 func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite, seconds >= 0 else { return "?" }
     let s = Int(seconds.rounded())
-    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    return s >= 3600
+        ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
 }
 
 /// Five decimals, or scientific for very small or large values.

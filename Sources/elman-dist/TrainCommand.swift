@@ -10,20 +10,20 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train an Elman RNN, alone or data-parallel under mpirun.",
         discussion: """
-        Each MPI rank trains a replica on its slice of every global batch; gradients are \
-        all-reduced after each step, so the result does not depend on the number of ranks.
+            Each MPI rank trains a replica on its slice of every global batch; gradients are \
+            all-reduced after each step, so the result does not depend on the number of ranks.
 
-        Examples (from the repository's top folder):
-          elman-dist train --data examples/data/seattle-temps.csv \\
-              --target temp --checkpoint-dir runs/temps
-          mpirun -n 4 elman-dist train --data examples/data/stocks.csv \\
-              --where symbol=AMZN --target price --difference
-          elman-dist train --data 'formula:2*x+1' --activation relu
-          elman-dist train --data examples/data/recurrence.txt --hidden 64 \\
-              --seq-len 32 --lr 0.01 --eval-every 10 --early-stop 3
-          elman-dist train --resume runs/temps --steps 4000
-          elman-dist train --config run.toml --lr 0.003
-        """)
+            Examples (from the repository's top folder):
+              elman-dist train --data examples/data/seattle-temps.csv \\
+                  --target temp --checkpoint-dir runs/temps
+              mpirun -n 4 elman-dist train --data examples/data/stocks.csv \\
+                  --where symbol=AMZN --target price --difference
+              elman-dist train --data 'formula:2*x+1' --activation relu
+              elman-dist train --data examples/data/recurrence.txt --hidden 64 \\
+                  --seq-len 32 --lr 0.01 --eval-every 10 --early-stop 3
+              elman-dist train --resume runs/temps --steps 4000
+              elman-dist train --config run.toml --lr 0.003
+            """)
 
     @OptionGroup(title: "Data") var dataArguments: DataArguments
 
@@ -40,8 +40,10 @@ struct Train: ParsableCommand {
     // Windows.
     @Option(help: "Window length T (default 16).") var seqLen: Int?
     @Option(help: "Global batch size, split across ranks (default 32).") var batchSize: Int?
-    @Option(help: "Fraction of windows, the last in time, held out for validation (default 0.2).") var valFraction: Double?
-    @Option(help: "Scaling fitted on the training rows: zscore, minmax or none (default zscore).") var normalize: NormalizationKind?
+    @Option(help: "Fraction of windows, the last in time, held out for validation (default 0.2).") var valFraction:
+        Double?
+    @Option(help: "Scaling fitted on the training rows: zscore, minmax or none (default zscore).") var normalize:
+        NormalizationKind?
     @Flag(inversion: .prefixedNo, help: "Shuffle windows every epoch (default on).") var shuffle: Bool?
     @Option(help: "Seed for weights and window order (default 0).") var seed: UInt64?
 
@@ -69,12 +71,17 @@ struct Train: ParsableCommand {
     @Option(help: "NaN or infinite loss/gradient: stop (default) or skip the update.") var onNonfinite: NonFinitePolicy?
 
     // Checkpoints.
-    @Option(help: "Directory for checkpoints (step-N.safetensors, latest, best.safetensors).") var checkpointDir: String?
+    @Option(help: "Directory for checkpoints (step-N.safetensors, latest, best.safetensors).") var checkpointDir:
+        String?
     @Option(help: "Write a checkpoint every N steps (one is always written at the end).") var checkpointEvery: Int?
     @Option(help: "Step checkpoints to keep (default 3).") var keep: Int?
-    @Option(help: ArgumentHelp("Continue a run: 'latest' (in --checkpoint-dir), a checkpoint file or a directory.", valueName: "latest|path"))
+    @Option(
+        help: ArgumentHelp(
+            "Continue a run: 'latest' (in --checkpoint-dir), a checkpoint file or a directory.",
+            valueName: "latest|path"))
     var resume: String?
-    @Option(name: .customLong("init"), help: "Start from the model tensors of a safetensors file (PyTorch names).") var initFrom: String?
+    @Option(name: .customLong("init"), help: "Start from the model tensors of a safetensors file (PyTorch names).")
+    var initFrom: String?
 
     // Output and runtime.
     @Option(help: "Print a progress line every N steps (default 50).") var logEvery: Int?
@@ -82,12 +89,16 @@ struct Train: ParsableCommand {
     @Option(help: "Append one JSON object per logged step to this file.") var metrics: String?
     @Option(help: "BLAS threads per rank (default: cores on the node / ranks on the node).") var threads: Int?
     @Option(help: "Compare replica parameter checksums every N steps (default 100).") var replicaCheckEvery: Int?
-    @Option(help: ArgumentHelp("Read flags from a TOML file of 'flag-name = value' lines; flags given here win.", valueName: "file.toml"))
+    @Option(
+        help: ArgumentHelp(
+            "Read flags from a TOML file of 'flag-name = value' lines; flags given here win.", valueName: "file.toml"))
     var config: String?
 
     func validate() throws {
         if resume != nil && initFrom != nil { throw ValidationError("--resume and --init cannot be combined") }
-        if resume == "latest" && checkpointDir == nil { throw ValidationError("--resume latest needs --checkpoint-dir") }
+        if resume == "latest" && checkpointDir == nil {
+            throw ValidationError("--resume latest needs --checkpoint-dir")
+        }
     }
 
     /// The settings the user gave, in the option table's order: every property named after a
@@ -96,7 +107,8 @@ struct Train: ParsableCommand {
         var given: [String: Any] = [:]
         for child in Mirror(reflecting: self).children {
             guard let label = child.label, label.hasPrefix("_"),
-                  let option = child.value as? any GivenValue, let value = option.given else { continue }
+                let option = child.value as? any GivenValue, let value = option.given
+            else { continue }
             given[String(label.dropFirst())] = value
         }
         return OptionTable.fields.compactMap { field in given[field.name].map { OptionSetting(field.name, $0) } }

@@ -21,7 +21,9 @@ struct CheckpointDirectoryTests {
     @Test("an unusable directory is found before training")
     func unusable() throws {
         let base = try Scratch.directory()
-        #expect(throws: CheckpointError("checkpoint directory \(base)/missing/run: parent \(base)/missing does not exist")) {
+        #expect(
+            throws: CheckpointError("checkpoint directory \(base)/missing/run: parent \(base)/missing does not exist")
+        ) {
             try CheckpointDirectory(path: base + "/missing/run").prepare()
         }
         _ = FileManager.default.createFile(atPath: base + "/file", contents: Data())
@@ -33,6 +35,8 @@ struct CheckpointDirectoryTests {
     @Test("an empty directory has no latest")
     func noLatest() throws {
         let base = try Scratch.directory()
-        #expect(throws: CheckpointError("no checkpoint in \(base) (no 'latest' file)")) { try CheckpointDirectory(path: base).latest() }
+        #expect(throws: CheckpointError("no checkpoint in \(base) (no 'latest' file)")) {
+            try CheckpointDirectory(path: base).latest()
+        }
     }
 }

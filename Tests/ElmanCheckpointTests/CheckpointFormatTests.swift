@@ -26,7 +26,8 @@ struct CheckpointFormatTests {
         let names = Set(file.tensors.map(\.name))
         #expect(names.contains("rnn.weight_ih_l1") && names.contains("fc.bias"))
         #expect(file.info("rnn.weight_ih_l0")?.shape == [3, 2])
-        #expect(names.contains("optimizer.exp_avg.rnn.weight_hh_l1") && names.contains("optimizer.exp_avg_sq.fc.weight"))
+        #expect(
+            names.contains("optimizer.exp_avg.rnn.weight_hh_l1") && names.contains("optimizer.exp_avg_sq.fc.weight"))
         #expect(file.metadata["format"] == "elman-dist-checkpoint" && file.metadata["format_version"] == "1")
     }
 
@@ -45,44 +46,92 @@ struct CheckpointFormatTests {
         var meta = file.metadata
         meta["format_version"] = "2"
         w.metadata = meta
-        #expect(throws: CheckpointError("checkpoint format version 2 is newer than this elman-dist reads (up to 1); upgrade elman-dist")) {
+        #expect(
+            throws: CheckpointError(
+                "checkpoint format version 2 is newer than this elman-dist reads (up to 1); upgrade elman-dist")
+        ) {
             try Checkpoint(bytes: w.serialized())
         }
     }
 
-    @Test("hostile and damaged files each get a one-line error", arguments: [
-        ([UInt8](), "not a valid safetensors file: file is empty"),
-        ([1, 2, 3], "not a valid safetensors file: file is 3 bytes, too short for a safetensors header"),
-        (Array("PK\u{3}\u{4}not-a-safetensors-file".utf8), "not a valid safetensors file: header length 3275365347309603664 is larger than the 100000000-byte limit (not a safetensors file?)"),
-        ([UInt8](repeating: 0, count: 8).withHeaderLength(4096), "not a valid safetensors file: header length 4096 runs past the end of the 8-byte file (truncated?)"),
-        ([UInt8].safetensors(header: "[1,2]"), "not a valid safetensors file: header does not start with '{' (not a safetensors file?)"),
-        ([UInt8].safetensors(header: "{\"a\":"), "not a valid safetensors file: header is not valid JSON: invalid JSON at byte 5: unexpected end"),
-        ([UInt8].safetensors(header: "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", data: [0, 0, 0, 0]),
-         "not a valid safetensors file: tensor 'a' data ends at byte 8, past the 4-byte buffer (truncated?)"),
-        ([UInt8].safetensors(header: "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", data: [UInt8](repeating: 0, count: 8)),
-         "not a valid safetensors file: tensor 'a' holds 8 bytes but F32 [3] needs 12"),
-        ([UInt8].safetensors(header: "{\"a\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}", data: [0, 0, 0, 0]),
-         "not a valid safetensors file: tensor 'a' has unknown dtype 'Q7'"),
-        ([UInt8].safetensors(header: "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,4]}}", data: [0, 0, 0, 0]),
-         "not a valid safetensors file: tensor 'a' shape [4294967296, 4294967296] is larger than the file"),
-        ([UInt8].safetensors(header: "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", data: [0, 0, 0, 0]),
-         "not a valid safetensors file: tensor 'b' data overlaps another tensor at byte 0"),
-        ([UInt8].safetensors(header: String(repeating: "{\"a\":", count: 40) + "1" + String(repeating: "}", count: 40)),
-         "not a valid safetensors file: header is not valid JSON: invalid JSON at byte 160: nested too deeply"),
-        ([UInt8].safetensors(header: "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", data: [0, 0, 0, 0]),
-         "not an elman-dist checkpoint (no format metadata; use `init` for plain model weights)"),
-    ] as [([UInt8], String)])
+    @Test(
+        "hostile and damaged files each get a one-line error",
+        arguments: [
+            ([UInt8](), "not a valid safetensors file: file is empty"),
+            ([1, 2, 3], "not a valid safetensors file: file is 3 bytes, too short for a safetensors header"),
+            (
+                Array("PK\u{3}\u{4}not-a-safetensors-file".utf8),
+                "not a valid safetensors file: header length 3275365347309603664 is larger than the 100000000-byte limit (not a safetensors file?)"
+            ),
+            (
+                [UInt8](repeating: 0, count: 8).withHeaderLength(4096),
+                "not a valid safetensors file: header length 4096 runs past the end of the 8-byte file (truncated?)"
+            ),
+            (
+                [UInt8].safetensors(header: "[1,2]"),
+                "not a valid safetensors file: header does not start with '{' (not a safetensors file?)"
+            ),
+            (
+                [UInt8].safetensors(header: "{\"a\":"),
+                "not a valid safetensors file: header is not valid JSON: invalid JSON at byte 5: unexpected end"
+            ),
+            (
+                [UInt8].safetensors(
+                    header: "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", data: [0, 0, 0, 0]),
+                "not a valid safetensors file: tensor 'a' data ends at byte 8, past the 4-byte buffer (truncated?)"
+            ),
+            (
+                [UInt8].safetensors(
+                    header: "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}",
+                    data: [UInt8](repeating: 0, count: 8)),
+                "not a valid safetensors file: tensor 'a' holds 8 bytes but F32 [3] needs 12"
+            ),
+            (
+                [UInt8].safetensors(
+                    header: "{\"a\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}", data: [0, 0, 0, 0]),
+                "not a valid safetensors file: tensor 'a' has unknown dtype 'Q7'"
+            ),
+            (
+                [UInt8].safetensors(
+                    header: "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,4]}}",
+                    data: [0, 0, 0, 0]),
+                "not a valid safetensors file: tensor 'a' shape [4294967296, 4294967296] is larger than the file"
+            ),
+            (
+                [UInt8].safetensors(
+                    header:
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+                    data: [0, 0, 0, 0]),
+                "not a valid safetensors file: tensor 'b' data overlaps another tensor at byte 0"
+            ),
+            (
+                [UInt8].safetensors(
+                    header: String(repeating: "{\"a\":", count: 40) + "1" + String(repeating: "}", count: 40)),
+                "not a valid safetensors file: header is not valid JSON: invalid JSON at byte 160: nested too deeply"
+            ),
+            (
+                [UInt8].safetensors(
+                    header: "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", data: [0, 0, 0, 0]),
+                "not an elman-dist checkpoint (no format metadata; use `init` for plain model weights)"
+            ),
+        ] as [([UInt8], String)])
     func hostile(_ bytes: [UInt8], _ message: String) {
         #expect(throws: CheckpointError(message)) { try Checkpoint(bytes: bytes) }
     }
 
     /// The sample checkpoint rewritten: `edit` changes its tensors and metadata, then the
     /// metadata checksum is recomputed (when `reseal`), so the checks behind it are reached.
-    func rewritten(reseal: Bool = true,
-                   _ edit: (inout [(name: String, dtype: DType, shape: [Int], bytes: [UInt8])], inout [String: String]) throws -> Void)
-        throws -> [UInt8] {
+    func rewritten(
+        reseal: Bool = true,
+        _ edit: (inout [(name: String, dtype: DType, shape: [Int], bytes: [UInt8])], inout [String: String]) throws ->
+            Void
+    )
+        throws -> [UInt8]
+    {
         let file = try SafeTensorsFile(bytes: Samples.checkpoint().serialized())
-        var tensors = try file.tensors.map { (name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: Array(try file.rawBytes($0.name))) }
+        var tensors = try file.tensors.map {
+            (name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: Array(try file.rawBytes($0.name)))
+        }
         var meta = file.metadata
         try edit(&tensors, &meta)
         if reseal { meta["metadata_crc32c"] = Checkpoint.metadataChecksum(meta) }
@@ -94,14 +143,22 @@ struct CheckpointFormatTests {
 
     @Test("edited metadata without its checksum is refused as corrupted")
     func editedMetadata() throws {
-        let bytes = try rewritten(reseal: false) { _, meta in meta["model"] = meta["model"]?.replacingOccurrences(of: "\"hiddenSize\":3", with: "\"hiddenSize\":4") }
-        #expect(throws: CheckpointError("checkpoint metadata checksum does not match (file corrupted)")) { try Checkpoint(bytes: bytes) }
+        let bytes = try rewritten(reseal: false) { _, meta in
+            meta["model"] = meta["model"]?.replacingOccurrences(of: "\"hiddenSize\":3", with: "\"hiddenSize\":4")
+        }
+        #expect(throws: CheckpointError("checkpoint metadata checksum does not match (file corrupted)")) {
+            try Checkpoint(bytes: bytes)
+        }
     }
 
     @Test("a tensor whose shape does not fit the model is named, with both shapes")
     func wrongShape() throws {
-        let bytes = try rewritten { _, meta in meta["model"] = meta["model"]?.replacingOccurrences(of: "\"hiddenSize\":3", with: "\"hiddenSize\":4") }
-        #expect(throws: CheckpointError("tensor 'rnn.weight_ih_l0' has shape [3, 2], the model needs [4, 2]")) { try Checkpoint(bytes: bytes) }
+        let bytes = try rewritten { _, meta in
+            meta["model"] = meta["model"]?.replacingOccurrences(of: "\"hiddenSize\":3", with: "\"hiddenSize\":4")
+        }
+        #expect(throws: CheckpointError("tensor 'rnn.weight_ih_l0' has shape [3, 2], the model needs [4, 2]")) {
+            try Checkpoint(bytes: bytes)
+        }
     }
 
     @Test("a tensor of another dtype is named")
@@ -124,7 +181,9 @@ struct CheckpointFormatTests {
         let bytes = try rewritten { tensors, _ in
             if let k = tensors.firstIndex(where: { $0.name == "fc.bias" }) { tensors[k].bytes[0] ^= 1 }
         }
-        #expect(throws: CheckpointError("tensor 'fc.bias' fails its checksum (file corrupted)")) { try Checkpoint(bytes: bytes) }
+        #expect(throws: CheckpointError("tensor 'fc.bias' fails its checksum (file corrupted)")) {
+            try Checkpoint(bytes: bytes)
+        }
     }
 
     @Test("every single-bit flip anywhere in the file is detected")
@@ -133,10 +192,10 @@ struct CheckpointFormatTests {
         // The undamaged file loads: a reader that refused everything would pass the loop below.
         #expect(try Checkpoint(bytes: bytes) == Samples.checkpoint())
         var rng = SeededGenerator(seed: 3)
-        let data = bytes.count - 400 ..< bytes.count
+        let data = bytes.count - 400..<bytes.count
         // Every byte of the header length and the last 400 bytes of tensor data, and a sample of header bytes.
-        var positions = Array(0 ..< 8) + Array(data)
-        positions += (0 ..< 600).map { _ in rng.nextInt(below: bytes.count) }
+        var positions = Array(0..<8) + Array(data)
+        positions += (0..<600).map { _ in rng.nextInt(below: bytes.count) }
         var detected = 0
         for position in positions {
             var damaged = bytes
@@ -159,14 +218,14 @@ struct CheckpointFormatTests {
         let seed = Samples.checkpoint().serialized()
         var rng = SeededGenerator(seed: 2026)
         var rejected = 0
-        for _ in 0 ..< fuzzIterations(3000) {
+        for _ in 0..<fuzzIterations(3000) {
             var b = seed
-            for _ in 0 ..< 1 + rng.nextInt(below: 8) {
+            for _ in 0..<1 + rng.nextInt(below: 8) {
                 switch rng.nextInt(below: 5) {
                 case 0: b[rng.nextInt(below: b.count)] = UInt8(truncatingIfNeeded: rng.next())
-                case 1: b.removeSubrange(rng.nextInt(below: b.count) ..< b.count)
+                case 1: b.removeSubrange(rng.nextInt(below: b.count)..<b.count)
                 case 2: b.insert(UInt8(truncatingIfNeeded: rng.next()), at: rng.nextInt(below: b.count + 1))
-                case 3: let i = rng.nextInt(below: b.count); b.insert(contentsOf: b[i ..< min(b.count, i + 64)], at: i)
+                case 3: let i = rng.nextInt(below: b.count); b.insert(contentsOf: b[i..<min(b.count, i + 64)], at: i)
                 default: if b.count >= 8 { b = b.withHeaderLength(UInt64(rng.nextInt(below: 1 << 20))) }
                 }
                 if b.isEmpty { break }

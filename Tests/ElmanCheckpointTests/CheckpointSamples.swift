@@ -9,12 +9,13 @@ enum Samples {
         let model = ModelConfig(inputSize: 2, hiddenSize: 3, outputSize: 1, layers: 2, activation: .tanh, head: .last)
         let layout = ParameterLayout(model)
         var rng = SeededGenerator(seed: 11)
-        let p = (0 ..< layout.count).map { _ in rng.nextUnitFloat() - 0.5 }
-        let m = (0 ..< layout.count).map { _ in rng.nextUnitFloat() * 0.01 }
-        let v = (0 ..< layout.count).map { _ in rng.nextUnitFloat() * 0.001 }
-        return Checkpoint(model: model, parameters: p, optimizer: OptimizerConfig(kind: .adam, learningRate: 0.01),
-                          optimizerState: OptimizerState(step: 7, slots: ["exp_avg": m, "exp_avg_sq": v]),
-                          sections: ["progress": "{\"step\":7}"])
+        let p = (0..<layout.count).map { _ in rng.nextUnitFloat() - 0.5 }
+        let m = (0..<layout.count).map { _ in rng.nextUnitFloat() * 0.01 }
+        let v = (0..<layout.count).map { _ in rng.nextUnitFloat() * 0.001 }
+        return Checkpoint(
+            model: model, parameters: p, optimizer: OptimizerConfig(kind: .adam, learningRate: 0.01),
+            optimizerState: OptimizerState(step: 7, slots: ["exp_avg": m, "exp_avg_sq": v]),
+            sections: ["progress": "{\"step\":7}"])
     }
 }
 
@@ -22,7 +23,7 @@ extension Array where Element == UInt8 {
     /// The bytes with the u64 header length replaced.
     func withHeaderLength(_ n: UInt64) -> [UInt8] {
         var b = self
-        for k in 0 ..< 8 { b[k] = UInt8(truncatingIfNeeded: n >> (8 * UInt64(k))) }
+        for k in 0..<8 { b[k] = UInt8(truncatingIfNeeded: n >> (8 * UInt64(k))) }
         return b
     }
 

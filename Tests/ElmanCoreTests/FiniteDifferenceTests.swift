@@ -16,14 +16,18 @@ struct FiniteDifferenceTests {
     }
 
     static let cases: [Case] = [
-        Case(model: ModelConfig(inputSize: 3, hiddenSize: 5, outputSize: 4, layers: 3, activation: .tanh, head: .every),
-             loss: .mse, batch: 2, steps: 4, initialHidden: true),
-        Case(model: ModelConfig(inputSize: 2, hiddenSize: 6, outputSize: 3, layers: 2, activation: .relu, head: .last),
-             loss: .crossEntropy, batch: 3, steps: 5, initialHidden: false),
-        Case(model: ModelConfig(inputSize: 1, hiddenSize: 4, outputSize: 1, layers: 1, activation: .tanh, head: .last),
-             loss: .mse, batch: 1, steps: 9, initialHidden: false),
-        Case(model: ModelConfig(inputSize: 4, hiddenSize: 3, outputSize: 5, layers: 2, activation: .tanh, head: .every),
-             loss: .crossEntropy, batch: 2, steps: 3, initialHidden: true),
+        Case(
+            model: ModelConfig(inputSize: 3, hiddenSize: 5, outputSize: 4, layers: 3, activation: .tanh, head: .every),
+            loss: .mse, batch: 2, steps: 4, initialHidden: true),
+        Case(
+            model: ModelConfig(inputSize: 2, hiddenSize: 6, outputSize: 3, layers: 2, activation: .relu, head: .last),
+            loss: .crossEntropy, batch: 3, steps: 5, initialHidden: false),
+        Case(
+            model: ModelConfig(inputSize: 1, hiddenSize: 4, outputSize: 1, layers: 1, activation: .tanh, head: .last),
+            loss: .mse, batch: 1, steps: 9, initialHidden: false),
+        Case(
+            model: ModelConfig(inputSize: 4, hiddenSize: 3, outputSize: 5, layers: 2, activation: .tanh, head: .every),
+            loss: .crossEntropy, batch: 2, steps: 3, initialHidden: true),
     ]
 
     @Test("analytic gradients equal central differences", arguments: cases)
@@ -32,21 +36,26 @@ struct FiniteDifferenceTests {
         let net = ElmanNetwork(config: c.model)
         net.initialize(seed: 5)
         let m = c.model
-        let x = (0 ..< c.batch * c.steps * m.inputSize).map { _ in 2 * rng.nextUnitFloat() - 1 }
-        let h0 = c.initialHidden ? (0 ..< m.layers * c.batch * m.hiddenSize).map { _ in rng.nextUnitFloat() - 0.5 } : nil
+        let x = (0..<c.batch * c.steps * m.inputSize).map { _ in 2 * rng.nextUnitFloat() - 1 }
+        let h0 = c.initialHidden ? (0..<m.layers * c.batch * m.hiddenSize).map { _ in rng.nextUnitFloat() - 0.5 } : nil
         let n = c.loss.targetCount(m, batch: c.batch, steps: c.steps)
-        let target: [Float] = c.loss == .mse
-            ? (0 ..< n).map { _ in 2 * rng.nextUnitFloat() - 1 }
-            : (0 ..< n).map { _ in Float(rng.nextInt(below: m.outputSize)) }
+        let target: [Float] =
+            c.loss == .mse
+            ? (0..<n).map { _ in 2 * rng.nextUnitFloat() - 1 }
+            : (0..<n).map { _ in Float(rng.nextInt(below: m.outputSize)) }
 
         func loss() -> Double {
             x.withUnsafeBufferPointer { xb in
-                if let h0 { h0.withUnsafeBufferPointer { net.forward(xb, batch: c.batch, steps: c.steps, initialHidden: $0) } }
-                else { net.forward(xb, batch: c.batch, steps: c.steps) }
+                if let h0 {
+                    h0.withUnsafeBufferPointer { net.forward(xb, batch: c.batch, steps: c.steps, initialHidden: $0) }
+                } else {
+                    net.forward(xb, batch: c.batch, steps: c.steps)
+                }
             }
             return target.withUnsafeBufferPointer {
-                c.loss.sumAndGradient(prediction: UnsafeBufferPointer(net.output), target: $0, outputs: m.outputSize,
-                                      gradient: net.outputGradient, scale: 1 / Float(n))
+                c.loss.sumAndGradient(
+                    prediction: UnsafeBufferPointer(net.output), target: $0, outputs: m.outputSize,
+                    gradient: net.outputGradient, scale: 1 / Float(n))
             } / Double(n)
         }
 
@@ -56,7 +65,7 @@ struct FiniteDifferenceTests {
         let analytic = net.gradients.array
 
         var worst = 0.0, worstAt = "", kinks = 0
-        for i in 0 ..< net.layout.count {
+        for i in 0..<net.layout.count {
             let saved = net.parameters[i]
             func slopes(_ eps: Float) -> (central: Double, forward: Double, backward: Double) {
                 net.parameters[i] = saved + eps
@@ -74,11 +83,14 @@ struct FiniteDifferenceTests {
             // A relu kink inside both intervals makes the one-sided slopes disagree; there the loss
             // is not differentiable on the interval and no central difference means anything.
             if c.model.activation == .relu, e >= 2e-2,
-               abs(narrow.forward - narrow.backward) > 0.05 * abs(narrow.central) + 1e-5 {
+                abs(narrow.forward - narrow.backward) > 0.05 * abs(narrow.central) + 1e-5
+            {
                 kinks += 1
                 continue
             }
-            if e > worst { worst = e; worstAt = "parameter \(i): numeric \(wide.central), \(narrow.central), analytic \(g)" }
+            if e > worst {
+                worst = e; worstAt = "parameter \(i): numeric \(wide.central), \(narrow.central), analytic \(g)"
+            }
         }
         #expect(kinks * 10 < net.layout.count, "\(kinks) of \(net.layout.count) parameters sit on a relu kink")
         // Float32 forward passes and a 1e-2 step give about 1e-3 agreement; a wrong term gives O(1).

@@ -13,22 +13,22 @@ struct OptimizerTests {
     /// A deterministic pseudo-gradient for step `s`.
     func gradient(_ s: Int, count: Int) -> [Float] {
         var rng = SeededGenerator(seed: UInt64(s))
-        return (0 ..< count).map { _ in rng.nextUnitFloat() - 0.5 }
+        return (0..<count).map { _ in rng.nextUnitFloat() - 0.5 }
     }
 
     @Test("restoring a saved state continues bit-identically", arguments: kinds)
     func saveRestore(_ config: OptimizerConfig) throws {
         let n = 50
         let a = Optimizer(config: config, count: n)
-        var theta = (0 ..< n).map { Float($0) / 50 }
-        for s in 0 ..< 3 { a.update(parameters: &theta, gradients: gradient(s, count: n), lr: config.learningRate) }
+        var theta = (0..<n).map { Float($0) / 50 }
+        for s in 0..<3 { a.update(parameters: &theta, gradients: gradient(s, count: n), lr: config.learningRate) }
         let saved = a.state, savedTheta = theta
-        for s in 3 ..< 6 { a.update(parameters: &theta, gradients: gradient(s, count: n), lr: config.learningRate) }
+        for s in 3..<6 { a.update(parameters: &theta, gradients: gradient(s, count: n), lr: config.learningRate) }
 
         let b = Optimizer(config: config, count: n)
         try b.restore(saved)
         var resumed = savedTheta
-        for s in 3 ..< 6 { b.update(parameters: &resumed, gradients: gradient(s, count: n), lr: config.learningRate) }
+        for s in 3..<6 { b.update(parameters: &resumed, gradients: gradient(s, count: n), lr: config.learningRate) }
         #expect(resumed == theta)
         #expect(b.state == a.state)
     }
@@ -51,8 +51,12 @@ struct OptimizerTests {
     @Test("restore refuses a state of another kind or size")
     func restoreMismatch() {
         let adam = Optimizer(config: OptimizerConfig(kind: .adam), count: 4)
-        #expect(throws: ModelConfigError.self) { try adam.restore(OptimizerState(step: 1, slots: ["momentum_buffer": [0, 0, 0, 0]])) }
-        #expect(throws: ModelConfigError.self) { try adam.restore(OptimizerState(step: 1, slots: ["exp_avg": [0], "exp_avg_sq": [0]])) }
+        #expect(throws: ModelConfigError.self) {
+            try adam.restore(OptimizerState(step: 1, slots: ["momentum_buffer": [0, 0, 0, 0]]))
+        }
+        #expect(throws: ModelConfigError.self) {
+            try adam.restore(OptimizerState(step: 1, slots: ["exp_avg": [0], "exp_avg_sq": [0]]))
+        }
     }
 
     @Test("clipping follows clip_grad_norm_")
@@ -68,5 +72,7 @@ struct OptimizerTests {
 }
 
 extension OptimizerConfig: CustomTestStringConvertible {
-    public var testDescription: String { "\(kind.rawValue) momentum=\(momentum) nesterov=\(nesterov) wd=\(weightDecay)" }
+    public var testDescription: String {
+        "\(kind.rawValue) momentum=\(momentum) nesterov=\(nesterov) wd=\(weightDecay)"
+    }
 }

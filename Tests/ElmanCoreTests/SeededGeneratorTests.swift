@@ -6,9 +6,9 @@ struct SeededGeneratorTests {
     @Test("the stream is fixed: these values are part of every checkpoint's reproducibility")
     func fixedStream() {
         var a = SeededGenerator(seed: 42), b = SeededGenerator(seed: 42), c = SeededGenerator(seed: 43)
-        let xs = (0 ..< 4).map { _ in a.next() }
-        #expect(xs == (0 ..< 4).map { _ in b.next() })
-        #expect(xs != (0 ..< 4).map { _ in c.next() })
+        let xs = (0..<4).map { _ in a.next() }
+        #expect(xs == (0..<4).map { _ in b.next() })
+        #expect(xs != (0..<4).map { _ in c.next() })
         // xoshiro256** seeded by SplitMix64(1), computed independently in Python; a change
         // here would silently change every seeded run and every resumed trajectory.
         var g = SeededGenerator(seed: 1)
@@ -21,10 +21,10 @@ struct SeededGeneratorTests {
     func shuffle() {
         var g = SeededGenerator(seed: 7)
         var counts = [Int](repeating: 0, count: 5)
-        for _ in 0 ..< 5000 {
-            var a = Array(0 ..< 5)
+        for _ in 0..<5000 {
+            var a = Array(0..<5)
             g.shuffle(&a)
-            #expect(a.sorted() == Array(0 ..< 5))
+            #expect(a.sorted() == Array(0..<5))
             counts[a[0]] += 1
         }
         for c in counts { #expect(abs(c - 1000) < 150) }

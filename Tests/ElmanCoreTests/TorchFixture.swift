@@ -9,8 +9,10 @@ struct TorchFixture {
         .deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/torch")
 
-    static let all = ["many_to_one_tanh_mse", "many_to_many_relu_mse", "many_to_many_tanh_ce_2layer",
-                      "many_to_one_tanh_mse_h0", "adam_clip_trajectory", "sgd_momentum_trajectory"]
+    static let all = [
+        "many_to_one_tanh_mse", "many_to_many_relu_mse", "many_to_many_tanh_ce_2layer",
+        "many_to_one_tanh_mse_h0", "adam_clip_trajectory", "sgd_momentum_trajectory",
+    ]
 
     struct Config: Decodable {
         var input_size, hidden_size, output_size, num_layers, seq_len, batch: Int
@@ -41,9 +43,10 @@ struct TorchFixture {
     }
 
     var model: ModelConfig {
-        ModelConfig(inputSize: config.input_size, hiddenSize: config.hidden_size, outputSize: config.output_size,
-                    layers: config.num_layers, activation: Activation(rawValue: config.nonlinearity)!,
-                    head: HeadMode(rawValue: config.head)!)
+        ModelConfig(
+            inputSize: config.input_size, hiddenSize: config.hidden_size, outputSize: config.output_size,
+            layers: config.num_layers, activation: Activation(rawValue: config.nonlinearity)!,
+            head: HeadMode(rawValue: config.head)!)
     }
 
     var loss: LossKind { config.loss == "mse" ? .mse : .crossEntropy }
@@ -76,8 +79,9 @@ struct TorchFixture {
         }
         let n = loss.targetCount(model, batch: B, steps: T)
         let sum = target.withUnsafeBufferPointer { tb in
-            loss.sumAndGradient(prediction: UnsafeBufferPointer(net.output), target: tb, outputs: model.outputSize,
-                                gradient: net.outputGradient, scale: 1 / Float(n))
+            loss.sumAndGradient(
+                prediction: UnsafeBufferPointer(net.output), target: tb, outputs: model.outputSize,
+                gradient: net.outputGradient, scale: 1 / Float(n))
         }
         net.backward()
         return sum / Double(n)

@@ -20,30 +20,36 @@ struct TorchFixtureTests {
         }
     }
 
-    @Test("optimiser trajectories match torch",
-          arguments: ["adam_clip_trajectory", "sgd_momentum_trajectory"])
+    @Test(
+        "optimiser trajectories match torch",
+        arguments: ["adam_clip_trajectory", "sgd_momentum_trajectory"])
     func trajectory(_ name: String) throws {
         let fx = try TorchFixture(name)
         let spec = try #require(fx.config.optimizer)
         let steps = try #require(fx.config.steps)
         let net = try fx.network()
-        let config: OptimizerConfig = spec.name == "adam"
-            ? OptimizerConfig(kind: .adam, learningRate: spec.lr, beta1: spec.betas?[0] ?? 0.9,
-                              beta2: spec.betas?[1] ?? 0.999, epsilon: spec.eps ?? 1e-8)
+        let config: OptimizerConfig =
+            spec.name == "adam"
+            ? OptimizerConfig(
+                kind: .adam, learningRate: spec.lr, beta1: spec.betas?[0] ?? 0.9,
+                beta2: spec.betas?[1] ?? 0.999, epsilon: spec.eps ?? 1e-8)
             : OptimizerConfig(kind: .sgd, learningRate: spec.lr, momentum: spec.momentum ?? 0)
         let optimizer = Optimizer(config: config, count: net.layout.count)
-        for s in 1 ... steps {
+        for s in 1...steps {
             let loss = try fx.step(net)
             expectClose([Float(loss)], try fx.tensor("step\(s).loss"), "\(name) step \(s) loss")
             if let clip = fx.config.clip_norm {
-                GradientClipping.clip(UnsafeMutableBufferPointer(rebasing: net.gradients.buffer[0 ..< net.layout.count]),
-                                      maxNorm: clip)
+                GradientClipping.clip(
+                    UnsafeMutableBufferPointer(rebasing: net.gradients.buffer[0..<net.layout.count]),
+                    maxNorm: clip)
             }
-            optimizer.update(parameters: net.parameters.baseAddress, gradients: net.gradients.baseAddress,
-                             lr: config.learningRate)
+            optimizer.update(
+                parameters: net.parameters.baseAddress, gradients: net.gradients.baseAddress,
+                lr: config.learningRate)
             for slot in net.layout.slots {
-                expectClose(Array(net.parameters.buffer[slot.range]), try fx.tensor("step\(s).\(slot.name)"),
-                            "\(name) step \(s) \(slot.name)")
+                expectClose(
+                    Array(net.parameters.buffer[slot.range]), try fx.tensor("step\(s).\(slot.name)"),
+                    "\(name) step \(s) \(slot.name)")
             }
         }
         #expect(optimizer.step == steps)
@@ -56,9 +62,12 @@ struct TorchFixtureTests {
         let names = fx.file.tensors.map(\.name).filter { $0.hasPrefix("rnn.") || $0.hasPrefix("fc.") }
         #expect(Set(layout.slots.map(\.name)) == Set(names))
         for slot in layout.slots { #expect(fx.file.info(slot.name)?.shape == slot.shape) }
-        #expect(layout.slots.map(\.name) == ["rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
-                                              "rnn.weight_ih_l1", "rnn.weight_hh_l1", "rnn.bias_ih_l1", "rnn.bias_hh_l1",
-                                              "fc.weight", "fc.bias"])
+        #expect(
+            layout.slots.map(\.name) == [
+                "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
+                "rnn.weight_ih_l1", "rnn.weight_hh_l1", "rnn.bias_ih_l1", "rnn.bias_hh_l1",
+                "fc.weight", "fc.bias",
+            ])
         #expect(layout.count == layout.slots.map(\.count).reduce(0, +))
     }
 }

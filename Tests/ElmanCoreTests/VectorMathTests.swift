@@ -39,13 +39,17 @@ struct VectorMathTests {
 
     @Test("buffer kernels treat a vector tail exactly like the body")
     func tailMatchesBody() {
-        let values: [Float] = (0 ..< 37).map { Float($0) * 0.17 - 3 }
+        let values: [Float] = (0..<37).map { Float($0) * 0.17 - 3 }
         var buffer = values
         let zeros = [Float](repeating: 0, count: values.count)
-        buffer.withUnsafeMutableBufferPointer { VectorMath.activate(.tanh, $0.baseAddress!, rows: 1, width: $0.count, bias: zeros) }
+        buffer.withUnsafeMutableBufferPointer {
+            VectorMath.activate(.tanh, $0.baseAddress!, rows: 1, width: $0.count, bias: zeros)
+        }
         for (v, r) in zip(values, buffer) { #expect(VectorMath.tanh(v) == r) }
         var relu = values
-        relu.withUnsafeMutableBufferPointer { VectorMath.activate(.relu, $0.baseAddress!, rows: 1, width: $0.count, bias: zeros) }
+        relu.withUnsafeMutableBufferPointer {
+            VectorMath.activate(.relu, $0.baseAddress!, rows: 1, width: $0.count, bias: zeros)
+        }
         #expect(relu == values.map { max($0, 0) })
     }
 }

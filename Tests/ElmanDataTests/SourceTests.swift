@@ -33,7 +33,10 @@ struct SourceTests {
             try Series.load(DataOptions(source: .csv(path: path), target: "v"))
         }
         #expect(try Series.load(DataOptions(source: .csv(path: path), target: "v", missing: .drop)).target == [1.5, 4])
-        #expect(try Series.load(DataOptions(source: .csv(path: path), target: "v", missing: .ffill)).target == [1.5, 1.5, 1.5, 4])
+        #expect(
+            try Series.load(DataOptions(source: .csv(path: path), target: "v", missing: .ffill)).target == [
+                1.5, 1.5, 1.5, 4,
+            ])
         #expect(throws: DataError("\(path): no column 'w' (columns: date, v)")) {
             try Series.load(DataOptions(source: .csv(path: path), target: "w"))
         }
@@ -48,20 +51,30 @@ struct SourceTests {
         #expect(try Series.load(DataOptions(source: .csv(path: path), target: "value")).target == [1, 2])
     }
 
-    @Test("formulas evaluate with the usual precedence and reject anything else", arguments: [
-        ("2*x+1", 3.0, 7.0), ("x**2", 3, 9), ("-x^2", 3, -9), ("2^3^2", 0, 512), ("sin(pi/2)*x", 2, 2),
-        ("(x+1)*(x-1)", 4, 15), ("1.5e1 + x % 2", 3, 16), ("sqrt(abs(-x))", 16, 4),
-    ])
+    @Test(
+        "formulas evaluate with the usual precedence and reject anything else",
+        arguments: [
+            ("2*x+1", 3.0, 7.0), ("x**2", 3, 9), ("-x^2", 3, -9), ("2^3^2", 0, 512), ("sin(pi/2)*x", 2, 2),
+            ("(x+1)*(x-1)", 4, 15), ("1.5e1 + x % 2", 3, 16), ("sqrt(abs(-x))", 16, 4),
+        ])
     func formulas(_ text: String, _ x: Double, _ expected: Double) throws {
         #expect(abs(try Formula(text).evaluate(x) - expected) < 1e-12)
     }
 
-    @Test("bad formulas say where", arguments: [
-        ("2*y", "formula '2*y': unknown name 'y' (use x, pi, e, sin, cos, tan, exp, log, sqrt, abs, tanh) at position 3"),
-        ("(x+1", "formula '(x+1': missing ')' at position 5"),
-        ("x+", "formula 'x+': expression ends too soon at position 3"),
-        ("system(x)", "formula 'system(x)': unknown name 'system' (use x, pi, e, sin, cos, tan, exp, log, sqrt, abs, tanh) at position 1"),
-    ])
+    @Test(
+        "bad formulas say where",
+        arguments: [
+            (
+                "2*y",
+                "formula '2*y': unknown name 'y' (use x, pi, e, sin, cos, tan, exp, log, sqrt, abs, tanh) at position 3"
+            ),
+            ("(x+1", "formula '(x+1': missing ')' at position 5"),
+            ("x+", "formula 'x+': expression ends too soon at position 3"),
+            (
+                "system(x)",
+                "formula 'system(x)': unknown name 'system' (use x, pi, e, sin, cos, tan, exp, log, sqrt, abs, tanh) at position 1"
+            ),
+        ])
     func badFormulas(_ text: String, _ message: String) {
         #expect(throws: DataError(message)) { try Formula(text) }
     }

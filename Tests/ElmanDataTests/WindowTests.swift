@@ -5,8 +5,10 @@ import Testing
 struct WindowTests {
     /// A series whose target at row r is r itself, so every filled value names its row.
     func rowSeries(_ n: Int) -> Series {
-        let rows = (0 ..< n).map(Double.init)
-        return Series(featureColumns: [rows, rows.map { -$0 }], featureNames: ["a", "b"], target: rows, targetName: "a", vocabulary: nil)
+        let rows = (0..<n).map(Double.init)
+        return Series(
+            featureColumns: [rows, rows.map { -$0 }], featureNames: ["a", "b"], target: rows, targetName: "a",
+            vocabulary: nil)
     }
 
     @Test("window i covers rows i…i+T−1; head last targets row i+T, head every targets rows i+t+1")
@@ -33,11 +35,11 @@ struct WindowTests {
 
     @Test("a global batch is split into contiguous near-equal slices: 16 on 3 ranks is 6+5+5")
     func sharding() {
-        #expect((0 ..< 3).map { BatchPlan.shard(count: 16, ranks: 3, rank: $0) } == [0 ..< 6, 6 ..< 11, 11 ..< 16])
-        #expect((0 ..< 4).map { BatchPlan.shard(count: 2, ranks: 4, rank: $0).count } == [1, 1, 0, 0])
-        for n in 1 ... 40 {
-            for r in 1 ... 5 {
-                let shards = (0 ..< r).map { BatchPlan.shard(count: n, ranks: r, rank: $0) }
+        #expect((0..<3).map { BatchPlan.shard(count: 16, ranks: 3, rank: $0) } == [0..<6, 6..<11, 11..<16])
+        #expect((0..<4).map { BatchPlan.shard(count: 2, ranks: 4, rank: $0).count } == [1, 1, 0, 0])
+        for n in 1...40 {
+            for r in 1...5 {
+                let shards = (0..<r).map { BatchPlan.shard(count: n, ranks: r, rank: $0) }
                 #expect(shards.first?.lowerBound == 0 && shards.last?.upperBound == n)
                 #expect(zip(shards, shards.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
             }
@@ -48,14 +50,14 @@ struct WindowTests {
     func epochs() throws {
         let plan = try BatchPlan(windowCount: 10, batchSize: 4, shuffle: true, seed: 1)
         #expect(plan.batchesPerEpoch == 3)
-        #expect(plan.range(ofBatch: 2) == 8 ..< 10)
+        #expect(plan.range(ofBatch: 2) == 8..<10)
         let e0 = plan.order(epoch: 0), e1 = plan.order(epoch: 1)
-        #expect(e0.sorted() == Array(0 ..< 10) && e1.sorted() == Array(0 ..< 10))
+        #expect(e0.sorted() == Array(0..<10) && e1.sorted() == Array(0..<10))
         #expect(e0 != e1)
         #expect(plan.order(epoch: 1) == e1)
         #expect(plan.position(ofStep: 4) == (1, 1))
         let sequential = try BatchPlan(windowCount: 10, batchSize: 4, shuffle: false, seed: 1)
-        #expect(sequential.order(epoch: 3) == Array(0 ..< 10))
+        #expect(sequential.order(epoch: 3) == Array(0..<10))
     }
 
     @Test("bad sizes are named")

@@ -16,7 +16,11 @@ struct LearningTests {
         return m.evaluate(d, windows: m.defaultWindows(d))
     }
 
-    func resolveCheckpointPath(_ dir: String) throws -> String { dir + "/" + (try String(contentsOfFile: dir + "/latest", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines) }
+    func resolveCheckpointPath(_ dir: String) throws -> String {
+        dir + "/"
+            + (try String(contentsOfFile: dir + "/latest", encoding: .utf8)).trimmingCharacters(
+                in: .whitespacesAndNewlines)
+    }
 
     func defaults(_ dir: String) -> TrainingOptions {
         var o = TrainingOptions()
@@ -36,8 +40,11 @@ struct LearningTests {
     @Test("AMZN monthly prices, differenced: the default model beats the naive forecast on validation")
     func stocks() throws {
         let dir = try Scratch.directory()
-        try train(defaults(dir), DataOptions(source: .csv(path: Fixtures.example("stocks.csv")), target: "price",
-                                             filter: "symbol=AMZN", difference: true))
+        try train(
+            defaults(dir),
+            DataOptions(
+                source: .csv(path: Fixtures.example("stocks.csv")), target: "price",
+                filter: "symbol=AMZN", difference: true))
         let e = try evaluate(dir)
         let model = try #require(e.model), naive = try #require(e.naive)
         #expect(model.mse < naive.mse, "model \(model.mse) vs naive \(naive.mse)")
@@ -45,9 +52,11 @@ struct LearningTests {
 
     /// The validation windows of `2*x+1` lie past the training range; relu units extrapolate a
     /// line where saturating tanh units cannot, so the linear formula trains with relu.
-    @Test("formula:2*x+1 (relu) and sine reach a small validation loss", arguments: [
-        (DataSpec.formula("2*x+1"), Activation.relu, 0.01), (DataSpec.sine, Activation.tanh, 0.005),
-    ])
+    @Test(
+        "formula:2*x+1 (relu) and sine reach a small validation loss",
+        arguments: [
+            (DataSpec.formula("2*x+1"), Activation.relu, 0.01), (DataSpec.sine, Activation.tanh, 0.005),
+        ])
     func synthetic(_ source: DataSpec, _ activation: Activation, _ bound: Double) throws {
         let dir = try Scratch.directory()
         var o = defaults(dir)

@@ -35,7 +35,8 @@ struct ResumeTests {
         let mid = CheckpointDirectory.fileName(step: 20)
         // A resumed run takes its options from the checkpoint; a new directory is a setting, as on the command line.
         let moveTo = OptionSetting("checkpointDir", dir + "/resumed")
-        let (resumed, summary) = try train(Self.options(dir), nil, start: .resume(path: dir + "/" + mid), settings: [moveTo])
+        let (resumed, summary) = try train(
+            Self.options(dir), nil, start: .resume(path: dir + "/" + mid), settings: [moveTo])
         #expect(summary.steps == 40)
         #expect(resumed.network.parameters.array == straight.network.parameters.array)
         #expect(resumed.optimizer.state == straight.optimizer.state)
@@ -59,10 +60,12 @@ struct ResumeTests {
         let (o, path) = try twentySteps()
         let hidden = OptionSetting("hidden", 64)
         #expect(throws: AgreedFailure.self) { try train(o, nil, start: .resume(path: path), settings: [hidden]) }
-        let (t, s) = try train(o, nil, start: .resume(path: path), settings: [
-            OptionSetting("steps", 25),
-            OptionSetting("lr", 0.001),
-        ])
+        let (t, s) = try train(
+            o, nil, start: .resume(path: path),
+            settings: [
+                OptionSetting("steps", 25),
+                OptionSetting("lr", 0.001),
+            ])
         #expect(s.steps == 25)
         #expect(t.options.optimizer.learningRate == 0.001)
         let (_, notes) = try resolveOptions(base: t.options, settings: [OptionSetting("lr", 0.5)], resuming: true)

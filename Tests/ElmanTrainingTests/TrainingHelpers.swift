@@ -8,8 +8,10 @@ import Foundation
 
 /// Trains in this process on a world of one.
 @discardableResult
-func train(_ options: TrainingOptions, _ data: DataOptions?, start: RunStart = .fresh,
-           settings: [OptionSetting] = []) throws -> (Trainer, TrainingSummary) {
+func train(
+    _ options: TrainingOptions, _ data: DataOptions?, start: RunStart = .fresh,
+    settings: [OptionSetting] = []
+) throws -> (Trainer, TrainingSummary) {
     var o = options
     o.quiet = true
     let trainer = try Trainer(comm: LocalCommunicator(), options: o, data: data, start: start, settings: settings)

@@ -9,32 +9,61 @@ import Testing
 struct CommandLineTests {
     static let temps = "examples/data/seattle-temps.csv"
 
-    @Test("bad input gets a one-line error and exit status 1 or 64", arguments: [
-        (["train"], 64, "error: --data is required (or --resume a run)"),
-        (["train", "--frobnicate"], 64, "error: Unknown option '--frobnicate'"),
-        (["train", "--data", "sine", "--hidden", "abc"], 64, "error: The value 'abc' is invalid for '--hidden <hidden>'"),
-        (["train", "--data", "sine", "--hidden=-3"], 1, "error: --hidden must be at least 1, got -3"),
-        (["train", "--data", "sine", "--batch-size=0"], 1, "error: --batch-size must be at least 1, got 0"),
-        (["train", "--data", "/nope.csv", "--target", "x"], 1, "error: /nope.csv: cannot open (no such file or directory)"),
-        (["train", "--data", temps, "--target", "nope"], 1, "error: \(temps): no column 'nope' (columns: date, temp)"),
-        (["train", "--data", temps], 1, "error: --target is required for a CSV file (columns: date, temp)"),
-        (["train", "--data", temps, "--target", "temp", "--seq-len", "9000"], 1,
-         "error: sequence length 9000 needs at least 9001 rows, the data has 8759"),
-        (["train", "--data", temps, "--target", "temp", "--batch-size", "9000"], 1,
-         "error: --batch-size 9000 is larger than the 6994 training windows"),
-        (["train", "--data", "examples/data/stocks.csv", "--target", "price", "--where", "symbol=XYZ"], 1,
-         "error: examples/data/stocks.csv: no rows with symbol=XYZ (values seen: MSFT, AMZN, IBM, GOOG, AAPL)"),
-        (["train", "--data", "formula:2*y"], 1,
-         "error: formula '2*y': unknown name 'y' (use x, pi, e, sin, cos, tan, exp, log, sqrt, abs, tanh) at position 3"),
-        (["train", "--data", "sine", "--val-fraction", "1.5"], 1, "error: --val-fraction must be in [0, 1), got 1.5"),
-        (["train", "--data", "sine", "--loss", "cross-entropy"], 1,
-         "error: --loss cross-entropy needs class targets (text data); use mse for numeric series"),
-        (["train", "--data", "sine", "--checkpoint-dir", "/nonexistent/parent/run"], 1,
-         "error: checkpoint directory /nonexistent/parent/run: parent /nonexistent/parent does not exist"),
-        (["train", "--resume", "latest"], 64, "error: --resume latest needs --checkpoint-dir"),
-        (["eval", "--checkpoint", "/nope"], 1, "error: /nope: no such file or directory"),
-        (["inspect", "Package.swift"], 1, "error: Package.swift: not a valid safetensors file: header length 8387507317777641263 is larger than the 100000000-byte limit (not a safetensors file?)"),
-    ] as [([String], Int32, String)])
+    @Test(
+        "bad input gets a one-line error and exit status 1 or 64",
+        arguments: [
+            (["train"], 64, "error: --data is required (or --resume a run)"),
+            (["train", "--frobnicate"], 64, "error: Unknown option '--frobnicate'"),
+            (
+                ["train", "--data", "sine", "--hidden", "abc"], 64,
+                "error: The value 'abc' is invalid for '--hidden <hidden>'"
+            ),
+            (["train", "--data", "sine", "--hidden=-3"], 1, "error: --hidden must be at least 1, got -3"),
+            (["train", "--data", "sine", "--batch-size=0"], 1, "error: --batch-size must be at least 1, got 0"),
+            (
+                ["train", "--data", "/nope.csv", "--target", "x"], 1,
+                "error: /nope.csv: cannot open (no such file or directory)"
+            ),
+            (
+                ["train", "--data", temps, "--target", "nope"], 1,
+                "error: \(temps): no column 'nope' (columns: date, temp)"
+            ),
+            (["train", "--data", temps], 1, "error: --target is required for a CSV file (columns: date, temp)"),
+            (
+                ["train", "--data", temps, "--target", "temp", "--seq-len", "9000"], 1,
+                "error: sequence length 9000 needs at least 9001 rows, the data has 8759"
+            ),
+            (
+                ["train", "--data", temps, "--target", "temp", "--batch-size", "9000"], 1,
+                "error: --batch-size 9000 is larger than the 6994 training windows"
+            ),
+            (
+                ["train", "--data", "examples/data/stocks.csv", "--target", "price", "--where", "symbol=XYZ"], 1,
+                "error: examples/data/stocks.csv: no rows with symbol=XYZ (values seen: MSFT, AMZN, IBM, GOOG, AAPL)"
+            ),
+            (
+                ["train", "--data", "formula:2*y"], 1,
+                "error: formula '2*y': unknown name 'y' (use x, pi, e, sin, cos, tan, exp, log, sqrt, abs, tanh) at position 3"
+            ),
+            (
+                ["train", "--data", "sine", "--val-fraction", "1.5"], 1,
+                "error: --val-fraction must be in [0, 1), got 1.5"
+            ),
+            (
+                ["train", "--data", "sine", "--loss", "cross-entropy"], 1,
+                "error: --loss cross-entropy needs class targets (text data); use mse for numeric series"
+            ),
+            (
+                ["train", "--data", "sine", "--checkpoint-dir", "/nonexistent/parent/run"], 1,
+                "error: checkpoint directory /nonexistent/parent/run: parent /nonexistent/parent does not exist"
+            ),
+            (["train", "--resume", "latest"], 64, "error: --resume latest needs --checkpoint-dir"),
+            (["eval", "--checkpoint", "/nope"], 1, "error: /nope: no such file or directory"),
+            (
+                ["inspect", "Package.swift"], 1,
+                "error: Package.swift: not a valid safetensors file: header length 8387507317777641263 is larger than the 100000000-byte limit (not a safetensors file?)"
+            ),
+        ] as [([String], Int32, String)])
     func badInput(_ arguments: [String], _ status: Int32, _ message: String) throws {
         let r = try Harness.run(arguments)
         #expect(r.status == status)
@@ -55,7 +84,9 @@ struct CommandLineTests {
         try Data(bytes).write(to: URL(fileURLWithPath: damaged))
         let bad = try Harness.run(["inspect", damaged])
         #expect(bad.status == 1)
-        #expect(bad.stderr.hasPrefix("error: \(damaged): tensor ") && bad.stderr.hasSuffix("fails its checksum (file corrupted)\n"))
+        #expect(
+            bad.stderr.hasPrefix("error: \(damaged): tensor ")
+                && bad.stderr.hasSuffix("fails its checksum (file corrupted)\n"))
         let existing = dir + "/existing.safetensors"
         _ = FileManager.default.createFile(atPath: existing, contents: Data("keep".utf8))
         let export = try Harness.run(["export", dir, "--out", existing])
@@ -66,20 +97,30 @@ struct CommandLineTests {
     @Test("export writes only the model under PyTorch's names")
     func export() throws {
         let dir = try Scratch.directory()
-        #expect(try Harness.run(["train", "--data", "sine", "--steps", "3", "--layers", "2", "--quiet", "--checkpoint-dir", dir]).status == 0)
+        #expect(
+            try Harness.run([
+                "train", "--data", "sine", "--steps", "3", "--layers", "2", "--quiet", "--checkpoint-dir", dir,
+            ]).status == 0)
         let out = dir + "/model.safetensors"
         #expect(try Harness.run(["export", dir, "--out", out]).status == 0)
         let file = try SafeTensorsFile(bytes: [UInt8](Data(contentsOf: URL(fileURLWithPath: out))))
-        #expect(Set(file.tensors.map(\.name)) == ["rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
-                                                   "rnn.weight_ih_l1", "rnn.weight_hh_l1", "rnn.bias_ih_l1", "rnn.bias_hh_l1",
-                                                   "fc.weight", "fc.bias"])
+        #expect(
+            Set(file.tensors.map(\.name)) == [
+                "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
+                "rnn.weight_ih_l1", "rnn.weight_hh_l1", "rnn.bias_ih_l1", "rnn.bias_hh_l1",
+                "fc.weight", "fc.bias",
+            ])
         let original = try Harness.parameters(dir)
-        let exported = try file.tensors.sorted { $0.dataOffsets.lowerBound < $1.dataOffsets.lowerBound }.flatMap { try file.floats($0.name) }
+        let exported = try file.tensors.sorted { $0.dataOffsets.lowerBound < $1.dataOffsets.lowerBound }.flatMap {
+            try file.floats($0.name)
+        }
         #expect(exported == original)
         // --init starts a new run from exported weights: step 0 of that run is the exported model.
         let dir2 = try Scratch.directory()
-        let r = try Harness.run(["train", "--data", "sine", "--steps", "1", "--lr", "0", "--layers", "2", "--quiet",
-                                 "--init", out, "--checkpoint-dir", dir2])
+        let r = try Harness.run([
+            "train", "--data", "sine", "--steps", "1", "--lr", "0", "--layers", "2", "--quiet",
+            "--init", out, "--checkpoint-dir", dir2,
+        ])
         #expect(r.status == 0)
         #expect(try Harness.parameters(dir2) == original)
     }
@@ -92,15 +133,22 @@ struct CommandLineTests {
             "--" + name.map { $0.isUppercase ? "-" + $0.lowercased() : String($0) }.joined()
         }
         for field in OptionTable.fields {
-            let listed = help.contains("  \(flag(field.name)) ") || help.contains("  \(flag(field.name))/")
+            let listed =
+                help.contains("  \(flag(field.name)) ") || help.contains("  \(flag(field.name))/")
                 || help.contains("  \(flag(field.name))\n")
             #expect(listed, "the option table's \(field.name) has no flag \(flag(field.name))")
         }
         // A resumed run names a contradicting setting by its flag, whichever row it is.
         let dir = try Scratch.directory()
-        #expect(try Harness.run(["train", "--data", "sine", "--steps", "2", "--quiet", "--checkpoint-dir", dir]).status == 0)
+        #expect(
+            try Harness.run(["train", "--data", "sine", "--steps", "2", "--quiet", "--checkpoint-dir", dir]).status == 0
+        )
         let r = try Harness.run(["train", "--resume", "latest", "--checkpoint-dir", dir, "--batch-size", "7"])
-        #expect(r.status == 1 && r.stderr == "error: --batch-size 7 contradicts the checkpoint, which was trained with --batch-size 32\n")
+        #expect(
+            r.status == 1
+                && r.stderr
+                    == "error: --batch-size 7 contradicts the checkpoint, which was trained with --batch-size 32\n"
+        )
     }
 
     @Test("--config reads a TOML file of flag names; flags on the command line win")
@@ -131,13 +179,19 @@ struct CommandLineTests {
         #expect(hash.status == 1 && hash.stderr.contains("formula 'x # not a comment'"), "\(hash.stderr)")
         try "hidden = 3\n[model]\nlayers = 2\n".write(toFile: toml, atomically: true, encoding: .utf8)
         let table = try Harness.run(["train", "--config", toml])
-        #expect(table.status == 64 && table.stderr == "error: \(toml): key 'model' is a table; settings are strings, numbers, booleans or arrays\n")
+        #expect(
+            table.status == 64
+                && table.stderr
+                    == "error: \(toml): key 'model' is a table; settings are strings, numbers, booleans or arrays\n"
+        )
     }
 
     @Test("eval --json prints the documented object; predict forecasts a horizon")
     func evalAndPredict() throws {
         let dir = try Scratch.directory()
-        #expect(try Harness.run(["train", "--data", "sine", "--steps", "60", "--quiet", "--checkpoint-dir", dir]).status == 0)
+        #expect(
+            try Harness.run(["train", "--data", "sine", "--steps", "60", "--quiet", "--checkpoint-dir", dir]).status
+                == 0)
         let e = try Harness.run(["eval", "--checkpoint", dir, "--json"])
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])
         for key in ["mse", "rmse", "mae"] { #expect(obj[key] is Double) }
@@ -152,15 +206,18 @@ struct CommandLineTests {
     func metricsAndPlot() throws {
         let dir = try Scratch.directory()
         let metrics = dir + "/m.jsonl"
-        let r = try Harness.run(["train", "--data", "sine", "--steps", "40", "--log-every", "10", "--eval-every", "20",
-                                 "--metrics", metrics, "--checkpoint-dir", dir + "/ck"])
+        let r = try Harness.run([
+            "train", "--data", "sine", "--steps", "40", "--log-every", "10", "--eval-every", "20",
+            "--metrics", metrics, "--checkpoint-dir", dir + "/ck",
+        ])
         #expect(r.status == 0)
         // A pipe gets plain progress lines, no terminal escapes.
         #expect(r.stdout.contains("epoch 1 step 10/40 loss ") && !r.stdout.contains("\u{1B}"))
         let lines = try String(contentsOfFile: metrics, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 4)
         let last = try #require(try JSONSerialization.jsonObject(with: Data(lines[3].utf8)) as? [String: Any])
-        #expect(last["step"] as? Int == 40 && last["loss"] is Double && last["val_loss"] is Double && last["lr"] is Double)
+        #expect(
+            last["step"] as? Int == 40 && last["loss"] is Double && last["val_loss"] is Double && last["lr"] is Double)
         for (args, file) in [(["--metrics", metrics], "loss.svg"), (["--checkpoint", dir + "/ck"], "forecast.svg")] {
             let p = try Harness.run(["plot"] + args + ["--out", dir + "/" + file])
             #expect(p.status == 0)
@@ -172,8 +229,10 @@ struct CommandLineTests {
     @Test("a character model: eval reports accuracy next to the naive guess, generate continues a prime")
     func characters() throws {
         let dir = try Scratch.directory()
-        let r = try Harness.run(["train", "--data", "examples/data/recurrence.txt", "--hidden", "32", "--seq-len", "16",
-                                 "--steps", "60", "--lr", "0.01", "--quiet", "--checkpoint-dir", dir])
+        let r = try Harness.run([
+            "train", "--data", "examples/data/recurrence.txt", "--hidden", "32", "--seq-len", "16",
+            "--steps", "60", "--lr", "0.01", "--quiet", "--checkpoint-dir", dir,
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let e = try Harness.run(["eval", "--checkpoint", dir, "--json"])
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])

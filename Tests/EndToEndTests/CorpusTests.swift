@@ -7,24 +7,50 @@ import Testing
 struct CorpusTests {
     static let dir = "Tests/Fixtures/corpus/"
 
-    @Test("every damaged or hostile safetensors file is refused by inspect with its own message", arguments: [
-        ("deep-nesting", "not a valid safetensors file: header is not valid JSON: invalid JSON at byte 160: nested too deeply"),
-        ("duplicate-name", "not a valid safetensors file: tensor 'a' appears twice in the header"),
-        ("empty", "not a valid safetensors file: file is empty"),
-        ("header-not-object", "not a valid safetensors file: header does not start with '{' (not a safetensors file?)"),
-        ("header-past-end", "not a valid safetensors file: header length 4096 runs past the end of the 8-byte file (truncated?)"),
-        ("header-truncated-json", "not a valid safetensors file: header is not valid JSON: invalid JSON at byte 5: unexpected end"),
-        ("huge-shape", "not a valid safetensors file: tensor 'a' shape [4294967296, 4294967296] is larger than the file"),
-        ("lone-surrogate", "not a valid safetensors file: header is not valid JSON: invalid JSON at byte 8: lone surrogate"),
-        ("negative-offset", "not a valid safetensors file: tensor 'a' has invalid data_offsets"),
-        ("offsets-past-end", "not a valid safetensors file: tensor 'a' data ends at byte 8, past the 4-byte buffer (truncated?)"),
-        ("overlapping", "not a valid safetensors file: tensor 'b' data overlaps another tensor at byte 0"),
-        ("plain-weights", "not an elman-dist checkpoint (no format metadata; use --init for plain model weights)"),
-        ("shape-mismatch", "not a valid safetensors file: tensor 'a' holds 8 bytes but F32 [3] needs 12"),
-        ("short", "not a valid safetensors file: file is 3 bytes, too short for a safetensors header"),
-        ("unknown-dtype", "not a valid safetensors file: tensor 'a' has unknown dtype 'Q7'"),
-        ("zip-magic", "not a valid safetensors file: header length 3275365347309603664 is larger than the 100000000-byte limit (not a safetensors file?)"),
-    ])
+    @Test(
+        "every damaged or hostile safetensors file is refused by inspect with its own message",
+        arguments: [
+            (
+                "deep-nesting",
+                "not a valid safetensors file: header is not valid JSON: invalid JSON at byte 160: nested too deeply"
+            ),
+            ("duplicate-name", "not a valid safetensors file: tensor 'a' appears twice in the header"),
+            ("empty", "not a valid safetensors file: file is empty"),
+            (
+                "header-not-object",
+                "not a valid safetensors file: header does not start with '{' (not a safetensors file?)"
+            ),
+            (
+                "header-past-end",
+                "not a valid safetensors file: header length 4096 runs past the end of the 8-byte file (truncated?)"
+            ),
+            (
+                "header-truncated-json",
+                "not a valid safetensors file: header is not valid JSON: invalid JSON at byte 5: unexpected end"
+            ),
+            (
+                "huge-shape",
+                "not a valid safetensors file: tensor 'a' shape [4294967296, 4294967296] is larger than the file"
+            ),
+            (
+                "lone-surrogate",
+                "not a valid safetensors file: header is not valid JSON: invalid JSON at byte 8: lone surrogate"
+            ),
+            ("negative-offset", "not a valid safetensors file: tensor 'a' has invalid data_offsets"),
+            (
+                "offsets-past-end",
+                "not a valid safetensors file: tensor 'a' data ends at byte 8, past the 4-byte buffer (truncated?)"
+            ),
+            ("overlapping", "not a valid safetensors file: tensor 'b' data overlaps another tensor at byte 0"),
+            ("plain-weights", "not an elman-dist checkpoint (no format metadata; use --init for plain model weights)"),
+            ("shape-mismatch", "not a valid safetensors file: tensor 'a' holds 8 bytes but F32 [3] needs 12"),
+            ("short", "not a valid safetensors file: file is 3 bytes, too short for a safetensors header"),
+            ("unknown-dtype", "not a valid safetensors file: tensor 'a' has unknown dtype 'Q7'"),
+            (
+                "zip-magic",
+                "not a valid safetensors file: header length 3275365347309603664 is larger than the 100000000-byte limit (not a safetensors file?)"
+            ),
+        ])
     func safetensors(_ name: String, _ message: String) throws {
         let path = Self.dir + name + ".safetensors"
         let r = try Harness.run(["inspect", path])
@@ -32,19 +58,23 @@ struct CorpusTests {
         #expect(r.stderr == "error: \(path): \(message)\n")
     }
 
-    @Test("every odd CSV file is refused by train with its own message", arguments: [
-        ("bom-crlf", "sequence length 1 needs at least 2 rows, the data has 1"),
-        ("empty", "@: file is empty"),
-        ("header-only", "@: no data rows"),
-        ("nan-inf", "@:2: missing value in column 'v' (use --missing drop|ffill to accept)"),
-        ("not-utf8", "@: not UTF-8 text"),
-        ("quoted-newline", "@:2: non-numeric value '2\\n3' in column 'v' (use --missing drop|ffill to accept)"),
-        ("ragged", "@:2: 3 fields, the header has 2"),
-        ("unterminated-quote", "@:2: unterminated quoted field"),
-    ])
+    @Test(
+        "every odd CSV file is refused by train with its own message",
+        arguments: [
+            ("bom-crlf", "sequence length 1 needs at least 2 rows, the data has 1"),
+            ("empty", "@: file is empty"),
+            ("header-only", "@: no data rows"),
+            ("nan-inf", "@:2: missing value in column 'v' (use --missing drop|ffill to accept)"),
+            ("not-utf8", "@: not UTF-8 text"),
+            ("quoted-newline", "@:2: non-numeric value '2\\n3' in column 'v' (use --missing drop|ffill to accept)"),
+            ("ragged", "@:2: 3 fields, the header has 2"),
+            ("unterminated-quote", "@:2: unterminated quoted field"),
+        ])
     func csv(_ name: String, _ message: String) throws {
         let path = Self.dir + name + ".csv"
-        let r = try Harness.run(["train", "--data", path, "--target", "v", "--seq-len", "1", "--batch-size", "1", "--steps", "1", "--quiet"])
+        let r = try Harness.run([
+            "train", "--data", path, "--target", "v", "--seq-len", "1", "--batch-size", "1", "--steps", "1", "--quiet",
+        ])
         #expect(r.status == 1)
         #expect(r.stderr == "error: " + message.replacingOccurrences(of: "@", with: path) + "\n")
     }

@@ -8,20 +8,23 @@ import Testing
 struct DistributedTests {
     /// 30 steps with a global batch of 30: slices of 30, 15+15, 10+10+10 and 8+8+7+7 windows.
     static func arguments(_ dir: String, steps: Int = 30, extra: [String] = []) -> [String] {
-        ["train", "--data", "examples/data/seattle-temps.csv", "--target", "temp", "--hidden", "24", "--seq-len", "12",
-         "--batch-size", "30", "--steps", String(steps), "--clip-norm", "1", "--quiet", "--checkpoint-dir", dir] + extra
+        [
+            "train", "--data", "examples/data/seattle-temps.csv", "--target", "temp", "--hidden", "24", "--seq-len",
+            "12",
+            "--batch-size", "30", "--steps", String(steps), "--clip-norm", "1", "--quiet", "--checkpoint-dir", dir,
+        ] + extra
     }
 
     @Test("1, 2, 3 and 4 ranks end with the same weights (batch 30 does not divide by 4)")
     func worldSizeInvariance() throws {
         var results: [[Float]] = []
-        for n in 1 ... 4 {
+        for n in 1...4 {
             let dir = try Scratch.directory()
             let r = try Harness.mpi(n, Self.arguments(dir))
             #expect(r.status == 0, "mpirun -n \(n): \(r.stderr)")
             results.append(try Harness.parameters(dir))
         }
-        for n in 1 ..< 4 {
+        for n in 1..<4 {
             let d = maxDifference(results[0], results[n])
             #expect(d <= 1e-5, "\(n + 1) ranks differ from 1 by \(d)")
         }
@@ -39,7 +42,9 @@ struct DistributedTests {
     @Test("resume under mpirun continues the trajectory, also at another world size")
     func resume() throws {
         let straight = try Scratch.directory()
-        #expect(try Harness.mpi(2, Self.arguments(straight, steps: 40, extra: ["--checkpoint-every", "20", "--keep", "5"])).status == 0)
+        #expect(
+            try Harness.mpi(2, Self.arguments(straight, steps: 40, extra: ["--checkpoint-every", "20", "--keep", "5"]))
+                .status == 0)
         let final = try Harness.parameters(straight)
         let midpoint = straight + "/" + CheckpointDirectory.fileName(step: 20)
         for n in [2, 3] {
@@ -54,7 +59,9 @@ struct DistributedTests {
     @Test("ranks that disagree on their configuration stop with a message naming the rank")
     func mismatch() throws {
         let dir = try Scratch.directory()
-        let args = ["-n", "1", Harness.binary] + Self.arguments(dir + "/a") + [":", "-n", "1", Harness.binary] + Self.arguments(dir + "/b", extra: ["--seed", "5"])
+        let args =
+            ["-n", "1", Harness.binary] + Self.arguments(dir + "/a") + [":", "-n", "1", Harness.binary]
+            + Self.arguments(dir + "/b", extra: ["--seed", "5"])
         let r = try Harness.Running(Harness.mpirun, ["--oversubscribe"] + args).wait(timeout: 60)
         #expect(r.status != 0)
         #expect(r.errorLines.count == 1)
@@ -69,11 +76,14 @@ struct LaunchScriptTests {
     func localWrapper() throws {
         let a = try Scratch.directory(), b = try Scratch.directory()
         #expect(try Harness.run(DistributedTests.arguments(a)).status == 0)
-        let r = try Harness.Running(Harness.root.appendingPathComponent("launch/mpirun-local.sh").path,
-                                    ["3", Harness.binary] + DistributedTests.arguments(b)).wait()
+        let r = try Harness.Running(
+            Harness.root.appendingPathComponent("launch/mpirun-local.sh").path,
+            ["3", Harness.binary] + DistributedTests.arguments(b)
+        ).wait()
         #expect(r.status == 0, "\(r.stderr)")
         #expect(maxDifference(try Harness.parameters(a), try Harness.parameters(b)) <= 1e-5)
-        let usage = try Harness.Running(Harness.root.appendingPathComponent("launch/mpirun-local.sh").path, ["x"]).wait()
+        let usage = try Harness.Running(Harness.root.appendingPathComponent("launch/mpirun-local.sh").path, ["x"])
+            .wait()
         #expect(usage.status == 64)
     }
 }

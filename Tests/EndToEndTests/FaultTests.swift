@@ -12,8 +12,11 @@ import Glibc
 struct FaultTests {
     /// A long run that writes a checkpoint every few steps.
     static func longRun(_ dir: String, every: Int = 10, extra: [String] = []) -> [String] {
-        ["train", "--data", "sine", "--points", "4000", "--hidden", "16", "--steps", "1000000", "--checkpoint-every", String(every),
-         "--quiet", "--checkpoint-dir", dir] + extra
+        [
+            "train", "--data", "sine", "--points", "4000", "--hidden", "16", "--steps", "1000000", "--checkpoint-every",
+            String(every),
+            "--quiet", "--checkpoint-dir", dir,
+        ] + extra
     }
 
     /// Waits until `condition` holds, up to `timeout` seconds.
@@ -31,7 +34,8 @@ struct FaultTests {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { p in
             guard let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
+                let close = stat.lastIndex(of: ")")
+            else { return false }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             return fields.count > 2 && Int32(fields[1]) == pid
         }
@@ -56,7 +60,8 @@ struct FaultTests {
         #expect(r.status != 0)
         let step = try Self.stepOfLatest(dir)
         #expect(step > 0 && step % 10 == 0)
-        let resumed = try Harness.mpi(2, ["train", "--resume", "latest", "--checkpoint-dir", dir, "--steps", String(step + 10), "--quiet"])
+        let resumed = try Harness.mpi(
+            2, ["train", "--resume", "latest", "--checkpoint-dir", dir, "--steps", String(step + 10), "--quiet"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try Self.stepOfLatest(dir) == step + 10)
     }
@@ -65,7 +70,8 @@ struct FaultTests {
     func killedMidWrite() throws {
         let dir = try Scratch.directory() + "/run"
         // Each file sits under a temporary name for 1.5 s before it is renamed into place.
-        let job = try Harness.Running(Harness.binary, Self.longRun(dir, every: 5), environment: ["ELMAN_DIST_CHECKPOINT_DELAY_MS": "1500"])
+        let job = try Harness.Running(
+            Harness.binary, Self.longRun(dir, every: 5), environment: ["ELMAN_DIST_CHECKPOINT_DELAY_MS": "1500"])
         #expect(Self.eventually { FileManager.default.fileExists(atPath: dir + "/latest") })
         let before = try resolveCheckpoint(dir)
         func writingNewStep() -> Bool {
@@ -78,7 +84,10 @@ struct FaultTests {
         let after = try resolveCheckpoint(dir)
         #expect(after == before)
         _ = try Checkpoint.load(path: after)
-        let resumed = try Harness.run(["train", "--resume", "latest", "--checkpoint-dir", dir, "--steps", String(try Self.stepOfLatest(dir) + 5), "--quiet"])
+        let resumed = try Harness.run([
+            "train", "--resume", "latest", "--checkpoint-dir", dir, "--steps", String(try Self.stepOfLatest(dir) + 5),
+            "--quiet",
+        ])
         #expect(resumed.status == 0, "\(resumed.stderr)")
     }
 
@@ -86,8 +95,10 @@ struct FaultTests {
     func terminate(_ ranks: Int) throws {
         let dir = try Scratch.directory() + "/run"
         let args = Self.longRun(dir, every: 1000).filter { $0 != "--quiet" } + ["--log-every", "1000000"]
-        let job = ranks == 1 ? try Harness.Running(Harness.binary, args)
-                             : try Harness.Running(Harness.mpirun, Harness.mpiArguments(ranks, args))
+        let job =
+            ranks == 1
+            ? try Harness.Running(Harness.binary, args)
+            : try Harness.Running(Harness.mpirun, Harness.mpiArguments(ranks, args))
         // Wait until training runs (the directory is prepared before the first step).
         #expect(Self.eventually { FileManager.default.fileExists(atPath: dir) })
         usleep(1_500_000)
@@ -114,7 +125,10 @@ struct FaultTests {
         kill(job.process.processIdentifier, SIGTERM)
         // Two signals sent back to back merge into one (they do not queue), so wait until
         // the first is acknowledged before sending the second.
-        #expect(Self.eventually(20) { ((try? String(contentsOfFile: job.out, encoding: .utf8)) ?? "").contains("stop requested") })
+        #expect(
+            Self.eventually(20) {
+                ((try? String(contentsOfFile: job.out, encoding: .utf8)) ?? "").contains("stop requested")
+            })
         let second = Date()
         kill(job.process.processIdentifier, SIGTERM)
         let r = job.wait(timeout: 30)
@@ -126,19 +140,30 @@ struct FaultTests {
     @Test("a NaN gradient stops training, naming the step and the last good checkpoint")
     func nanStops() throws {
         let dir = try Scratch.directory() + "/run"
-        let r = try Harness.run(["train", "--data", "sine", "--steps", "20", "--checkpoint-every", "5", "--quiet", "--checkpoint-dir", dir],
-                                environment: ["ELMAN_DIST_TEST_NAN_GRADIENT": "7:0"])
+        let r = try Harness.run(
+            [
+                "train", "--data", "sine", "--steps", "20", "--checkpoint-every", "5", "--quiet", "--checkpoint-dir",
+                dir,
+            ],
+            environment: ["ELMAN_DIST_TEST_NAN_GRADIENT": "7:0"])
         #expect(r.status == 1)
-        #expect(r.stderr == "error: gradient norm is nan at step 7; last good checkpoint: \(dir)/step-00000005.safetensors\n")
+        #expect(
+            r.stderr
+                == "error: gradient norm is nan at step 7; last good checkpoint: \(dir)/step-00000005.safetensors\n")
         #expect(try Self.stepOfLatest(dir) == 5)
     }
 
     @Test("--on-nonfinite skip skips the update on every rank, even when one rank alone sees the NaN")
     func nanSkipped() throws {
         let dir = try Scratch.directory() + "/run"
-        let job = try Harness.Running(Harness.mpirun, Harness.mpiArguments(2, [
-            "train", "--data", "sine", "--steps", "20", "--on-nonfinite", "skip", "--replica-check-every", "1", "--checkpoint-dir", dir,
-        ]), environment: ["ELMAN_DIST_TEST_NAN_GRADIENT": "7:1"])
+        let job = try Harness.Running(
+            Harness.mpirun,
+            Harness.mpiArguments(
+                2,
+                [
+                    "train", "--data", "sine", "--steps", "20", "--on-nonfinite", "skip", "--replica-check-every", "1",
+                    "--checkpoint-dir", dir,
+                ]), environment: ["ELMAN_DIST_TEST_NAN_GRADIENT": "7:1"])
         let r = job.wait()
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("step 7: gradient norm is nan; update skipped on every rank"))
@@ -147,8 +172,11 @@ struct FaultTests {
 
     @Test("replicas that drift apart are caught, naming the rank")
     func drift() throws {
-        let job = try Harness.Running(Harness.mpirun, Harness.mpiArguments(2, ["train", "--data", "sine", "--steps", "20", "--replica-check-every", "5", "--quiet"]),
-                                      environment: ["ELMAN_DIST_TEST_DRIFT": "3:1"])
+        let job = try Harness.Running(
+            Harness.mpirun,
+            Harness.mpiArguments(
+                2, ["train", "--data", "sine", "--steps", "20", "--replica-check-every", "5", "--quiet"]),
+            environment: ["ELMAN_DIST_TEST_DRIFT": "3:1"])
         let r = job.wait()
         #expect(r.status != 0)
         #expect(r.errorLines == ["error: replicas have drifted: rank 1 parameters differ from rank 0's at step 5"])
@@ -171,8 +199,10 @@ struct FaultTests {
         }
         let executable = asRoot ? "/usr/bin/setpriv" : binary
         let prefix = asRoot ? ["--reuid=65534", "--regid=65534", "--clear-groups", binary] : []
-        let r = try Harness.Running(executable, prefix + ["train", "--data", "sine", "--steps", "5", "--checkpoint-dir", dir],
-                                    environment: ["HOME": "/tmp", "TMPDIR": "/tmp"], directory: "/tmp").wait()
+        let r = try Harness.Running(
+            executable, prefix + ["train", "--data", "sine", "--steps", "5", "--checkpoint-dir", dir],
+            environment: ["HOME": "/tmp", "TMPDIR": "/tmp"], directory: "/tmp"
+        ).wait()
         #expect(r.status == 1)
         #expect(r.stderr == "error: checkpoint directory \(dir) is not writable: Permission denied\n")
         #expect(!r.stdout.contains("step 1/"))
@@ -185,14 +215,17 @@ struct FaultTests {
         return ok
     }()
 
-    @Test("a disk that fills up mid-run keeps the previous checkpoint and stops with a clear message",
-          .enabled(if: FaultTests.canMount, "needs root to mount a 64 KiB tmpfs"))
+    @Test(
+        "a disk that fills up mid-run keeps the previous checkpoint and stops with a clear message",
+        .enabled(if: FaultTests.canMount, "needs root to mount a 64 KiB tmpfs"))
     func diskFull() throws {
         let dir = try Scratch.directory()
         #expect(Harness.shell("mount -t tmpfs -o size=64k tmpfs '\(dir)'") == 0)
         defer { _ = Harness.shell("umount '\(dir)'") }
         // Each checkpoint is about 17 KiB; with three kept the disk is full within a few writes.
-        let r = try Harness.run(["train", "--data", "sine", "--steps", "200", "--checkpoint-every", "5", "--quiet", "--checkpoint-dir", dir])
+        let r = try Harness.run([
+            "train", "--data", "sine", "--steps", "200", "--checkpoint-every", "5", "--quiet", "--checkpoint-dir", dir,
+        ])
         #expect(r.status == 1)
         let line = try #require(r.errorLines.first)
         // The disk may fill on the checkpoint or on the pointer to it; either leaves latest valid.

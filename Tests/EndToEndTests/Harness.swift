@@ -14,7 +14,9 @@ enum Harness {
     /// The binary next to this test bundle (debug or release, whichever built the tests).
     static let binary: String = {
         if let override = ProcessInfo.processInfo.environment["ELMAN_DIST_BIN"] { return override }
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("elman-dist").path
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "elman-dist"
+        ).path
         if FileManager.default.isExecutableFile(atPath: beside) { return beside }
         return root.appendingPathComponent(".build/debug/elman-dist").path
     }()
@@ -34,8 +36,10 @@ enum Harness {
         let process = Process()
         let out: String
         let err: String
-        init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-             directory: String? = nil) throws {
+        init(
+            _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+            directory: String? = nil
+        ) throws {
             let dir = try Scratch.directory()
             out = dir + "/stdout"
             err = dir + "/stderr"
@@ -67,15 +71,18 @@ enum Harness {
                 process.waitUntilExit()
             }
             process.waitUntilExit()
-            return Result(status: process.terminationStatus,
-                          stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-                          stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+            return Result(
+                status: process.terminationStatus,
+                stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
         }
     }
 
     /// Runs `elman-dist ARGS` to completion.
-    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 120,
-                    sourceLocation: SourceLocation = #_sourceLocation) throws -> Result {
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], timeout: Double = 120,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> Result {
         try Running(binary, arguments, environment: environment).wait(timeout: timeout, sourceLocation: sourceLocation)
     }
 
@@ -90,7 +97,9 @@ enum Harness {
     }
 
     static let mpirun: String = {
-        for p in ["/usr/bin/mpirun", "/usr/local/bin/mpirun"] where FileManager.default.isExecutableFile(atPath: p) { return p }
+        for p in ["/usr/bin/mpirun", "/usr/local/bin/mpirun"] where FileManager.default.isExecutableFile(atPath: p) {
+            return p
+        }
         return "mpirun"
     }()
 
@@ -99,9 +108,12 @@ enum Harness {
         ["--oversubscribe", "-n", String(ranks)] + mca + [binary] + arguments
     }
 
-    static func mpi(_ ranks: Int, _ arguments: [String], mca: [String] = [], timeout: Double = 180,
-                    sourceLocation: SourceLocation = #_sourceLocation) throws -> Result {
-        try Running(mpirun, mpiArguments(ranks, arguments, mca: mca)).wait(timeout: timeout, sourceLocation: sourceLocation)
+    static func mpi(
+        _ ranks: Int, _ arguments: [String], mca: [String] = [], timeout: Double = 180,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> Result {
+        try Running(mpirun, mpiArguments(ranks, arguments, mca: mca)).wait(
+            timeout: timeout, sourceLocation: sourceLocation)
     }
 
     /// Parameters of a checkpoint file or directory.

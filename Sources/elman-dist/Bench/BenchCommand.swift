@@ -10,14 +10,14 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure training throughput on random data (forward, BPTT, all-reduce, optimiser).",
         discussion: """
-        Runs the real training loop after a warm-up and prints one line ending in '<n> seq/s'. \
-        Under mpirun the batch is global, split across ranks.
+            Runs the real training loop after a warm-up and prints one line ending in '<n> seq/s'. \
+            Under mpirun the batch is global, split across ranks.
 
-        Examples:
-          elman-dist bench --input-size 8 --hidden 128 --seq-len 32 --batch-size 64 --steps 200
-          mpirun -n 2 elman-dist bench --input-size 8 --hidden 128 --seq-len 32 --batch-size 64
-          elman-dist bench --gemm
-        """)
+            Examples:
+              elman-dist bench --input-size 8 --hidden 128 --seq-len 32 --batch-size 64 --steps 200
+              mpirun -n 2 elman-dist bench --input-size 8 --hidden 128 --seq-len 32 --batch-size 64
+              elman-dist bench --gemm
+            """)
 
     @Option(help: "Features per step I.") var inputSize = 8
     @Option(help: "Hidden units H.") var hidden = 128
@@ -31,8 +31,10 @@ struct Bench: ParsableCommand {
     @Flag(help: "Measure the linked BLAS's sgemm throughput instead (the roofline).") var gemm = false
 
     func validate() throws {
-        for (name, v) in [("--input-size", inputSize), ("--hidden", hidden), ("--layers", layers), ("--seq-len", seqLen),
-                          ("--batch-size", batchSize), ("--steps", steps)] where v < 1 {
+        for (name, v) in [
+            ("--input-size", inputSize), ("--hidden", hidden), ("--layers", layers), ("--seq-len", seqLen),
+            ("--batch-size", batchSize), ("--steps", steps),
+        ] where v < 1 {
             throw ValidationError("\(name) must be at least 1, got \(v)")
         }
         if warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
@@ -41,7 +43,9 @@ struct Bench: ParsableCommand {
     func run() throws {
         if gemm {
             BLASThreads.set(threads ?? ProcessInfo.processInfo.activeProcessorCount)
-            for (m, n, k) in [(1024, 1024, 1024), (128, 512, 512), (64, 128, 128), (64, 32, 32), (seqLen * batchSize, hidden, hidden)] {
+            for (m, n, k) in [
+                (1024, 1024, 1024), (128, 512, 512), (64, 128, 128), (64, 32, 32), (seqLen * batchSize, hidden, hidden),
+            ] {
                 let g = Roofline.sgemmGFLOPs(m: m, n: n, k: k)
                 print(String(format: "sgemm %d×%d×%d threads=%d: %.1f GFLOP/s", m, n, k, BLASThreads.current, g))
             }
@@ -51,9 +55,10 @@ struct Bench: ParsableCommand {
             // Random series: enough rows for 8 distinct batches.
             let rows = batchSize * 8 + seqLen
             var rng = SeededGenerator(seed: 1)
-            let columns = (0 ..< inputSize).map { _ in (0 ..< rows).map { _ in Double(rng.nextUnitFloat() * 2 - 1) } }
-            let series = Series(featureColumns: columns, featureNames: (0 ..< inputSize).map { "f\($0)" },
-                                target: columns[0], targetName: "f0", vocabulary: nil)
+            let columns = (0..<inputSize).map { _ in (0..<rows).map { _ in Double(rng.nextUnitFloat() * 2 - 1) } }
+            let series = Series(
+                featureColumns: columns, featureNames: (0..<inputSize).map { "f\($0)" },
+                target: columns[0], targetName: "f0", vocabulary: nil)
             var options = TrainingOptions()
             options.hidden = hidden
             options.layers = layers
@@ -85,17 +90,26 @@ struct Bench: ParsableCommand {
             let grown = Double(max(0, residentBytes() - rssBefore))
             let P = Double(trainer.network.layout.count)
             let perRank = Double((batchSize + comm.size - 1) / comm.size)
-            let activations = Double(layers * (seqLen + 1) + 2 * seqLen) * perRank * Double(hidden) + 2 * Double(seqLen) * perRank * Double(inputSize)
+            let activations =
+                Double(layers * (seqLen + 1) + 2 * seqLen) * perRank * Double(hidden) + 2 * Double(seqLen) * perRank
+                * Double(inputSize)
             let needed = 4 * (4 * P + activations)
             if comm.isRoot {
                 let step = mean[0]
-                let share = comm.size > 1
-                    ? String(format: "all-reduce %.1f%% of step (+%.1f%% waiting for the slowest rank)", 100 * mean[1] / step, 100 * mean[2] / step)
+                let share =
+                    comm.size > 1
+                    ? String(
+                        format: "all-reduce %.1f%% of step (+%.1f%% waiting for the slowest rank)",
+                        100 * mean[1] / step, 100 * mean[2] / step)
                     : "no all-reduce (1 rank)"
-                print(String(format: "bench I=%d H=%d L=%d T=%d B=%d head=%@ ranks=%d threads=%d: %.3f ms/step, %.1f GFLOP/s, %@, memory +%.1f MiB for %.1f MiB of state and activations, %.0f seq/s",
-                             inputSize, hidden, layers, seqLen, batchSize, head.rawValue as NSString, comm.size, BLASThreads.current,
-                             step * 1e3, flops / step / 1e9, share as NSString,
-                             grown / 1_048_576, needed / 1_048_576, Double(batchSize) / step))
+                print(
+                    String(
+                        format:
+                            "bench I=%d H=%d L=%d T=%d B=%d head=%@ ranks=%d threads=%d: %.3f ms/step, %.1f GFLOP/s, %@, memory +%.1f MiB for %.1f MiB of state and activations, %.0f seq/s",
+                        inputSize, hidden, layers, seqLen, batchSize, head.rawValue as NSString, comm.size,
+                        BLASThreads.current,
+                        step * 1e3, flops / step / 1e9, share as NSString,
+                        grown / 1_048_576, needed / 1_048_576, Double(batchSize) / step))
             }
         }
     }
