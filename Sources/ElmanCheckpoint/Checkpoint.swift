@@ -20,7 +20,7 @@ public struct Checkpoint: Equatable {
     /// The `format` metadata value that marks an elman-dist checkpoint.
     public static let formatName = "elman-dist-checkpoint"
     /// The format version this build writes.
-    public static let currentVersion = 1
+    public static let currentVersion = 2
     /// Prefix of optimiser tensors.
     public static let optimizerPrefix = "optimizer."
 
@@ -31,6 +31,11 @@ public struct Checkpoint: Equatable {
     public var optimizerState: OptimizerState
     /// Further metadata entries, each a JSON document, owned by the layer above.
     public var sections: [String: String]
+    /// Run state that is neither weights nor optimiser buffers (a stateful run's carried hidden
+    /// state), stored as tensors `state.<name>`.
+    public var state: [String: StateTensor] = [:]
+    /// Prefix of run-state tensors.
+    public static let statePrefix = "state."
 
     public init(
         model: ModelConfig, parameters: [Float], optimizer: OptimizerConfig,
@@ -73,6 +78,9 @@ public struct Checkpoint: Equatable {
             checksums[name] = v.withUnsafeBytes { CRC32C.hex($0) }
         }
         for slot in layout.slots { add(slot.name, slot.shape, parameters[slot.range]) }
+        for (name, tensor) in state.sorted(by: { $0.key < $1.key }) {
+            add(Self.statePrefix + name, tensor.shape, tensor.values[...])
+        }
         for (slotName, values) in optimizerState.slots.sorted(by: { $0.key < $1.key }) {
             for slot in layout.slots {
                 add(Self.optimizerPrefix + slotName + "." + slot.name, slot.shape, values[slot.range])
@@ -150,8 +158,9 @@ public struct Checkpoint: Equatable {
         let record = try decode("optimizer", OptimizerRecord.self)
         let checksums = try decode("checksums", [String: String].self)
 
-        func verified(_ name: String, shape: [Int]) throws(CheckpointError) -> [Float] {
+        func verified(_ name: String, shape expected: [Int]?) throws(CheckpointError) -> [Float] {
             guard let info = file.info(name) else { throw CheckpointError("checkpoint has no tensor '\(name)'") }
+            let shape = expected ?? info.shape
             guard info.dtype == .f32 else {
                 throw CheckpointError("tensor '\(name)' is \(info.dtype.rawValue), expected F32")
             }
@@ -183,6 +192,10 @@ public struct Checkpoint: Equatable {
         for t in file.tensors where checksums[t.name] == nil {
             throw CheckpointError("tensor '\(t.name)' has no checksum")
         }
+        for t in file.tensors where t.name.hasPrefix(Self.statePrefix) {
+            state[String(t.name.dropFirst(Self.statePrefix.count))] = StateTensor(
+                shape: t.shape, values: try verified(t.name, shape: nil))
+        }
         self.model = model
         self.parameters = parameters
         optimizer = record.config
@@ -202,12 +215,33 @@ public struct Checkpoint: Equatable {
         var apply: @Sendable ([String: String]) -> [String: String]
     }
 
-    /// Known migrations, oldest first. Version 1 is the first format; when version 2 comes,
-    /// its migration from 1 goes here and `Tests/Fixtures/checkpoints/v1.safetensors` keeps it honest.
-    static let migrations: [Migration] = []
+    /// Known migrations, oldest first; `Tests/Fixtures/checkpoints/v1.safetensors` keeps them honest.
+    ///
+    /// Version 2 added stateful training: its `training` section has a `stateful` flag, which a
+    /// version-1 run did not know and never set.
+    static let migrations: [Migration] = [
+        Migration(from: 1) { meta in
+            var meta = meta
+            // Member order does not matter in JSON: the new member goes first, the rest is untouched.
+            if let text = meta["training"], text.hasPrefix("{\""), !text.contains("\"stateful\"") {
+                meta["training"] = "{\"stateful\":false," + text.dropFirst()
+            }
+            return meta
+        }
+    ]
 }
 
-/// Model tensors from any safetensors file with PyTorch's names (for ``init``).
+/// A tensor of run state, as stored.
+public struct StateTensor: Equatable, Sendable {
+    public var shape: [Int]
+    public var values: [Float]
+    public init(shape: [Int], values: [Float]) {
+        self.shape = shape
+        self.values = values
+    }
+}
+
+/// Model tensors from any safetensors file with PyTorch's names (to start a run from them).
 public func loadModelTensors(path: String, model: ModelConfig) throws(CheckpointError) -> [Float] {
     let file: SafeTensorsFile
     do { file = try SafeTensorsFile(bytes: try readBytes(path)) } catch let e as CheckpointError { throw e } catch {

@@ -44,6 +44,8 @@ public struct Series: Sendable {
     /// When the columns hold first differences: the target's levels, one row longer
     /// (levels[r + 1] = levels[r] + target[r]).
     public var levels: [Double]?
+    /// For text: the character classes, compactly (then `target` is empty).
+    public var classes: ClassIndices?
 
     public init(
         featureColumns: [[Double]], featureNames: [String], target: [Double], targetName: String,
@@ -57,7 +59,7 @@ public struct Series: Sendable {
     }
 
     /// Number of rows.
-    public var rowCount: Int { target.count }
+    public var rowCount: Int { classes?.count ?? target.count }
 
     /// The series of first differences: row r holds v[r+1] − v[r] of every column, and
     /// `levels` keeps the target's original values.
@@ -82,22 +84,11 @@ public struct Series: Sendable {
     private static func loadLevels(_ options: DataOptions, vocabulary fixed: [String]?) throws(DataError) -> Series {
         switch options.source {
         case let .text(path):
-            let text = try readFile(path)
-            let chars = text.map(String.init)
-            guard chars.count >= 2 else { throw DataError("\(path): needs at least 2 characters of text") }
-            let vocabulary = fixed ?? Array(Set(chars)).sorted()
-            var index: [String: Int] = [:]
-            for (i, c) in vocabulary.enumerated() { index[c] = i }
-            var classes = [Double]()
-            classes.reserveCapacity(chars.count)
-            for c in chars {
-                guard let k = index[c] else {
-                    throw DataError("\(path): character \(c.debugDescription) is not in the model's vocabulary")
-                }
-                classes.append(Double(k))
-            }
-            return Series(
-                featureColumns: [], featureNames: ["char"], target: classes, targetName: "char", vocabulary: vocabulary)
+            let (classes, vocabulary) = try TextReader.read(path, vocabulary: fixed)
+            var series = Series(
+                featureColumns: [], featureNames: ["char"], target: [], targetName: "char", vocabulary: vocabulary)
+            series.classes = classes
+            return series
         case let .csv(path):
             guard let target = options.target else {
                 let header = (try? CSVReader.header(path: path)) ?? []
@@ -135,13 +126,25 @@ public struct Series: Sendable {
     }
 }
 
-/// A series cut into windows of `seqLen` rows, scaled, and split into training and validation.
+/// A series, scaled, split into training and validation, and read as windows or as lanes.
 ///
-/// The window contract: window i covers rows i … i+T−1. With head `.last` its target is the
-/// target column at row i+T; with head `.every` the target of step t is at row i+t+1. Windows
-/// 0 ..< trainCount train; the last `validationCount` (in time order) validate. Scaling is fitted
-/// on the rows the training windows touch (0 ..< trainCount + T) and nothing after them.
+/// Two ways to cut it, chosen by `split`:
+///
+/// - `.windows` (stateless): window i covers rows i … i+T−1. With head `.last` its target is
+///   the target column at row i+T; with head `.every` the target of step t is at row i+t+1.
+///   Windows 0 ..< trainCount train; the last `validationCount` (in time order) validate.
+///   Scaling is fitted on the rows the training windows touch (0 ..< trainCount + T).
+/// - `.stream` (stateful truncated BPTT): rows 0 ..< trainCount train and the last
+///   `validationCount` rows validate; input row r predicts the target at row r+1. `LanePlan`
+///   cuts the training rows into lanes. Scaling is fitted on the training rows.
 public struct WindowedDataset: Sendable {
+    /// How the rows are cut into training examples.
+    public enum Split: String, Sendable, Codable {
+        case windows
+        case stream
+    }
+
+    public let split: Split
     public let seqLen: Int
     /// Input width per step: number of features, or vocabulary size for text (one-hot).
     public let inputSize: Int
@@ -149,68 +152,87 @@ public struct WindowedDataset: Sendable {
     public let outputSize: Int
     public let vocabulary: [String]?
     public let normalization: Normalization
-    /// Training windows are 0 ..< trainCount.
+    /// Training windows (`.windows`) or training rows (`.stream`): 0 ..< trainCount.
     public let trainCount: Int
-    /// Validation windows are trainCount ..< trainCount + validationCount.
+    /// Validation windows or rows: trainCount ..< trainCount + validationCount.
     public let validationCount: Int
     /// Fingerprint of the scaled inputs and targets and the split.
     public let fingerprint: UInt64
 
     /// Dense inputs (rows × inputSize), scaled; empty for text.
     private let inputs: [Float]
-    /// Scaled targets, or class indices for text (rows).
+    /// Scaled targets (rows); empty for text.
     private let targets: [Float]
-    /// The target's levels in original units, for reporting without rounding through Float.
+    /// For text: the class of every row (its one-hot input and its target).
+    private let classes: ClassIndices?
+    /// The target's levels in original units, for reporting without rounding through Float; empty for text.
     private let levels: [Double]
     /// 1 when rows hold first differences (dataset row r is level row r + 1), else 0.
     public let levelOffset: Int
 
     /// Whether targets are classes (cross-entropy) rather than values.
     public var isClassification: Bool { vocabulary != nil }
-    /// Number of windows.
+    /// Number of windows (`.windows`) or rows (`.stream`).
     public var windowCount: Int { trainCount + validationCount }
+    /// Number of rows.
+    public var rowCount: Int { classes?.count ?? targets.count }
 
-    /// Windows the series and fits (or applies) the scaling.
+    /// Splits the series and fits (or applies) the scaling.
     ///
     /// - Parameters:
     ///   - scaling: a kind to fit on the training rows, or fixed scalings from a checkpoint.
+    ///   - split: sliding windows, or one stream for stateful training.
     public init(
-        series: Series, seqLen T: Int, validationFraction: Double,
-        scaling: ScalingChoice
+        series: Series, seqLen T: Int, validationFraction: Double, scaling: ScalingChoice, split: Split = .windows
     ) throws(DataError) {
         guard T >= 1 else { throw DataError("`seqLen` must be at least 1, got \(T)") }
         guard validationFraction >= 0, validationFraction < 1 else {
             throw DataError("`valFraction` must be in [0, 1), got \(validationFraction)")
         }
         let n = series.rowCount
-        guard n > T else {
-            throw DataError("sequence length \(T) needs at least \(T + 1) rows, the data has \(n)")
+        let train: Int, validation: Int
+        switch split {
+        case .windows:
+            guard n > T else { throw DataError("sequence length \(T) needs at least \(T + 1) rows, the data has \(n)") }
+            let windows = n - T
+            validation = Int((Double(windows) * validationFraction).rounded())
+            train = windows - validation
+            guard train >= 1 else {
+                throw DataError("`valFraction` \(validationFraction) leaves no training windows (\(windows) in all)")
+            }
+            guard validationFraction == 0 || validation >= 1 else {
+                throw DataError("`valFraction` \(validationFraction) of \(windows) windows is less than one window")
+            }
+        case .stream:
+            validation = Int((Double(n) * validationFraction).rounded())
+            train = n - validation
+            guard train >= 2 else {
+                throw DataError("`valFraction` \(validationFraction) leaves \(train) training rows of \(n); at least 2 are needed")
+            }
+            guard validationFraction == 0 || validation >= 2 else {
+                throw DataError("`valFraction` \(validationFraction) of \(n) rows holds out fewer than 2 rows")
+            }
         }
-        let windows = n - T
-        let validation = Int((Double(windows) * validationFraction).rounded())
-        let train = windows - validation
-        guard train >= 1 else {
-            throw DataError("`valFraction` \(validationFraction) leaves no training windows (\(windows) in all)")
-        }
-        guard validationFraction == 0 || validation >= 1 else {
-            throw DataError("`valFraction` \(validationFraction) of \(windows) windows is less than one window")
-        }
+        self.split = split
         seqLen = T
-        levels = series.levels ?? series.target
-        levelOffset = series.levels == nil ? 0 : 1
         trainCount = train
         validationCount = validation
         vocabulary = series.vocabulary
+        classes = series.classes
+        levelOffset = series.levels == nil ? 0 : 1
 
-        let fitRows = 0..<min(n, train + T)
+        let fitRows = 0 ..< min(n, split == .windows ? train + T : train)
         var fp = Fingerprint()
-        if let vocab = series.vocabulary {
+        if let vocab = series.vocabulary, let classes = series.classes {
             inputSize = vocab.count
             outputSize = vocab.count
             normalization = Normalization(kind: .none, features: [], target: .identity)
             inputs = []
-            targets = series.target.map(Float.init)
+            targets = []
+            levels = []
             vocab.forEach { fp.combine($0) }
+            fp.combine([Float]())  // the (absent) dense inputs, as numeric data mixes them in
+            fp.combineClasses(classes)
         } else {
             inputSize = series.featureColumns.count
             outputSize = 1
@@ -224,24 +246,25 @@ public struct WindowedDataset: Sendable {
             case let .fixed(fixed):
                 guard fixed.features.count == series.featureColumns.count else {
                     throw DataError(
-                        "the model was trained on \(fixed.features.count) features, the data has \(series.featureColumns.count)"
-                    )
+                        "the model was trained on \(fixed.features.count) features, the data has \(series.featureColumns.count)")
                 }
                 norm = fixed
             }
             normalization = norm
             var x = [Float](repeating: 0, count: n * inputSize)
             for (f, column) in series.featureColumns.enumerated() {
-                for r in 0..<n { x[r * inputSize + f] = Float(norm.features[f].normalize(column[r])) }
+                for r in 0 ..< n { x[r * inputSize + f] = Float(norm.features[f].normalize(column[r])) }
             }
             inputs = x
             targets = series.target.map { Float(norm.target.normalize($0)) }
+            levels = series.levels ?? series.target
+            fp.combine(inputs)
+            fp.combine(targets)
         }
-        fp.combine(inputs)
-        fp.combine(targets)
         fp.combine(T)
         fp.combine(train)
         fp.combine(validation)
+        if split == .stream { fp.combine("stream") }
         fingerprint = fp.value
     }
 
@@ -263,25 +286,56 @@ public struct WindowedDataset: Sendable {
         windows starts: C, everyStep: Bool,
         x: UnsafeMutableBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>
     ) {
-        let T = seqLen, I = inputSize
-        let perWindow = everyStep ? T : 1
-        precondition(
-            x.count >= starts.count * T * I && y.count >= starts.count * perWindow, "fill: batch buffers too small")
+        let T = seqLen
+        if everyStep {
+            fill(runsFrom: starts, steps: T, x: x, y: y)
+            return
+        }
+        // Head .last: the inputs of T rows, one target after them.
+        let I = inputSize
+        precondition(x.count >= starts.count * T * I && y.count >= starts.count, "fill: batch buffers too small")
         for (b, i) in starts.enumerated() {
-            let xb = UnsafeMutableBufferPointer(rebasing: x[b * T * I..<(b + 1) * T * I])
-            if isClassification {
-                xb.update(repeating: 0)
-                for t in 0..<T { xb[t * I + Int(targets[i + t])] = 1 }
-            } else {
-                _ = xb.update(fromContentsOf: inputs[i * I..<(i + T) * I])
-            }
-            if everyStep {
-                for t in 0..<T { y[b * perWindow + t] = targets[i + t + 1] }
-            } else {
-                y[b] = targets[i + T]
+            fillInputs(row: i, steps: T, into: x.baseAddress.map { $0 + b * T * I })
+            y[b] = target(row: i + T)
+        }
+    }
+
+    /// Writes runs of `steps` rows starting at `starts` into a batch, each step's target the
+    /// next row's: the stream contract (a lane's chunk) and the every-step window contract.
+    ///
+    /// - Parameters:
+    ///   - x: (B, s, I) row-major, B = starts.count, s = steps.
+    ///   - y: (B, s) scaled targets or class indices of rows start+1 … start+s.
+    public func fill<C: Collection<Int>>(
+        runsFrom starts: C, steps s: Int, x: UnsafeMutableBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>
+    ) {
+        let I = inputSize
+        precondition(x.count >= starts.count * s * I && y.count >= starts.count * s, "fill: batch buffers too small")
+        for (b, i) in starts.enumerated() {
+            fillInputs(row: i, steps: s, into: x.baseAddress.map { $0 + b * s * I })
+            for t in 0 ..< s { y[b * s + t] = target(row: i + t + 1) }
+        }
+    }
+
+    /// x: (steps, I) inputs of rows `row` ..< row + steps.
+    @inline(__always)
+    private func fillInputs(row i: Int, steps: Int, into x: UnsafeMutablePointer<Float>?) {
+        guard let x else { return }
+        let I = inputSize
+        if let classes {
+            x.update(repeating: 0, count: steps * I)
+            for t in 0 ..< steps { x[t * I + classes[i + t]] = 1 }
+        } else {
+            inputs.withUnsafeBufferPointer { src in
+                guard let base = src.baseAddress else { return }
+                x.update(from: base + i * I, count: steps * I)
             }
         }
     }
+
+    /// The scaled target (or class) of row `row`.
+    @inline(__always)
+    private func target(row: Int) -> Float { classes.map { Float($0[row]) } ?? targets[row] }
 
     /// Whether rows hold first differences.
     public var isDifferenced: Bool { levelOffset == 1 }
@@ -303,6 +357,21 @@ public struct WindowedDataset: Sendable {
         return isDifferenced ? level(row: row - 1) + value : value
     }
 
-    /// The scaled target at `row`.
-    public func scaledTarget(row: Int) -> Float { targets[row] }
+    /// The scaled target (or class index) at `row`.
+    public func scaledTarget(row: Int) -> Float { target(row: row) }
+}
+
+extension Fingerprint {
+    /// Mixes in class indices exactly as the Float array of them, without building that array.
+    mutating func combineClasses(_ classes: ClassIndices) {
+        combine(classes.count)
+        var chunk = [Float](repeating: 0, count: 4096)
+        var start = 0
+        while start < classes.count {
+            let n = min(chunk.count, classes.count - start)
+            for k in 0 ..< n { chunk[k] = Float(classes[start + k]) }
+            chunk.withUnsafeBytes { combine(bytes: UnsafeRawBufferPointer(rebasing: $0[0 ..< 4 * n])) }
+            start += n
+        }
+    }
 }

@@ -52,6 +52,26 @@ public final class LocalStep {
         return score(targets: targets)
     }
 
+    /// Fills runs of `steps` rows from `starts` (lanes' chunks of a stream), runs them forward
+    /// from `initialHidden` (L, B, H) (nil: zeros), and returns the summed loss of every step.
+    /// `network.finalHidden()` is then the state to carry into the lanes' next chunks.
+    @discardableResult
+    public func forward<C: Collection<Int>>(
+        runsFrom starts: C, steps s: Int, initialHidden: UnsafeBufferPointer<Float>?
+    ) -> Scored {
+        let model = network.config, B = starts.count
+        precondition(B > 0 && s > 0 && model.head == .every, "forward: runs need a batch, steps and a head on every step")
+        reserve(inputs: B * s * data.inputSize, targets: B * s)
+        x.withUnsafeMutableBufferPointer { xb in
+            y.withUnsafeMutableBufferPointer { yb in
+                data.fill(runsFrom: starts, steps: s, x: xb, y: yb)
+                network.forward(UnsafeBufferPointer(rebasing: xb[0 ..< B * s * data.inputSize]), batch: B, steps: s,
+                                initialHidden: initialHidden)
+            }
+        }
+        return score(targets: loss.targetCount(model, batch: B, steps: s))
+    }
+
     /// The loss of the last forward pass against the first `targets` values of `y`.
     private func score(targets: Int) -> Scored {
         let sum = y.withUnsafeBufferPointer { yb in

@@ -24,6 +24,7 @@ public enum OptionTable {
         .init("normalize", \.normalize, .trajectory),
         .init("shuffle", \.shuffle, .trajectory),
         .init("seed", \.seed, .trajectory),
+        .init("stateful", \.stateful, .trajectory),
         // Optimiser: choosing a kind takes that kind's torch.optim defaults (lr, weight decay).
         OptionField("optimizer", .trajectory, describe: { $0.optimizer.kind.rawValue }) { (o, kind: OptimizerKind) in
             let old = o.optimizer

@@ -74,6 +74,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var normalize: NormalizationKind = .zscore
     public var shuffle: Bool = true
     public var seed: UInt64 = 0
+    /// Stateful truncated BPTT: the training rows are lanes of one long sequence read in order,
+    /// and the hidden state is carried (detached) from each step to the next (see `LanePlan`).
+    public var stateful: Bool = false
     // Trajectory: the optimiser's kind (its rates may change on resume).
     public var optimizer: OptimizerConfig = OptimizerConfig(kind: .adam)
 
@@ -102,11 +105,31 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// A new run's defaults for its data: a next-character model (cross-entropy, head on every
+    /// step) for text; head on every step and no shuffling for stateful training.
+    public static func defaults(text: Bool, stateful: Bool) -> TrainingOptions {
+        var o = TrainingOptions()
+        if text {
+            o.loss = .crossEntropy
+            o.head = .every
+        }
+        if stateful {
+            o.stateful = true
+            o.head = .every
+            o.shuffle = false
+        }
+        return o
+    }
+
     /// Checks every setting's range (the option table's checks) and the combinations.
     public func validate() throws(RunError) {
         for field in OptionTable.fields { try field.validate(self) }
         if earlyStop != nil && validationFraction == 0 { throw RunError("`earlyStop` needs `valFraction` > 0") }
         if optimizer.nesterov && optimizer.momentum == 0 { throw RunError("`nesterov` needs `momentum` > 0") }
+        if stateful && head == .last {
+            throw RunError("`stateful` training predicts at every step; `head` last makes no sense with it")
+        }
+        if stateful && shuffle { throw RunError("`stateful` training reads each lane in order; `shuffle` makes no sense with it") }
     }
 
     /// The settings that change the numbers (every row but the output ones), as one line of text:

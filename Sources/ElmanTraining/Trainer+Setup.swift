@@ -35,11 +35,14 @@ extension Trainer {
         try self.init(comm: comm, options: requested, source: source, series: nil, start: start, settings: settings)
     }
 
-    /// Prepares a fresh run on a series already in memory (benchmarks, tests).
-    public convenience init(comm: Communicator, options: TrainingOptions, series: Series) throws {
+    /// Prepares a new run on a series already in memory (benchmarks, tests): fresh weights, or
+    /// a safetensors file's (`.initialize`).
+    public convenience init(comm: Communicator, options: TrainingOptions, series: Series, start: RunStart = .fresh)
+        throws
+    {
         try self.init(
             comm: comm, options: options, source: DataOptions(source: .csv(path: "(in memory)")),
-            series: series, start: .fresh, settings: [])
+            series: series, start: start, settings: [])
     }
 
     private convenience init(
@@ -66,17 +69,23 @@ extension Trainer {
         let (data, record) = try comm.agree {
             try Self.loadData(options: options, source: source ?? prior?.options, series: inMemory, prior: prior)
         }
-        let plan = try comm.agree {
-            try BatchPlan(
-                windowCount: data.trainCount, batchSize: options.batchSize, shuffle: options.shuffle,
-                seed: options.seed)
+        let model = ModelConfig(options: options, data: data)
+        let schedule: Schedule = try comm.agree {
+            guard options.stateful else {
+                return .windows(
+                    try BatchPlan(
+                        windowCount: data.trainCount, batchSize: options.batchSize, shuffle: options.shuffle,
+                        seed: options.seed))
+            }
+            let plan = try LanePlan(rows: data.trainCount, lanes: options.batchSize, seqLen: options.seqLen)
+            let mine = BatchPlan.shard(count: plan.lanes, ranks: comm.size, rank: comm.rank)
+            return .lanes(plan, CarriedState(lanes: mine, of: plan.lanes, layers: model.layers, hidden: model.hiddenSize))
         }
 
         // 3. Every rank must train the same thing on the same data.
         try Self.compareFingerprints(comm: comm, options: options, data: data)
 
         // 4. Model and optimiser; rank 0's state is broadcast so replicas start identical.
-        let model = ModelConfig(options: options, data: data)
         let network = ElmanNetwork(config: model, gradientTail: ReduceBuffer.Slot.allCases.count)
         let optimizer = Optimizer(config: options.optimizer, count: network.layout.count)
         var progress = ProgressRecord(worldSize: comm.size)
@@ -99,6 +108,8 @@ extension Trainer {
                     throw RunError("checkpoint optimizer state", error)
                 }
                 progress = try resumed.progress
+                guard progress.step >= 0 else { throw RunError("the checkpoint's progress is invalid (step \(progress.step))") }
+                if case let .lanes(_, state) = schedule { try Self.restore(state, from: resumed) }
                 if progress.worldSize != comm.size {
                     allNotes.append("resuming at world size \(comm.size) (checkpoint written at \(progress.worldSize))")
                 }
@@ -113,7 +124,7 @@ extension Trainer {
         }
         let resumedFrom: String? = if case let .resume(path) = start { path } else { nil }
         self.init(
-            comm: comm, options: options, data: data, dataRecord: record, plan: plan, network: network,
+            comm: comm, options: options, data: data, dataRecord: record, schedule: schedule, network: network,
             optimizer: optimizer, progress: progress, resumedFrom: resumedFrom, notes: allNotes)
     }
 
@@ -131,8 +142,8 @@ extension Trainer {
         }
         let scaling: WindowedDataset.ScalingChoice = prior.map { .fixed($0.normalization) } ?? .fit(options.normalize)
         let data = try WindowedDataset(
-            series: series, seqLen: options.seqLen,
-            validationFraction: options.validationFraction, scaling: scaling)
+            series: series, seqLen: options.seqLen, validationFraction: options.validationFraction, scaling: scaling,
+            split: options.stateful ? .stream : .windows)
         if let prior, prior.fingerprint != data.fingerprint.hex16 {
             throw RunError(
                 "the data differs from the checkpoint's (fingerprint \(data.fingerprint.hex16), checkpoint \(prior.fingerprint)); use `init` to start a new run from its weights"
@@ -144,6 +155,18 @@ extension Trainer {
             fingerprint: data.fingerprint.hex16, trainWindows: data.trainCount,
             validationWindows: data.validationCount)
         return (data, record)
+    }
+
+    /// Takes this rank's lanes of the carried state a stateful checkpoint holds.
+    private static func restore(_ state: CarriedState, from checkpoint: Checkpoint) throws {
+        guard let saved = checkpoint.state[CarriedState.tensorName] else {
+            throw RunError("the stateful checkpoint has no carried hidden state")
+        }
+        let shape = [state.layers, state.laneCount, state.hidden]
+        guard saved.shape == shape, saved.values.count == shape.reduce(1, *) else {
+            throw RunError("the checkpoint's carried state has shape \(saved.shape), the run needs \(shape)")
+        }
+        state.take(from: saved.values)
     }
 
     /// Compares a fingerprint of the settings that change the numbers, and of the data, across ranks.

@@ -30,7 +30,7 @@ public final class Trainer {
 
     let localStep: LocalStep
     let dataRecord: DataRecord
-    let plan: BatchPlan
+    let schedule: Schedule
     let totalSteps: Int
     let checkpoints: CheckpointDirectory?
     var progress: ProgressRecord
@@ -38,20 +38,20 @@ public final class Trainer {
     private var epochOrder: (epoch: Int, order: [Int]) = (-1, [])
 
     init(
-        comm: Communicator, options: TrainingOptions, data: WindowedDataset, dataRecord: DataRecord, plan: BatchPlan,
+        comm: Communicator, options: TrainingOptions, data: WindowedDataset, dataRecord: DataRecord, schedule: Schedule,
         network: ElmanNetwork, optimizer: Optimizer, progress: ProgressRecord, resumedFrom: String?, notes: [String]
     ) {
         self.comm = comm
         self.options = options
         self.data = data
         self.dataRecord = dataRecord
-        self.plan = plan
+        self.schedule = schedule
         self.network = network
         self.optimizer = optimizer
         self.progress = progress
         self.notes = notes
         lastCheckpoint = resumedFrom
-        totalSteps = options.steps ?? options.epochs * plan.batchesPerEpoch
+        totalSteps = options.steps ?? options.epochs * schedule.batchesPerEpoch
         checkpoints = options.checkpointDirectory.map(CheckpointDirectory.init)
         localStep = LocalStep(network: network, data: data, loss: options.loss)
     }
@@ -76,17 +76,10 @@ public final class Trainer {
             let step = progress.step
             let epoch = progress.epoch
 
-            // Batch: my slice of this step's global batch.
+            // Batch, forward and backward: my slice of the global batch; gradients of the SUM of my loss terms.
             try observe(step, .start)
-            let windows = myWindows(ofStep: step)
-
-            // Forward and backward: gradients of the SUM of my loss terms.
             network.zeroGradients()
-            var scored = LocalStep.Scored.zero
-            if !windows.isEmpty {
-                scored = localStep.forward(windows: windows)
-                network.backward()
-            }
+            let scored = forwardBackward(step: step)
             var reduce = ReduceBuffer(network.gradients, parameterCount: network.layout.count)
             reduce[.lossSum] = Float(scored.sum)
             reduce[.termCount] = Float(scored.terms)
@@ -153,8 +146,33 @@ public final class Trainer {
 
     // MARK: Steps of the loop
 
+    /// Runs this rank's part of step `step` forward and backward; returns its summed loss.
+    private func forwardBackward(step: Int) -> LocalStep.Scored {
+        switch schedule {
+        case let .windows(plan):
+            let windows = myWindows(plan, step: step)
+            guard !windows.isEmpty else { return .zero }
+            let scored = localStep.forward(windows: windows)
+            network.backward()
+            return scored
+        case let .lanes(plan, state):
+            let (_, batch) = plan.position(ofStep: step)
+            if batch == 0 { state.reset() }  // every epoch starts from h = 0
+            guard !state.lanes.isEmpty else { return .zero }
+            let (offset, steps) = plan.chunk(batch)
+            let scored = state.values.withUnsafeBufferPointer { h0 in
+                localStep.forward(
+                    runsFrom: state.lanes.map { plan.row(lane: $0, offset: offset) }, steps: steps, initialHidden: h0)
+            }
+            network.backward()
+            // Detached: the next step starts from this state, and no gradient flows back into it.
+            state.carry(network.finalHidden())
+            return scored
+        }
+    }
+
     /// The windows this rank trains on at global step `step`: its contiguous slice of the batch.
-    private func myWindows(ofStep step: Int) -> ArraySlice<Int> {
+    private func myWindows(_ plan: BatchPlan, step: Int) -> ArraySlice<Int> {
         let (epoch, batch) = plan.position(ofStep: step)
         if epochOrder.epoch != epoch { epochOrder = (epoch, plan.order(epoch: epoch)) }
         let global = epochOrder.order[plan.range(ofBatch: batch)]
@@ -194,7 +212,7 @@ public final class Trainer {
     /// Moves the global cursor one step on.
     private func advance() {
         progress.step += 1
-        (progress.epoch, progress.batchInEpoch) = plan.position(ofStep: progress.step)
+        (progress.epoch, progress.batchInEpoch) = schedule.position(ofStep: progress.step)
     }
 
     private func observe(_ step: Int, _ point: StepPoint) throws {
@@ -203,10 +221,14 @@ public final class Trainer {
 
     private var outline: RunOutline {
         let m = network.config
+        var lanes: RunOutline.Lanes? = nil
+        if case let .lanes(plan, _) = schedule {
+            lanes = .init(count: plan.lanes, length: plan.laneLength, droppedRows: plan.droppedRows)
+        }
         return RunOutline(
             layers: m.layers, hidden: m.hiddenSize, activation: m.activation.rawValue, parameters: network.layout.count,
-            trainWindows: data.trainCount, validationWindows: data.validationCount, batchSize: options.batchSize,
-            ranks: comm.size, firstStep: progress.step + 1, totalSteps: totalSteps)
+            trainWindows: data.trainCount, validationWindows: data.validationCount, lanes: lanes,
+            batchSize: options.batchSize, ranks: comm.size, firstStep: progress.step + 1, totalSteps: totalSteps)
     }
 
     // MARK: Validation
@@ -225,15 +247,27 @@ public final class Trainer {
         if v < (progress.bestValidationLoss ?? .infinity) {
             progress.bestValidationLoss = v
             progress.validationsWithoutImprovement = 0
-            if let dir = checkpoints, comm.isRoot { try dir.writeBest(checkpointBytes()) }
+            if let dir = checkpoints, let bytes = try checkpointBytes() { try dir.writeBest(bytes) }
         } else {
             progress.validationsWithoutImprovement += 1
         }
         return v
     }
 
-    /// Mean loss over the validation windows, each rank evaluating a contiguous share.
+    /// Mean validation loss: windows shared out over the ranks, or the held-out stream as one lane.
     func validate() throws -> Double {
+        var scored = LocalStep.Scored.zero
+        switch schedule {
+        case .windows: scored = validationWindows()
+        case .lanes: if comm.isRoot { scored = validationLane() }
+        }
+        var sums = [scored.sum, Double(scored.terms)]
+        try sums.withUnsafeMutableBufferPointer { try comm.allReduceSum($0) }
+        return sums[0] / sums[1]
+    }
+
+    /// The summed loss of this rank's contiguous share of the validation windows.
+    private func validationWindows() -> LocalStep.Scored {
         let share = BatchPlan.shard(count: data.validationCount, ranks: comm.size, rank: comm.rank)
         let chunk = (options.batchSize + comm.size - 1) / comm.size
         var scored = LocalStep.Scored.zero
@@ -241,9 +275,24 @@ public final class Trainer {
             let end = min(start + chunk, share.upperBound)
             scored += localStep.forward(windows: (data.trainCount + start)..<(data.trainCount + end))
         }
-        var sums = [scored.sum, Double(scored.terms)]
-        try sums.withUnsafeMutableBufferPointer { try comm.allReduceSum($0) }
-        return sums[0] / sums[1]
+        return scored
+    }
+
+    /// The summed loss of the held-out rows read as one lane, its state carried from zero.
+    /// One lane cannot be shared out, so rank 0 alone reads it.
+    private func validationLane() -> LocalStep.Scored {
+        let m = network.config
+        var h = [Float](repeating: 0, count: m.layers * m.hiddenSize)
+        var scored = LocalStep.Scored.zero
+        let last = data.trainCount + data.validationCount - 1  // the last row is a target only
+        var row = data.trainCount
+        while row < last {
+            let steps = min(data.seqLen, last - row)
+            scored += h.withUnsafeBufferPointer { localStep.forward(runsFrom: [row], steps: steps, initialHidden: $0) }
+            h = network.finalHidden()
+            row += steps
+        }
+        return scored
     }
 
     // MARK: Replicas and checkpoints
@@ -262,28 +311,37 @@ public final class Trainer {
         }
     }
 
-    /// The current state as checkpoint bytes.
-    func checkpointBytes() -> [UInt8] {
+    /// The current state as checkpoint bytes on rank 0, nil on the others. Collective: a
+    /// stateful run gathers every lane's carried state.
+    func checkpointBytes() throws -> [UInt8]? {
+        var lanes: StateTensor? = nil
+        if case let .lanes(_, state) = schedule {
+            lanes = StateTensor(shape: [state.layers, state.laneCount, state.hidden], values: try state.gathered(comm))
+        }
+        guard comm.isRoot else { return nil }
         var c = Checkpoint(
             model: network.config, parameters: network.parameters.array, optimizer: options.optimizer,
             optimizerState: optimizer.state)
         c.setSection(SectionKey.training, options)
         c.setSection(SectionKey.data, dataRecord)
         c.setSection(SectionKey.progress, progress)
+        if let lanes { c.state[CarriedState.tensorName] = lanes }
         return c.serialized()
     }
 
     /// Checks replicas, then rank 0 writes a checkpoint and moves `latest`.
     func writeCheckpoint(_ report: (TrainingEvent) -> Void) throws {
         try checkReplicas()
-        guard comm.isRoot, let dir = checkpoints else { return }
+        guard let dir = checkpoints else { return }
+        // Replicas are identical, so every rank reaches the same verdict here.
         guard network.parameters.buffer.allSatisfy(\.isFinite) else {
             let last = lastCheckpoint.map { "; last good checkpoint: \($0)" } ?? ""
             throw SharedFailure(
                 message: "parameters are not finite at step \(progress.step); no checkpoint written\(last)")
         }
+        guard let bytes = try checkpointBytes() else { return }
         do {
-            lastCheckpoint = try dir.write(checkpointBytes(), step: progress.step, keep: options.keep)
+            lastCheckpoint = try dir.write(bytes, step: progress.step, keep: options.keep)
         } catch {
             throw RunError("", error)
         }

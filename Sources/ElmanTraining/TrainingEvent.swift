@@ -24,13 +24,25 @@ public struct RunOutline: Sendable {
     public var hidden: Int
     public var activation: String
     public var parameters: Int
+    /// Training and validation windows, or rows for a stateful run.
     public var trainWindows: Int
     public var validationWindows: Int
+    /// A stateful run's lanes.
+    public var lanes: Lanes?
     public var batchSize: Int
     public var ranks: Int
     /// 1-based: the first step this run takes.
     public var firstStep: Int
     public var totalSteps: Int
+}
+
+extension RunOutline {
+    /// The lanes of a stateful run: B lanes of L rows, and the training rows left over.
+    public struct Lanes: Sendable {
+        public var count: Int
+        public var length: Int
+        public var droppedRows: Int
+    }
 }
 
 /// One finished step, as the progress line and the metrics file show it.

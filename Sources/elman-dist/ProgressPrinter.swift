@@ -49,11 +49,16 @@ final class ProgressPrinter {
         case let .started(o) where o.firstStep > o.totalSteps:
             say("nothing to do: the checkpoint is at step \(o.firstStep - 1) of \(o.totalSteps)")
         case let .started(o):
+            let data =
+                if let lanes = o.lanes {
+                    "\(o.trainWindows) training / \(o.validationWindows) validation rows, stateful in \(lanes.count) "
+                        + "lanes of \(lanes.length) rows (\(lanes.droppedRows) training rows dropped)"
+                } else {
+                    "\(o.trainWindows) training / \(o.validationWindows) validation windows, batch \(o.batchSize)"
+                }
             say(
-                "training \(o.layers)×\(o.hidden) \(o.activation) RNN, \(o.parameters) parameters, "
-                    + "\(o.trainWindows) training / \(o.validationWindows) validation windows, "
-                    + "batch \(o.batchSize) on \(o.ranks) rank\(o.ranks == 1 ? "" : "s"), steps \(o.firstStep)…\(o.totalSteps)"
-            )
+                "training \(o.layers)×\(o.hidden) \(o.activation) RNN, \(o.parameters) parameters, \(data) "
+                    + "on \(o.ranks) rank\(o.ranks == 1 ? "" : "s"), steps \(o.firstStep)…\(o.totalSteps)")
         case let .note(text):
             say(Diagnostics.flags(in: text))
         case let .stepDone(report):

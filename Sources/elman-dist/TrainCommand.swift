@@ -46,6 +46,13 @@ struct Train: ParsableCommand {
         NormalizationKind?
     @Flag(inversion: .prefixedNo, help: "Shuffle windows every epoch (default on).") var shuffle: Bool?
     @Option(help: "Seed for weights and window order (default 0).") var seed: UInt64?
+    @Flag(
+        inversion: .prefixedNo,
+        help: """
+            Stateful truncated BPTT: --batch-size lanes of one long sequence read in order, the hidden \
+            state carried from step to step (implies --head every, --no-shuffle).
+            """)
+    var stateful: Bool?
 
     // Optimiser.
     @Option(help: "adam, adamw or sgd (default adam).") var optimizer: OptimizerKind?
@@ -125,12 +132,8 @@ struct Train: ParsableCommand {
         } else if dataOptions == nil {
             throw ValidationError("--data is required (or --resume a run)")
         }
-        // A new run: defaults, then the user's settings. Text data defaults to a next-character model.
-        var base = TrainingOptions()
-        if dataOptions?.source.isText ?? false {
-            base.loss = .crossEntropy
-            base.head = .every
-        }
+        // A new run: defaults for its data and mode, then the user's settings.
+        let base = TrainingOptions.defaults(text: dataOptions?.source.isText ?? false, stateful: stateful ?? false)
         let settings = settings()
         let resuming: Bool = if case .resume = start { true } else { false }
         let options = resuming ? base : try resolveOptions(base: base, settings: settings, resuming: false).options

@@ -90,7 +90,7 @@ struct SourceTests {
         let path = try temp("abca", "t.txt")
         let s = try Series.load(DataOptions(source: try DataSpec(parsing: path)))
         #expect(s.vocabulary == ["a", "b", "c"])
-        #expect(s.target == [0, 1, 2, 0])
+        #expect(s.classes == .narrow([0, 1, 2, 0]) && s.rowCount == 4)
         let d = try WindowedDataset(series: s, seqLen: 2, validationFraction: 0, scaling: .fit(.zscore))
         var x = [Float](repeating: 9, count: 6), y = [Float](repeating: 9, count: 2)
         d.fill(windows: [1], everyStep: true, x: &x, y: &y)

@@ -84,8 +84,9 @@ struct LearningTests {
         let (_, summary) = try train(o, data)
         // Unigram baseline: the entropy of the character frequencies.
         let series = try Series.load(data)
-        var counts: [Double: Int] = [:]
-        for c in series.target { counts[c, default: 0] += 1 }
+        let classes = try #require(series.classes)
+        var counts: [Int: Int] = [:]
+        for i in 0..<classes.count { counts[classes[i], default: 0] += 1 }
         let n = Double(series.rowCount)
         let unigram = counts.values.reduce(0.0) { $0 - Double($1) / n * log(Double($1) / n) }
         #expect(summary.stoppedEarly)

@@ -1,0 +1,143 @@
+import ElmanFiles
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The characters of a text as class indices, one byte each when the vocabulary has at most
+/// 256 characters (two otherwise): a 20 MB text is 20 MB in memory, not one String per character.
+public enum ClassIndices: Sendable, Equatable {
+    case narrow([UInt8])
+    case wide([UInt16])
+
+    /// Number of characters.
+    public var count: Int {
+        switch self {
+        case let .narrow(a): a.count
+        case let .wide(a): a.count
+        }
+    }
+
+    /// The class of character `i`.
+    @inline(__always)
+    public subscript(i: Int) -> Int {
+        switch self {
+        case let .narrow(a): Int(a[i])
+        case let .wide(a): Int(a[i])
+        }
+    }
+
+    /// Bytes per character.
+    public var width: Int {
+        if case .narrow = self { 1 } else { 2 }
+    }
+}
+
+/// Reads a UTF-8 text file as Unicode scalars, in two streaming passes with a 1 MiB buffer:
+/// the first finds the vocabulary, the second writes class indices. Peak memory is the
+/// indices alone.
+enum TextReader {
+    static let chunk = 1 << 20
+
+    /// The classes of the file's characters and the sorted vocabulary (or `fixed`, from a
+    /// checkpoint, in which every character must appear).
+    static func read(_ path: String, vocabulary fixed: [String]?) throws(DataError) -> (ClassIndices, [String]) {
+        var vocabulary: [String]
+        var classOf: [Int32]  // scalar value → class, −1 when not in the vocabulary
+        if let fixed {
+            vocabulary = fixed
+            var scalars: [UInt32] = []
+            for entry in fixed {
+                guard entry.unicodeScalars.count == 1, let s = entry.unicodeScalars.first else {
+                    throw DataError("the model's vocabulary entry \(entry.debugDescription) is not one character")
+                }
+                scalars.append(s.value)
+            }
+            classOf = table(scalars)
+        } else {
+            var seen = [Bool](repeating: false, count: 0x11_0000)
+            var count = 0
+            try scan(path) { (s: UInt32) throws(DataError) in
+                seen[Int(s)] = true
+                count += 1
+            }
+            guard count >= 2 else { throw DataError("\(path): needs at least 2 characters of text") }
+            let scalars = seen.indices.filter { seen[$0] }.map(UInt32.init)
+            vocabulary = scalars.compactMap { Unicode.Scalar($0).map { String(Character($0)) } }.sorted()
+            guard vocabulary.count <= Int(UInt16.max) else {
+                throw DataError("\(path): \(vocabulary.count) distinct characters; at most \(UInt16.max) are supported")
+            }
+            classOf = table(vocabulary.compactMap { $0.unicodeScalars.first?.value })
+        }
+        let narrow = vocabulary.count <= 256
+        var bytes: [UInt8] = [], words: [UInt16] = []
+        try scan(path) { (s: UInt32) throws(DataError) in
+            let k = Int(s) < classOf.count ? classOf[Int(s)] : -1
+            guard k >= 0 else {
+                let c = Unicode.Scalar(s).map { String(Character($0)).debugDescription } ?? "U+\(String(s, radix: 16))"
+                throw DataError("\(path): character \(c) is not in the model's vocabulary")
+            }
+            if narrow { bytes.append(UInt8(k)) } else { words.append(UInt16(k)) }
+        }
+        let classes: ClassIndices = narrow ? .narrow(bytes) : .wide(words)
+        guard classes.count >= 2 else { throw DataError("\(path): needs at least 2 characters of text") }
+        return (classes, vocabulary)
+    }
+
+    /// A lookup table: class k for scalar `scalars[k]`, −1 elsewhere.
+    private static func table(_ scalars: [UInt32]) -> [Int32] {
+        var t = [Int32](repeating: -1, count: Int(scalars.max() ?? 0) + 1)
+        for (k, s) in scalars.enumerated() { t[Int(s)] = Int32(k) }
+        return t
+    }
+
+    /// Calls `visit` with every Unicode scalar of the file, reading it in chunks.
+    private static func scan(_ path: String, _ visit: (UInt32) throws(DataError) -> Void) throws(DataError) {
+        guard Files.kind(path) == .file else {
+            _ = try readFile(path)  // the same message as any other source for a missing or odd path
+            return
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw DataError("\(path): cannot open (\(Files.reason(errno).lowercased()))") }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: chunk + 4)
+        var carried = 0  // bytes of an incomplete sequence kept from the previous chunk
+        var offset = 0  // file offset of buffer[0]
+        while true {
+            let n = buffer.withUnsafeMutableBytes { raw in
+                Glibc.read(fd, raw.baseAddress.map { $0 + carried }, chunk)
+            }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw DataError("\(path): \(Files.reason(errno))") }
+            let end = carried + n
+            let atEOF = n == 0
+            var i = 0
+            while i < end {
+                let b0 = buffer[i]
+                let length = b0 < 0x80 ? 1 : b0 >> 5 == 0b110 ? 2 : b0 >> 4 == 0b1110 ? 3 : b0 >> 3 == 0b11110 ? 4 : 0
+                guard length > 0 else { throw DataError("\(path): not UTF-8 text (byte \(offset + i))") }
+                if i + length > end {
+                    guard !atEOF else { throw DataError("\(path): not UTF-8 text (truncated at byte \(offset + i))") }
+                    break
+                }
+                var value = length == 1 ? UInt32(b0) : UInt32(b0) & (0x7F >> UInt32(length))
+                for k in 1 ..< length {
+                    let b = buffer[i + k]
+                    guard b >> 6 == 0b10 else { throw DataError("\(path): not UTF-8 text (byte \(offset + i + k))") }
+                    value = value << 6 | UInt32(b & 0x3F)
+                }
+                let minimum: UInt32 = [0, 0, 0x80, 0x800, 0x1_0000][length]
+                guard value >= minimum, value <= 0x10_FFFF, !(0xD800 ... 0xDFFF).contains(value) else {
+                    throw DataError("\(path): not UTF-8 text (byte \(offset + i))")
+                }
+                try visit(value)
+                i += length
+            }
+            if atEOF { return }
+            // Keep the incomplete tail for the next chunk.
+            carried = end - i
+            for k in 0 ..< carried { buffer[k] = buffer[i + k] }
+            offset += i
+        }
+    }
+}
