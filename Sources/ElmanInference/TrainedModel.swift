@@ -59,7 +59,10 @@ public final class TrainedModel {
         network.parameters.assign(checkpoint.parameters)
     }
 
-    /// The checkpoint's data, or `override`, windowed with the checkpoint's scaling.
+    /// Whether the model was trained statefully (its state carried along one stream).
+    public var isStateful: Bool { options.stateful }
+
+    /// The checkpoint's data, or `override`, split as in training with the checkpoint's scaling.
     public func dataset(_ override: DataOptions?) throws -> WindowedDataset {
         let series = try Series.load(override ?? dataRecord.options, vocabulary: dataRecord.vocabulary)
         if series.vocabulary == nil && series.featureColumns.count != checkpoint.model.inputSize {
@@ -69,33 +72,97 @@ public final class TrainedModel {
         }
         return try WindowedDataset(
             series: series, seqLen: options.seqLen, validationFraction: options.validationFraction,
-            scaling: .fixed(dataRecord.normalization))
+            scaling: .fixed(dataRecord.normalization), split: isStateful ? .stream : .windows)
     }
 
-    /// Runs windows through the network in batches; calls `visit(window, lastStepOutput)` for each.
-    func run(_ data: WindowedDataset, windows: Range<Int>, visit: (Int, UnsafeBufferPointer<Float>) -> Void) {
-        let T = options.seqLen, O = checkpoint.model.outputSize
-        let everyStep = checkpoint.model.head == .every
-        let step = LocalStep(network: network, data: data, loss: options.loss)
-        for start in stride(from: windows.lowerBound, to: windows.upperBound, by: 256) {
-            let batch = start..<min(start + 256, windows.upperBound)
-            step.forward(windows: batch)
-            let out = network.output
-            for k in 0..<batch.count {
-                // The prediction for row window+T: the last step's output.
-                let offset = everyStep ? (k * T + T - 1) * O : k * O
-                visit(start + k, UnsafeBufferPointer(rebasing: out[offset..<offset + O]))
+    /// Which predictions to make on a dataset.
+    public enum Selection: Sendable, Equatable {
+        /// Windows (stateless models): each predicts the row after it, from h = 0.
+        case windows(Range<Int>)
+        /// One lane (stateful models): the state is warmed over rows `warm`, then each row of
+        /// `scored` predicts the next; `scored` follows `warm` directly.
+        case lane(warm: Range<Int>, scored: Range<Int>)
+
+        /// Number of predictions.
+        public var count: Int {
+            switch self {
+            case let .windows(w): w.count
+            case let .lane(_, scored): scored.count
             }
         }
     }
 
-    /// Next-step predictions in original units for `windows` (regression models).
-    public func predictions(_ data: WindowedDataset, windows: Range<Int>) -> [Prediction] {
+    /// The parts of a dataset `eval` can score.
+    public enum Split: String, Sendable, CaseIterable {
+        case validation, train, all
+    }
+
+    /// The predictions of one split: for a stateful model, the state is warmed over the rows before it.
+    public func selection(_ data: WindowedDataset, _ split: Split) -> Selection {
+        switch (data.split, split) {
+        case (.windows, .validation): .windows(data.trainCount..<data.windowCount)
+        case (.windows, .train): .windows(0..<data.trainCount)
+        case (.windows, .all): .windows(0..<data.windowCount)
+        case (.stream, .validation): .lane(warm: 0..<data.trainCount, scored: data.trainCount..<(data.rowCount - 1))
+        case (.stream, .train): .lane(warm: 0..<0, scored: 0..<(data.trainCount - 1))
+        case (.stream, .all): .lane(warm: 0..<0, scored: 0..<(data.rowCount - 1))
+        }
+    }
+
+    /// Whether the target at `row` lies in the training part of the data.
+    public func isTraining(targetRow row: Int, of data: WindowedDataset) -> Bool {
+        data.split == .windows ? row - data.seqLen < data.trainCount : row < data.trainCount
+    }
+
+    /// The predictions for the held-out part of the training data (validation windows, or the
+    /// validation rows after the state is warmed over the training rows), or all when none was held out.
+    public func defaultSelection(_ data: WindowedDataset) -> Selection {
+        selection(data, data.validationCount > 0 ? .validation : .all)
+    }
+
+    /// Calls `visit(targetRow, output)` for every prediction of `selection`: the output of the
+    /// step that predicts the target at `targetRow`.
+    func forEachPrediction(
+        _ data: WindowedDataset, _ selection: Selection, visit: (Int, UnsafeBufferPointer<Float>) -> Void
+    ) {
+        let T = options.seqLen, O = checkpoint.model.outputSize
+        let step = LocalStep(network: network, data: data, loss: options.loss)
+        switch selection {
+        case let .windows(windows):
+            let everyStep = checkpoint.model.head == .every
+            for start in stride(from: windows.lowerBound, to: windows.upperBound, by: 256) {
+                let batch = start..<min(start + 256, windows.upperBound)
+                step.forward(windows: batch)
+                let out = network.output
+                for k in 0..<batch.count {
+                    // The prediction for row window+T: the last step's output.
+                    let offset = everyStep ? (k * T + T - 1) * O : k * O
+                    visit(start + k + T, UnsafeBufferPointer(rebasing: out[offset..<offset + O]))
+                }
+            }
+        case let .lane(warm, scored):
+            // One lane, its state carried chunk to chunk; chunk length changes nothing but speed.
+            let chunk = 256
+            var h = [Float](repeating: 0, count: checkpoint.model.layers * checkpoint.model.hiddenSize)
+            var row = warm.lowerBound
+            while row < scored.upperBound {
+                let steps = min(chunk, (row < warm.upperBound ? warm.upperBound : scored.upperBound) - row)
+                h.withUnsafeBufferPointer { step.forward(runsFrom: [row], steps: steps, initialHidden: $0) }
+                h = network.finalHidden()
+                if row >= scored.lowerBound {
+                    let out = network.output
+                    for t in 0..<steps { visit(row + t + 1, UnsafeBufferPointer(rebasing: out[t * O..<(t + 1) * O])) }
+                }
+                row += steps
+            }
+        }
+    }
+
+    /// Next-step predictions in original units (regression models).
+    public func predictions(_ data: WindowedDataset, _ selection: Selection) -> [Prediction] {
         var result: [Prediction] = []
-        result.reserveCapacity(windows.count)
-        let T = options.seqLen
-        run(data, windows: windows) { w, out in
-            let row = w + T
+        result.reserveCapacity(selection.count)
+        forEachPrediction(data, selection) { row, out in
             result.append(
                 Prediction(
                     row: row + data.levelOffset, predicted: data.predictedLevel(row: row, output: out[0]),
@@ -104,40 +171,34 @@ public final class TrainedModel {
         return result
     }
 
-    /// The windows `eval` scores by default: validation when the run held some out, else all.
-    public func defaultWindows(_ data: WindowedDataset) -> Range<Int> {
-        data.validationCount > 0 ? data.trainCount..<data.windowCount : 0..<data.windowCount
-    }
-
-    /// Scores the model on `windows` next to the naive last-value forecast.
-    public func evaluate(_ data: WindowedDataset, windows: Range<Int>) -> Evaluation {
+    /// Scores the model on `selection` next to the naive last-value forecast.
+    public func evaluate(_ data: WindowedDataset, _ selection: Selection) -> Evaluation {
         if data.isClassification {
             var correct = 0, naiveCorrect = 0
             var ce = 0.0
-            let T = options.seqLen
-            run(data, windows: windows) { w, out in
-                let actual = Int(data.scaledTarget(row: w + T))
+            forEachPrediction(data, selection) { row, out in
+                let actual = Int(data.scaledTarget(row: row))
                 let best = out.indices.max { out[$0] < out[$1] } ?? 0
                 if best == actual { correct += 1 }
-                if Int(data.scaledTarget(row: w + T - 1)) == actual { naiveCorrect += 1 }
+                if Int(data.scaledTarget(row: row - 1)) == actual { naiveCorrect += 1 }
                 let m = out.max() ?? 0
                 let lse = Double(m) + log(out.reduce(0.0) { $0 + exp(Double($1 - m)) })
                 ce += lse - Double(out[actual])
             }
-            let n = Double(max(windows.count, 1))
+            let n = Double(max(selection.count, 1))
             return Evaluation(
-                windows: windows.count, accuracy: Double(correct) / n,
+                windows: selection.count, accuracy: Double(correct) / n,
                 naiveAccuracy: Double(naiveCorrect) / n, crossEntropy: ce / n)
         }
-        let p = predictions(data, windows: windows)
+        let p = predictions(data, selection)
         return Evaluation(
-            windows: windows.count, model: ErrorMetrics(p.map { ($0.predicted, $0.actual) }),
+            windows: selection.count, model: ErrorMetrics(p.map { ($0.predicted, $0.actual) }),
             naive: ErrorMetrics(p.map { ($0.naive, $0.actual) }))
     }
 
-    /// Forecasts `horizon` values past the end of the series by feeding predictions back.
-    ///
-    /// Needs a univariate model (the target is the only feature).
+    /// Forecasts `horizon` values past the end of the series by feeding predictions back: from
+    /// the last T values (stateless models), or after warming the state over the whole series
+    /// (stateful models). Needs a univariate model (the target is the only feature).
     public func forecast(_ series: Series, horizon: Int) throws -> [Double] {
         guard horizon >= 1 else { throw RunError("`horizon` must be at least 1, got \(horizon)") }
         guard series.vocabulary == nil else { throw RunError("`horizon` is for numeric series; use generate for text") }
@@ -147,18 +208,41 @@ public final class TrainedModel {
             )
         }
         let T = options.seqLen
-        guard series.rowCount >= T else {
+        guard series.rowCount >= (isStateful ? 1 : T) else {
             throw RunError("need at least \(T) rows to forecast from, the data has \(series.rowCount)")
         }
         let scaling = dataRecord.normalization.features[0]
-        var window = series.target.suffix(T).map { Float(scaling.normalize($0)) }
+        let O = checkpoint.model.outputSize
+        // The inputs of the first forecast, and the state it starts from: a stateful model reads
+        // the series in chunks, its state carried, up to the last chunk.
+        var window = (isStateful ? series.target[...] : series.target.suffix(T)).map { Float(scaling.normalize($0)) }
+        var h: [Float]? = nil
+        let chunk = 256
+        while window.count > chunk {
+            let head = Array(window.prefix(chunk))
+            head.withUnsafeBufferPointer { x in
+                if let h {
+                    h.withUnsafeBufferPointer { network.forward(x, batch: 1, steps: chunk, initialHidden: $0) }
+                } else {
+                    network.forward(x, batch: 1, steps: chunk)
+                }
+            }
+            h = network.finalHidden()
+            window.removeFirst(chunk)
+        }
         var level = series.levels?.last
         var result: [Double] = []
-        let O = checkpoint.model.outputSize
         for _ in 0..<horizon {
-            window.withUnsafeBufferPointer { network.forward($0, batch: 1, steps: T) }
+            let steps = window.count
+            window.withUnsafeBufferPointer { x in
+                if let h {
+                    h.withUnsafeBufferPointer { network.forward(x, batch: 1, steps: steps, initialHidden: $0) }
+                } else {
+                    network.forward(x, batch: 1, steps: steps)
+                }
+            }
             let out = network.output
-            let scaled = checkpoint.model.head == .every ? out[(T - 1) * O] : out[0]
+            let scaled = checkpoint.model.head == .every ? out[(steps - 1) * O] : out[0]
             // The model's next value: a level, or for differenced series a change added to the last level.
             let value = dataRecord.normalization.target.denormalize(Double(scaled))
             if let l = level {
@@ -167,8 +251,14 @@ public final class TrainedModel {
             } else {
                 result.append(value)
             }
-            window.removeFirst()
-            window.append(Float(scaling.normalize(value)))
+            if isStateful {
+                // Carry the state; the next step reads only the value just forecast.
+                h = network.finalHidden()
+                window = [Float(scaling.normalize(value))]
+            } else {
+                window.removeFirst()
+                window.append(Float(scaling.normalize(value)))
+            }
         }
         return result
     }

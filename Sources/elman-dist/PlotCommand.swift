@@ -42,7 +42,7 @@ struct Plot: ParsableCommand {
             let m = try CheckpointArgument.parse(["--checkpoint", checkpoint ?? ""]).load()
             let d = try m.dataset(try data.options())
             guard !d.isClassification else { throw CommandFailure("forecast plots are for numeric series") }
-            let p = m.predictions(d, windows: max(0, d.windowCount - last)..<d.windowCount)
+            let p = m.predictions(d, m.selection(d, .all)).suffix(last)
             chart = LineChart(
                 title: "Next-step forecast of \(m.dataRecord.targetName)", xLabel: "row",
                 yLabel: m.dataRecord.targetName,
@@ -50,7 +50,7 @@ struct Plot: ParsableCommand {
                     ("actual", "#333333", p.map { (Double($0.row), $0.actual) }),
                     ("forecast", "#d62728", p.map { (Double($0.row), $0.predicted) }),
                 ])
-            if d.validationCount > 0 { chart.marker = Double(d.trainCount + d.seqLen) }
+            if d.validationCount > 0 { chart.marker = Double(d.trainCount + (d.split == .windows ? d.seqLen : 0)) }
         }
         try Files.writeAtomically(Array(chart.svg().utf8), to: out)
         print("wrote \(out)")

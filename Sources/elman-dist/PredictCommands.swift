@@ -47,11 +47,11 @@ struct Predict: ParsableCommand {
             guard !d.isClassification else {
                 throw CommandFailure("predict is for numeric series; use generate for text")
             }
-            let p = m.predictions(d, windows: 0..<d.windowCount)
+            let p = m.predictions(d, m.selection(d, .all))
             csv = "row,actual,predicted,split\n"
             for x in p {
-                csv +=
-                    "\(x.row),\(x.actual),\(x.predicted),\(x.row - d.levelOffset - d.seqLen < d.trainCount ? "train" : "validation")\n"
+                let split = m.isTraining(targetRow: x.row - d.levelOffset, of: d) ? "train" : "validation"
+                csv += "\(x.row),\(x.actual),\(x.predicted),\(split)\n"
             }
         }
         try writeOutput(csv, to: out)
@@ -69,30 +69,23 @@ struct Eval: ParsableCommand {
               elman-dist eval --checkpoint runs/temps --json
             """)
 
-    enum Split: String, ExpressibleByArgument, CaseIterable { case validation, train, all }
 
     @OptionGroup var model: CheckpointArgument
     @OptionGroup(title: "Data") var data: DataArguments
-    @Option(help: "Which windows: validation, train or all (default: validation if the run had one).") var split: Split?
+    @Option(help: "Which windows: validation, train or all (default: validation if the run had one).") var split: TrainedModel.Split?
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
         let m = try model.load()
         let d = try m.dataset(try data.options())
-        let windows: Range<Int> =
-            switch split {
-            case .validation?: d.trainCount..<d.windowCount
-            case .train?: 0..<d.trainCount
-            case .all?: 0..<d.windowCount
-            case nil: m.defaultWindows(d)
-            }
-        guard !windows.isEmpty else { throw CommandFailure("no \(split?.rawValue ?? "") windows to evaluate") }
-        let e = m.evaluate(d, windows: windows)
+        let selection = split.map { m.selection(d, $0) } ?? m.defaultSelection(d)
+        guard selection.count > 0 else { throw CommandFailure("no \(split?.rawValue ?? "") windows to evaluate") }
+        let e = m.evaluate(d, selection)
         if json {
             print(try EvaluationJSON(e).encoded())
             return
         }
-        print("\(e.windows) windows")
+        print(m.isStateful ? "\(e.windows) predictions along one lane, its state carried" : "\(e.windows) windows")
         if let mm = e.model, let n = e.naive {
             func row(_ name: String, _ cells: [String]) -> String {
                 name.padding(toLength: 20, withPad: " ", startingAt: 0)
@@ -188,6 +181,8 @@ struct EvaluationJSON: Encodable {
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 }
+
+extension TrainedModel.Split: ExpressibleByArgument {}
 
 extension Double {
     /// The value, or nil when it is NaN or infinite (JSON has no such numbers).

@@ -13,7 +13,7 @@ struct LearningTests {
     func evaluate(_ dir: String) throws -> Evaluation {
         let m = try TrainedModel(path: try resolveCheckpointPath(dir))
         let d = try m.dataset(nil)
-        return m.evaluate(d, windows: m.defaultWindows(d))
+        return m.evaluate(d, m.defaultSelection(d))
     }
 
     func resolveCheckpointPath(_ dir: String) throws -> String {

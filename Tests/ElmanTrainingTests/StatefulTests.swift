@@ -2,6 +2,7 @@ import ElmanCheckpoint
 import ElmanCore
 import ElmanData
 import ElmanDistributed
+import ElmanInference
 import ElmanRun
 import ElmanTraining
 import Foundation
@@ -128,5 +129,38 @@ struct StatefulTests {
             options, nil, start: .resume(path: path),
             settings: [OptionSetting("steps", 25), OptionSetting("checkpointDir", dir)])
         #expect(summary.steps == 25)
+    }
+
+    @Test("a stateful model is used as trained: eval warms the state over the training rows, forecasts continue the lane")
+    func inference() throws {
+        let dir = try Scratch.directory()
+        var o = TrainingOptions.defaults(text: false, stateful: true)
+        o.hidden = 16
+        o.seqLen = 20
+        o.batchSize = 4
+        o.epochs = 30
+        o.optimizer.learningRate = 0.01
+        o.checkpointDirectory = dir
+        let source = DataOptions(source: .sine, grid: SamplingGrid(points: 600))
+        try train(o, source)
+        let m = try TrainedModel(path: try resolveCheckpoint(dir))
+        let d = try m.dataset(nil)
+        // The validation rows scored after the state has read the training rows, and from zero.
+        let validation = d.trainCount..<(d.rowCount - 1)
+        let warm = m.evaluate(d, m.defaultSelection(d))
+        let cold = m.evaluate(d, .lane(warm: 0..<0, scored: validation))
+        #expect(m.defaultSelection(d) == .lane(warm: 0..<d.trainCount, scored: validation))
+        let warmMSE = try #require(warm.model?.mse), coldMSE = try #require(cold.model?.mse)
+        #expect(warmMSE < coldMSE, "warmed \(warmMSE), from zero \(coldMSE)")
+        let naiveMSE = try #require(warm.naive?.mse)
+        #expect(warmMSE < naiveMSE)
+        // A one-step forecast from all but the last row is the lane's prediction for the last row.
+        var series = try Series.load(source)
+        series.target.removeLast()
+        series.featureColumns = [series.target]
+        let forecast = try m.forecast(series, horizon: 1)
+        let lane = m.predictions(d, .lane(warm: 0..<0, scored: 0..<(d.rowCount - 1)))
+        #expect(lane.last?.row == d.rowCount - 1)
+        #expect(abs(forecast[0] - (lane.last?.predicted ?? .nan)) < 1e-9)
     }
 }

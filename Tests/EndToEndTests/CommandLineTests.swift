@@ -21,6 +21,18 @@ struct CommandLineTests {
             (["train", "--data", "sine", "--hidden=-3"], 1, "error: --hidden must be at least 1, got -3"),
             (["train", "--data", "sine", "--batch-size=0"], 1, "error: --batch-size must be at least 1, got 0"),
             (
+                ["train", "--data", "sine", "--stateful", "--head", "last"], 1,
+                "error: --stateful training predicts at every step; --head last makes no sense with it"
+            ),
+            (
+                ["train", "--data", "sine", "--stateful", "--shuffle"], 1,
+                "error: --stateful training reads each lane in order; --shuffle makes no sense with it"
+            ),
+            (
+                ["train", "--data", "sine", "--stateful", "--batch-size", "500"], 1,
+                "error: --batch-size 500 lanes of 800 training rows leave 1 row(s) a lane; at least 2 are needed"
+            ),
+            (
                 ["train", "--data", "/nope.csv", "--target", "x"], 1,
                 "error: /nope.csv: cannot open (no such file or directory)"
             ),
@@ -200,6 +212,24 @@ struct CommandLineTests {
         let p = try Harness.run(["predict", "--checkpoint", dir, "--horizon", "5"])
         #expect(p.status == 0)
         #expect(p.stdout.split(separator: "\n").count == 6 && p.stdout.hasPrefix("step,forecast\n"))
+    }
+
+    @Test("a stateful character model trains, reports its lanes, evaluates and generates through the binary")
+    func statefulText() throws {
+        let dir = try Scratch.directory()
+        let text = Harness.example("recurrence.txt")
+        let r = try Harness.run([
+            "train", "--data", text, "--stateful", "--hidden", "32", "--seq-len", "16", "--batch-size", "8",
+            "--epochs", "3", "--checkpoint-dir", dir,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        // 1505 characters, 1204 training rows: 8 lanes of 150, 4 rows dropped, the log says so.
+        #expect(r.stdout.contains("1204 training / 301 validation rows, stateful in 8 lanes of 150 rows (4 training rows dropped)"))
+        let e = try Harness.run(["eval", "--checkpoint", dir, "--json"])
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])
+        #expect(obj["windows"] as? Int == 300 && obj["accuracy"] is Double)
+        let g = try Harness.run(["generate", "--checkpoint", dir, "--prime", "The ", "--length", "30"])
+        #expect(g.status == 0 && g.stdout.hasPrefix("The ") && g.stdout.count == 4 + 30 + 1)
     }
 
     @Test("--metrics writes one JSON object per logged step; plot draws loss and forecast")

@@ -56,6 +56,48 @@ struct DistributedTests {
         }
     }
 
+    /// Stateful: 7 lanes of one stream (uneven slices on 2–4 ranks), carried state, 2-layer, 30 steps
+    /// crossing an epoch boundary (7007 training rows, lanes of 1001, T = 64: 16 steps an epoch).
+    static func statefulArguments(_ dir: String, steps: Int = 30, extra: [String] = []) -> [String] {
+        [
+            "train", "--data", "examples/data/seattle-temps.csv", "--target", "temp", "--stateful", "--hidden", "16",
+            "--layers", "2", "--seq-len", "64", "--batch-size", "7", "--steps", String(steps), "--clip-norm", "1",
+            "--lr", "0.01", "--quiet", "--checkpoint-dir", dir,
+        ] + extra
+    }
+
+    @Test("stateful: 1, 2, 3 and 4 ranks (7 lanes, uneven slices) end with the same weights")
+    func statefulWorldSizeInvariance() throws {
+        var results: [[Float]] = []
+        for n in 1...4 {
+            let dir = try Scratch.directory()
+            let r = try Harness.mpi(n, Self.statefulArguments(dir))
+            #expect(r.status == 0, "mpirun -n \(n): \(r.stderr)")
+            results.append(try Harness.parameters(dir))
+        }
+        for n in 1..<4 {
+            let d = maxDifference(results[0], results[n])
+            #expect(d <= 1e-5, "stateful, \(n + 1) ranks differ from 1 by \(d)")
+        }
+    }
+
+    @Test("stateful: stopped mid-epoch, resumed at the same and at other world sizes, the run ends where a straight one does")
+    func statefulResume() throws {
+        let straight = try Scratch.directory()
+        let every = ["--checkpoint-every", "9", "--keep", "5"]
+        #expect(try Harness.mpi(2, Self.statefulArguments(straight, extra: every)).status == 0)
+        let final = try Harness.parameters(straight)
+        // Step 9 of 16: mid-epoch, with a carried state, and the resumed part crosses into epoch 2.
+        let midpoint = straight + "/" + CheckpointDirectory.fileName(step: 9)
+        for n in [2, 1, 3] {
+            let dir = try Scratch.directory()
+            let r = try Harness.mpi(n, ["train", "--resume", midpoint, "--checkpoint-dir", dir, "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let d = maxDifference(final, try Harness.parameters(dir))
+            #expect(n == 2 ? d == 0 : d <= 1e-5, "stateful, resumed at \(n) ranks: differs by \(d)")
+        }
+    }
+
     @Test("ranks that disagree on their configuration stop with a message naming the rank")
     func mismatch() throws {
         let dir = try Scratch.directory()
