@@ -13,6 +13,25 @@ public enum BLAS {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        // A product with one row or one column is a matrix-vector product: OpenBLAS 0.3.21's
+        // sgemm packs both operands even then, which made a one-lane step (a stateful model's
+        // validation, a forecast) several times slower than sgemv.
+        if m == 1 {
+            // c (1, n) = a (1, k) · op(B) (k, n):  cᵀ = op(B)ᵀ · aᵀ
+            cblas_sgemv(
+                CblasRowMajor, transposeB ? CblasNoTrans : CblasTrans,
+                blasint(transposeB ? n : k), blasint(transposeB ? k : n), alpha,
+                b, blasint(ldb), a, blasint(transposeA ? lda : 1), beta, c, 1)
+            return
+        }
+        if n == 1 {
+            // c (m, 1) = op(A) (m, k) · b (k, 1)
+            cblas_sgemv(
+                CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
+                blasint(transposeA ? k : m), blasint(transposeA ? m : k), alpha,
+                a, blasint(lda), b, blasint(transposeB ? 1 : ldb), beta, c, blasint(ldc))
+            return
+        }
         cblas_sgemm(
             CblasRowMajor,
             transposeA ? CblasTrans : CblasNoTrans,

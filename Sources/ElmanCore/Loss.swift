@@ -20,6 +20,37 @@ public enum LossKind: String, Codable, Sendable, CaseIterable {
         return self == .mse ? predictions * config.outputSize : predictions
     }
 
+    /// The SUM of the per-term losses, without a gradient: for validation and evaluation, where
+    /// only the value is wanted (cross-entropy's log-sum-exp runs vectorised).
+    ///
+    /// - Parameters: as `sumAndGradient`.
+    public func sum(
+        prediction: UnsafeBufferPointer<Float>, target: UnsafeBufferPointer<Float>, outputs O: Int
+    ) -> Double {
+        guard let p = prediction.baseAddress else { return 0 }
+        switch self {
+        case .mse:
+            precondition(target.count == prediction.count, "mse: target is not the prediction's shape")
+            var sum = 0.0
+            for i in 0..<prediction.count {
+                let d = Double(prediction[i] - target[i])
+                sum += d * d
+            }
+            return sum
+        case .crossEntropy:
+            let rows = prediction.count / O
+            precondition(target.count == rows, "cross-entropy: need one class index per prediction")
+            var sum = 0.0
+            for r in 0..<rows {
+                let cls = Int(target[r])
+                precondition(cls >= 0 && cls < O, "cross-entropy: class index out of range")
+                // L_r = logsumexp(z) − z[cls]
+                sum += Double(VectorMath.logSumExp(p + r * O, count: O)) - Double(prediction[r * O + cls])
+            }
+            return sum
+        }
+    }
+
     /// Returns the SUM of the per-term losses and writes `scale · d(sum)/d(prediction)` into `gradient`.
     ///
     /// With `scale = 1 / targetCount` the sum divided by `targetCount` and the gradient are those of

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Vectorised elementwise kernels (16 floats at a time) for activations and their derivatives.
 ///
 /// `tanh` is computed here rather than by libm so that a whole (B, H) block is done in
@@ -112,6 +116,32 @@ public enum VectorMath {
 
     /// tanh of a single value through the same vector code (for tests and scalar callers).
     public static func tanh(_ x: Float) -> Float { tanh(V(repeating: x))[0] }
+
+    /// log Σ e^{x_i} over `count` floats at `x` (count ≥ 1): the maximum, then the exponentials
+    /// 16 at a time. The loss of a class prediction, forward only (validation, evaluation).
+    public static func logSumExp(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var m = x[0]
+        for j in 1..<count where x[j] > m { m = x[j] }
+        guard m.isFinite else { return m }
+        // e^{x − m} with x − m raised to −87 where below (e^−87 ≈ 1.6e−38 adds nothing to a sum ≥ 1).
+        let floor = V(repeating: -87), shift = V(repeating: m)
+        @inline(__always) func exps(_ d: V) -> V { expInRange(select(negativeMask(bits(d - floor)), floor, d)) }
+        let raw = UnsafeRawPointer(x)
+        var acc = V(repeating: 0)
+        var i = 0
+        while i + width <= count {
+            acc += exps(raw.loadUnaligned(fromByteOffset: i * 4, as: V.self) - shift)
+            i += width
+        }
+        var sum = acc.sum()
+        if i < count {
+            var tail = floor
+            for j in 0..<count - i { tail[j] = x[i + j] - m }
+            let e = exps(tail)
+            for j in 0..<count - i { sum += e[j] }
+        }
+        return m + logf(sum)
+    }
 
     /// e^x of a single value through the same vector code (clamped to ±87).
     public static func exp(_ x: Float) -> Float { expInRange(V(repeating: min(max(x, -87), 87)))[0] }

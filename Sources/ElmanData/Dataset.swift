@@ -207,7 +207,8 @@ public struct WindowedDataset: Sendable {
             validation = Int((Double(n) * validationFraction).rounded())
             train = n - validation
             guard train >= 2 else {
-                throw DataError("`valFraction` \(validationFraction) leaves \(train) training rows of \(n); at least 2 are needed")
+                throw DataError(
+                    "`valFraction` \(validationFraction) leaves \(train) training rows of \(n); at least 2 are needed")
             }
             guard validationFraction == 0 || validation >= 2 else {
                 throw DataError("`valFraction` \(validationFraction) of \(n) rows holds out fewer than 2 rows")
@@ -221,7 +222,7 @@ public struct WindowedDataset: Sendable {
         classes = series.classes
         levelOffset = series.levels == nil ? 0 : 1
 
-        let fitRows = 0 ..< min(n, split == .windows ? train + T : train)
+        let fitRows = 0..<min(n, split == .windows ? train + T : train)
         var fp = Fingerprint()
         if let vocab = series.vocabulary, let classes = series.classes {
             inputSize = vocab.count
@@ -246,14 +247,15 @@ public struct WindowedDataset: Sendable {
             case let .fixed(fixed):
                 guard fixed.features.count == series.featureColumns.count else {
                     throw DataError(
-                        "the model was trained on \(fixed.features.count) features, the data has \(series.featureColumns.count)")
+                        "the model was trained on \(fixed.features.count) features, the data has \(series.featureColumns.count)"
+                    )
                 }
                 norm = fixed
             }
             normalization = norm
             var x = [Float](repeating: 0, count: n * inputSize)
             for (f, column) in series.featureColumns.enumerated() {
-                for r in 0 ..< n { x[r * inputSize + f] = Float(norm.features[f].normalize(column[r])) }
+                for r in 0..<n { x[r * inputSize + f] = Float(norm.features[f].normalize(column[r])) }
             }
             inputs = x
             targets = series.target.map { Float(norm.target.normalize($0)) }
@@ -313,7 +315,7 @@ public struct WindowedDataset: Sendable {
         precondition(x.count >= starts.count * s * I && y.count >= starts.count * s, "fill: batch buffers too small")
         for (b, i) in starts.enumerated() {
             fillInputs(row: i, steps: s, into: x.baseAddress.map { $0 + b * s * I })
-            for t in 0 ..< s { y[b * s + t] = target(row: i + t + 1) }
+            for t in 0..<s { y[b * s + t] = target(row: i + t + 1) }
         }
     }
 
@@ -324,7 +326,7 @@ public struct WindowedDataset: Sendable {
         let I = inputSize
         if let classes {
             x.update(repeating: 0, count: steps * I)
-            for t in 0 ..< steps { x[t * I + classes[i + t]] = 1 }
+            for t in 0..<steps { x[t * I + classes[i + t]] = 1 }
         } else {
             inputs.withUnsafeBufferPointer { src in
                 guard let base = src.baseAddress else { return }
@@ -369,8 +371,8 @@ extension Fingerprint {
         var start = 0
         while start < classes.count {
             let n = min(chunk.count, classes.count - start)
-            for k in 0 ..< n { chunk[k] = Float(classes[start + k]) }
-            chunk.withUnsafeBytes { combine(bytes: UnsafeRawBufferPointer(rebasing: $0[0 ..< 4 * n])) }
+            for k in 0..<n { chunk[k] = Float(classes[start + k]) }
+            chunk.withUnsafeBytes { combine(bytes: UnsafeRawBufferPointer(rebasing: $0[0..<4 * n])) }
             start += n
         }
     }

@@ -14,17 +14,33 @@ public struct LanePlan: Sendable, Equatable {
     public let seqLen: Int
     /// Training rows left over after B·L.
     public let droppedRows: Int
+    /// The dataset row of lane 0's first row (the first held-out row for validation lanes).
+    public let origin: Int
 
-    public init(rows: Int, lanes: Int, seqLen: Int) throws(DataError) {
+    public init(rows: Int, lanes: Int, seqLen: Int, origin: Int = 0) throws(DataError) {
         guard lanes >= 1 else { throw DataError("`batchSize` must be at least 1, got \(lanes)") }
         let length = rows / lanes
         guard length >= 2 else {
-            throw DataError("`batchSize` \(lanes) lanes of \(rows) training rows leave \(length) row(s) a lane; at least 2 are needed")
+            throw DataError(
+                "`batchSize` \(lanes) lanes of \(rows) training rows leave \(length) row(s) a lane; at least 2 are needed"
+            )
         }
         self.lanes = lanes
         laneLength = length
         self.seqLen = seqLen
         droppedRows = rows - lanes * length
+        self.origin = origin
+    }
+
+    /// The lanes validation reads the `rows` held-out rows in: one lane unless the tail is long,
+    /// then as many lanes of at least 100·T rows as fit, at most `maxLanes` (the training lanes).
+    ///
+    /// One lane is bound by memory bandwidth: every step re-reads W_hh for a single row, while
+    /// training reads it once for B rows; lanes make a long validation as cheap per row as a
+    /// forward pass of training. Each lane starts from zero, which costs nothing measurable
+    /// over 100·T rows. PyTorch's word_language_model batchifies its validation data the same way.
+    public static func validationLanes(rows: Int, seqLen: Int, maxLanes: Int) -> Int {
+        max(1, min(maxLanes, rows / (100 * seqLen)))
     }
 
     /// Steps in one epoch: ⌈(L − 1) / T⌉.
@@ -41,6 +57,6 @@ public struct LanePlan: Sendable, Equatable {
         return (i, min(seqLen, laneLength - 1 - i))
     }
 
-    /// The first row of `lane`'s chunk at `offset`.
-    public func row(lane: Int, offset: Int) -> Int { lane * laneLength + offset }
+    /// The dataset row of `lane`'s chunk at `offset`.
+    public func row(lane: Int, offset: Int) -> Int { origin + lane * laneLength + offset }
 }

@@ -121,13 +121,13 @@ enum TextReader {
                     break
                 }
                 var value = length == 1 ? UInt32(b0) : UInt32(b0) & (0x7F >> UInt32(length))
-                for k in 1 ..< length {
+                for k in 1..<length {
                     let b = buffer[i + k]
                     guard b >> 6 == 0b10 else { throw DataError("\(path): not UTF-8 text (byte \(offset + i + k))") }
                     value = value << 6 | UInt32(b & 0x3F)
                 }
                 let minimum: UInt32 = [0, 0, 0x80, 0x800, 0x1_0000][length]
-                guard value >= minimum, value <= 0x10_FFFF, !(0xD800 ... 0xDFFF).contains(value) else {
+                guard value >= minimum, value <= 0x10_FFFF, !(0xD800...0xDFFF).contains(value) else {
                     throw DataError("\(path): not UTF-8 text (byte \(offset + i))")
                 }
                 try visit(value)
@@ -136,7 +136,7 @@ enum TextReader {
             if atEOF { return }
             // Keep the incomplete tail for the next chunk.
             carried = end - i
-            for k in 0 ..< carried { buffer[k] = buffer[i + k] }
+            for k in 0..<carried { buffer[k] = buffer[i + k] }
             offset += i
         }
     }

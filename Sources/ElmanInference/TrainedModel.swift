@@ -132,7 +132,7 @@ public final class TrainedModel {
             let everyStep = checkpoint.model.head == .every
             for start in stride(from: windows.lowerBound, to: windows.upperBound, by: 256) {
                 let batch = start..<min(start + 256, windows.upperBound)
-                step.forward(windows: batch)
+                step.forward(windows: batch, gradient: false)
                 let out = network.output
                 for k in 0..<batch.count {
                     // The prediction for row window+T: the last step's output.
@@ -147,7 +147,9 @@ public final class TrainedModel {
             var row = warm.lowerBound
             while row < scored.upperBound {
                 let steps = min(chunk, (row < warm.upperBound ? warm.upperBound : scored.upperBound) - row)
-                h.withUnsafeBufferPointer { step.forward(runsFrom: [row], steps: steps, initialHidden: $0) }
+                h.withUnsafeBufferPointer {
+                    step.forward(runsFrom: [row], steps: steps, initialHidden: $0, gradient: false)
+                }
                 h = network.finalHidden()
                 if row >= scored.lowerBound {
                     let out = network.output

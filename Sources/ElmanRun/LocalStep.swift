@@ -35,9 +35,10 @@ public final class LocalStep {
     }
 
     /// Fills the windows starting at `windows`, runs them forward, and returns the summed loss.
-    /// The loss's gradient with respect to the output is left in `network.outputGradient`.
+    /// With `gradient` (training) the loss's gradient with respect to the output is left in
+    /// `network.outputGradient`; without it (validation, inference) only the value is computed.
     @discardableResult
-    public func forward<C: Collection<Int>>(windows: C) -> Scored {
+    public func forward<C: Collection<Int>>(windows: C, gradient: Bool = true) -> Scored {
         let model = network.config, T = data.seqLen, B = windows.count
         precondition(B > 0, "forward: empty batch")
         let everyStep = model.head == .every
@@ -49,7 +50,7 @@ public final class LocalStep {
                 network.forward(UnsafeBufferPointer(rebasing: xb[0..<B * T * data.inputSize]), batch: B, steps: T)
             }
         }
-        return score(targets: targets)
+        return score(targets: targets, gradient: gradient)
     }
 
     /// Fills runs of `steps` rows from `starts` (lanes' chunks of a stream), runs them forward
@@ -57,28 +58,33 @@ public final class LocalStep {
     /// `network.finalHidden()` is then the state to carry into the lanes' next chunks.
     @discardableResult
     public func forward<C: Collection<Int>>(
-        runsFrom starts: C, steps s: Int, initialHidden: UnsafeBufferPointer<Float>?
+        runsFrom starts: C, steps s: Int, initialHidden: UnsafeBufferPointer<Float>?, gradient: Bool = true
     ) -> Scored {
         let model = network.config, B = starts.count
-        precondition(B > 0 && s > 0 && model.head == .every, "forward: runs need a batch, steps and a head on every step")
+        precondition(
+            B > 0 && s > 0 && model.head == .every, "forward: runs need a batch, steps and a head on every step")
         reserve(inputs: B * s * data.inputSize, targets: B * s)
         x.withUnsafeMutableBufferPointer { xb in
             y.withUnsafeMutableBufferPointer { yb in
                 data.fill(runsFrom: starts, steps: s, x: xb, y: yb)
-                network.forward(UnsafeBufferPointer(rebasing: xb[0 ..< B * s * data.inputSize]), batch: B, steps: s,
-                                initialHidden: initialHidden)
+                network.forward(
+                    UnsafeBufferPointer(rebasing: xb[0..<B * s * data.inputSize]), batch: B, steps: s,
+                    initialHidden: initialHidden)
             }
         }
-        return score(targets: loss.targetCount(model, batch: B, steps: s))
+        return score(targets: loss.targetCount(model, batch: B, steps: s), gradient: gradient)
     }
 
     /// The loss of the last forward pass against the first `targets` values of `y`.
-    private func score(targets: Int) -> Scored {
+    private func score(targets: Int, gradient: Bool) -> Scored {
         let sum = y.withUnsafeBufferPointer { yb in
-            loss.sumAndGradient(
-                prediction: UnsafeBufferPointer(network.output),
-                target: UnsafeBufferPointer(rebasing: yb[0..<targets]),
-                outputs: network.config.outputSize, gradient: network.outputGradient, scale: 1)
+            let prediction = UnsafeBufferPointer(network.output),
+                target = UnsafeBufferPointer(rebasing: yb[0..<targets])
+            let O = network.config.outputSize
+            return gradient
+                ? loss.sumAndGradient(
+                    prediction: prediction, target: target, outputs: O, gradient: network.outputGradient, scale: 1)
+                : loss.sum(prediction: prediction, target: target, outputs: O)
         }
         return Scored(sum: sum, terms: targets)
     }

@@ -129,7 +129,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         if stateful && head == .last {
             throw RunError("`stateful` training predicts at every step; `head` last makes no sense with it")
         }
-        if stateful && shuffle { throw RunError("`stateful` training reads each lane in order; `shuffle` makes no sense with it") }
+        if stateful && shuffle {
+            throw RunError("`stateful` training reads each lane in order; `shuffle` makes no sense with it")
+        }
     }
 
     /// The settings that change the numbers (every row but the output ones), as one line of text:

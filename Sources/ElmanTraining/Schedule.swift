@@ -17,6 +17,14 @@ enum Schedule {
         }
     }
 
+    /// Examples in global step `step`: windows, or rows of every lane for a stateful run.
+    func samples(ofStep step: Int) -> Int {
+        switch self {
+        case let .windows(plan): plan.range(ofBatch: plan.position(ofStep: step).batch).count
+        case let .lanes(plan, _): plan.lanes * plan.chunk(plan.position(ofStep: step).batch).steps
+        }
+    }
+
     /// (epoch, step within the epoch) of global step `step`.
     func position(ofStep step: Int) -> (epoch: Int, batch: Int) {
         (step / batchesPerEpoch, step % batchesPerEpoch)
@@ -57,9 +65,9 @@ final class CarriedState {
     /// This rank's slice of `all`, the state of every lane (layers, B, H).
     func take(from all: [Float]) {
         let H = hidden, b = lanes.count
-        for l in 0 ..< layers {
+        for l in 0..<layers {
             let src = (l * laneCount + lanes.lowerBound) * H
-            values.replaceSubrange(l * b * H ..< (l + 1) * b * H, with: all[src ..< src + b * H])
+            values.replaceSubrange(l * b * H..<(l + 1) * b * H, with: all[src..<src + b * H])
         }
     }
 
@@ -68,9 +76,9 @@ final class CarriedState {
     func gathered(_ comm: Communicator) throws -> [Float] {
         let H = hidden, b = lanes.count
         var all = [Float](repeating: 0, count: layers * laneCount * H)
-        for l in 0 ..< layers {
+        for l in 0..<layers {
             let dst = (l * laneCount + lanes.lowerBound) * H
-            all.replaceSubrange(dst ..< dst + b * H, with: values[l * b * H ..< (l + 1) * b * H])
+            all.replaceSubrange(dst..<dst + b * H, with: values[l * b * H..<(l + 1) * b * H])
         }
         try all.withUnsafeMutableBufferPointer { try comm.allReduceSum($0) }
         return all

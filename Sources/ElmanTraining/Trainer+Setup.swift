@@ -37,7 +37,9 @@ extension Trainer {
 
     /// Prepares a new run on a series already in memory (benchmarks, tests): fresh weights, or
     /// a safetensors file's (`.initialize`).
-    public convenience init(comm: Communicator, options: TrainingOptions, series: Series, start: RunStart = .fresh)
+    public convenience init(
+        comm: Communicator, options: TrainingOptions, series: Series, start: RunStart = .fresh
+    )
         throws
     {
         try self.init(
@@ -79,7 +81,8 @@ extension Trainer {
             }
             let plan = try LanePlan(rows: data.trainCount, lanes: options.batchSize, seqLen: options.seqLen)
             let mine = BatchPlan.shard(count: plan.lanes, ranks: comm.size, rank: comm.rank)
-            return .lanes(plan, CarriedState(lanes: mine, of: plan.lanes, layers: model.layers, hidden: model.hiddenSize))
+            return .lanes(
+                plan, CarriedState(lanes: mine, of: plan.lanes, layers: model.layers, hidden: model.hiddenSize))
         }
 
         // 3. Every rank must train the same thing on the same data.
@@ -108,7 +111,9 @@ extension Trainer {
                     throw RunError("checkpoint optimizer state", error)
                 }
                 progress = try resumed.progress
-                guard progress.step >= 0 else { throw RunError("the checkpoint's progress is invalid (step \(progress.step))") }
+                guard progress.step >= 0 else {
+                    throw RunError("the checkpoint's progress is invalid (step \(progress.step))")
+                }
                 if case let .lanes(_, state) = schedule { try Self.restore(state, from: resumed) }
                 if progress.worldSize != comm.size {
                     allNotes.append("resuming at world size \(comm.size) (checkpoint written at \(progress.worldSize))")

@@ -68,6 +68,7 @@ public final class Trainer {
         let clock = ContinuousClock(), started = clock.now
         let startStep = progress.step
         var meter = LossMeter()
+        var samples = 0
         var interrupted = false
         report(.started(outline))
         for note in notes { report(.note(note)) }
@@ -101,11 +102,14 @@ public final class Trainer {
                 continue
             }
             try observe(step, .updated)
+            samples += schedule.samples(ofStep: step)
             advance()
             meter.add(loss)
 
             // Evaluate: at epoch ends (or every `evalEvery` steps) and after the last step.
+            let validationStart = clock.now
             let validationLoss = validationDue ? try validateAndKeepBest() : nil
+            let validationSeconds = validationLoss.map { _ in (clock.now - validationStart).seconds }
 
             // Log.
             let elapsed = (clock.now - started).seconds
@@ -116,8 +120,8 @@ public final class Trainer {
                     StepReport(
                         step: progress.step, epoch: epoch + 1, totalSteps: totalSteps, loss: meter.mean,
                         validationLoss: validationLoss, lastValidationLoss: progress.lastValidationLoss,
-                        learningRate: lr,
-                        gradientNorm: norm, samplesPerSecond: Double(done * options.batchSize) / max(elapsed, 1e-9),
+                        validationSeconds: validationSeconds, learningRate: lr, gradientNorm: norm,
+                        samplesPerSecond: Double(samples) / max(elapsed, 1e-9),
                         elapsed: elapsed,
                         remaining: Double(totalSteps - progress.step) * elapsed / Double(max(done, 1)),
                         logged: logged)))
@@ -254,13 +258,13 @@ public final class Trainer {
         return v
     }
 
-    /// Mean validation loss: windows shared out over the ranks, or the held-out stream as one lane.
+    /// Mean validation loss: windows, or the held-out stream's lanes, shared out over the ranks.
     func validate() throws -> Double {
-        var scored = LocalStep.Scored.zero
-        switch schedule {
-        case .windows: scored = validationWindows()
-        case .lanes: if comm.isRoot { scored = validationLane() }
-        }
+        let scored =
+            switch schedule {
+            case .windows: validationWindows()
+            case let .lanes(plan, _): try validationLanes(plan)
+            }
         var sums = [scored.sum, Double(scored.terms)]
         try sums.withUnsafeMutableBufferPointer { try comm.allReduceSum($0) }
         return sums[0] / sums[1]
@@ -273,24 +277,30 @@ public final class Trainer {
         var scored = LocalStep.Scored.zero
         for start in stride(from: share.lowerBound, to: share.upperBound, by: chunk) {
             let end = min(start + chunk, share.upperBound)
-            scored += localStep.forward(windows: (data.trainCount + start)..<(data.trainCount + end))
+            scored += localStep.forward(windows: (data.trainCount + start)..<(data.trainCount + end), gradient: false)
         }
         return scored
     }
 
-    /// The summed loss of the held-out rows read as one lane, its state carried from zero.
-    /// One lane cannot be shared out, so rank 0 alone reads it.
-    private func validationLane() -> LocalStep.Scored {
+    /// The summed loss of this rank's validation lanes: the held-out rows read as lanes (one
+    /// unless the tail is long, `LanePlan.validationLanes`), each state carried from zero.
+    private func validationLanes(_ training: LanePlan) throws -> LocalStep.Scored {
+        let rows = data.validationCount
+        let count = LanePlan.validationLanes(rows: rows, seqLen: data.seqLen, maxLanes: training.lanes)
+        let plan = try LanePlan(rows: rows, lanes: count, seqLen: data.seqLen, origin: data.trainCount)
+        let mine = BatchPlan.shard(count: count, ranks: comm.size, rank: comm.rank)
+        guard !mine.isEmpty else { return .zero }
         let m = network.config
-        var h = [Float](repeating: 0, count: m.layers * m.hiddenSize)
+        var h = [Float](repeating: 0, count: m.layers * mine.count * m.hiddenSize)
         var scored = LocalStep.Scored.zero
-        let last = data.trainCount + data.validationCount - 1  // the last row is a target only
-        var row = data.trainCount
-        while row < last {
-            let steps = min(data.seqLen, last - row)
-            scored += h.withUnsafeBufferPointer { localStep.forward(runsFrom: [row], steps: steps, initialHidden: $0) }
+        for batch in 0..<plan.batchesPerEpoch {
+            let (offset, steps) = plan.chunk(batch)
+            scored += h.withUnsafeBufferPointer {
+                localStep.forward(
+                    runsFrom: mine.map { plan.row(lane: $0, offset: offset) }, steps: steps, initialHidden: $0,
+                    gradient: false)
+            }
             h = network.finalHidden()
-            row += steps
         }
         return scored
     }

@@ -58,9 +58,11 @@ public struct StepReport: Sendable, Codable, Equatable {
     public var validationLoss: Double?
     /// The last validation loss of the run so far.
     public var lastValidationLoss: Double?
+    /// Seconds the validation of this step took (nil when it did not validate).
+    public var validationSeconds: Double?
     public var learningRate: Double
     public var gradientNorm: Double
-    /// Windows per second since the run (re)started.
+    /// Windows (stateful: rows of all lanes) per second since the run (re)started.
     public var samplesPerSecond: Double
     /// Seconds since the run (re)started, and estimated seconds to go.
     public var elapsed: Double

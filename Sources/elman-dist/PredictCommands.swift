@@ -69,10 +69,10 @@ struct Eval: ParsableCommand {
               elman-dist eval --checkpoint runs/temps --json
             """)
 
-
     @OptionGroup var model: CheckpointArgument
     @OptionGroup(title: "Data") var data: DataArguments
-    @Option(help: "Which windows: validation, train or all (default: validation if the run had one).") var split: TrainedModel.Split?
+    @Option(help: "Which windows: validation, train or all (default: validation if the run had one).") var split:
+        TrainedModel.Split?
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {

@@ -14,6 +14,8 @@ final class ProgressPrinter {
     private let live: Bool
     private var metrics: FileHandle?
     private var liveLineOpen = false
+    /// What a sample is in the rate: "seq" (windows) or "rows" (stateful lanes' rows).
+    private var unit = "seq"
     private let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -49,6 +51,7 @@ final class ProgressPrinter {
         case let .started(o) where o.firstStep > o.totalSteps:
             say("nothing to do: the checkpoint is at step \(o.firstStep - 1) of \(o.totalSteps)")
         case let .started(o):
+            unit = o.lanes == nil ? "seq" : "rows"
             let data =
                 if let lanes = o.lanes {
                     "\(o.trainWindows) training / \(o.validationWindows) validation rows, stateful in \(lanes.count) "
@@ -89,7 +92,7 @@ final class ProgressPrinter {
     private func line(_ r: StepReport) -> String {
         var text = "epoch \(r.epoch) step \(r.step)/\(r.totalSteps) loss \(formatLoss(r.loss))"
         if let v = r.lastValidationLoss { text += " val \(formatLoss(v))" }
-        return text + String(format: " %.0f seq/s", r.samplesPerSecond) + " ETA " + formatDuration(r.remaining)
+        return text + String(format: " %.0f \(unit)/s", r.samplesPerSecond) + " ETA " + formatDuration(r.remaining)
     }
 
     private func say(_ text: String) {
@@ -123,6 +126,7 @@ struct MetricsLine: Codable, Equatable {
     var epoch: Int
     var loss: Double?
     var valLoss: Double?
+    var valSeconds: Double?
     var lr: Double
     var gradNorm: Double?
     var samplesPerSec: Double
@@ -130,7 +134,8 @@ struct MetricsLine: Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case step, epoch, loss, lr, elapsed
-        case valLoss = "val_loss", gradNorm = "grad_norm", samplesPerSec = "samples_per_sec"
+        case valLoss = "val_loss", valSeconds = "val_seconds", gradNorm = "grad_norm"
+        case samplesPerSec = "samples_per_sec"
     }
 
     init(_ r: StepReport) {
@@ -139,6 +144,7 @@ struct MetricsLine: Codable, Equatable {
         // JSON has no NaN: a non-finite value is left out, as the key of a value not measured.
         loss = r.loss.isFinite ? r.loss : nil
         valLoss = r.validationLoss.flatMap { $0.isFinite ? $0 : nil }
+        valSeconds = r.validationSeconds
         lr = r.learningRate
         gradNorm = r.gradientNorm.isFinite ? r.gradientNorm : nil
         samplesPerSec = r.samplesPerSecond

@@ -52,4 +52,41 @@ struct VectorMathTests {
         }
         #expect(relu == values.map { max($0, 0) })
     }
+
+    @Test("logSumExp matches a float64 log-sum-exp for every length from 1 to 70, large and negative logits included")
+    func logSumExpAccuracy() {
+        var rng = SeededGenerator(seed: 9)
+        for count in 1...70 {
+            for scale: Float in [1, 30, 300] {
+                let x = (0..<count).map { _ in (rng.nextUnitFloat() - 0.5) * scale }
+                let m = Double(x.max() ?? 0)
+                let reference = m + Foundation.log(x.reduce(0.0) { $0 + Foundation.exp(Double($1) - m) })
+                let got = x.withUnsafeBufferPointer { VectorMath.logSumExp($0.baseAddress!, count: count) }
+                #expect(abs(Double(got) - reference) <= 1e-6 * max(1, abs(reference)), "count \(count), scale \(scale)")
+            }
+        }
+    }
+
+    @Test("the forward-only loss equals the loss sumAndGradient returns, for MSE and cross-entropy")
+    func lossWithoutGradient() {
+        var rng = SeededGenerator(seed: 4)
+        let O = 23, rows = 9
+        let logits = (0..<rows * O).map { _ in (rng.nextUnitFloat() - 0.5) * 8 }
+        let classes = (0..<rows).map { _ in Float(rng.nextInt(below: O)) }
+        let values = (0..<rows * O).map { _ in rng.nextUnitFloat() }
+        var gradient = [Float](repeating: 0, count: rows * O)
+        for (loss, target) in [(LossKind.crossEntropy, classes), (LossKind.mse, values)] {
+            let (withGradient, alone) = logits.withUnsafeBufferPointer { p in
+                target.withUnsafeBufferPointer { t in
+                    gradient.withUnsafeMutableBufferPointer { g in
+                        (
+                            loss.sumAndGradient(prediction: p, target: t, outputs: O, gradient: g, scale: 1),
+                            loss.sum(prediction: p, target: t, outputs: O)
+                        )
+                    }
+                }
+            }
+            #expect(abs(alone - withGradient) <= 1e-5 * abs(withGradient), "\(loss): \(alone) vs \(withGradient)")
+        }
+    }
 }

@@ -14,7 +14,9 @@ import Testing
 @Suite("Stateful training")
 struct StatefulTests {
     /// A stateful run in this process from a fixture's initial weights; returns the trainer and every step's loss.
-    func run(_ fixture: String, _ series: Series, _ configure: (inout TrainingOptions) -> Void) throws
+    func run(
+        _ fixture: String, _ series: Series, _ configure: (inout TrainingOptions) -> Void
+    ) throws
         -> (Trainer, [Double], SafeTensorsFile)
     {
         let path = Fixtures.path("torch/\(fixture).safetensors")
@@ -37,17 +39,24 @@ struct StatefulTests {
         let expectedLosses = try file.floats("expected.losses")
         expectClose(losses.map(Float.init), expectedLosses, "losses")
         for slot in trainer.network.layout.slots {
-            expectClose(Array(trainer.network.parameters.array[slot.range]), try file.floats("expected." + slot.name),
-                        slot.name)
+            expectClose(
+                Array(trainer.network.parameters.array[slot.range]), try file.floats("expected." + slot.name),
+                slot.name)
         }
     }
 
-    @Test("2-layer tanh, cross-entropy, Adam with clipping, 4 lanes, 3 epochs with a 1-step last chunk: PyTorch's trajectory within 1e-4")
+    @Test(
+        "2-layer tanh, cross-entropy, Adam with clipping, 4 lanes, 3 epochs with a 1-step last chunk: PyTorch's trajectory within 1e-4"
+    )
     func twoLayerAdamClip() throws {
-        let file = try SafeTensorsFile(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("torch/stateful_2layer_ce_adam_clip.safetensors")))))
+        let file = try SafeTensorsFile(
+            bytes: Array(
+                try Data(
+                    contentsOf: URL(fileURLWithPath: Fixtures.path("torch/stateful_2layer_ce_adam_clip.safetensors")))))
         let stream = try file.floats("data").map { UInt8($0) }
-        var series = Series(featureColumns: [], featureNames: ["char"], target: [], targetName: "char",
-                            vocabulary: ["a", "b", "c", "d", "e"])
+        var series = Series(
+            featureColumns: [], featureNames: ["char"], target: [], targetName: "char",
+            vocabulary: ["a", "b", "c", "d", "e"])
         series.classes = .narrow(stream)
         let (trainer, losses, _) = try run("stateful_2layer_ce_adam_clip", series) { o in
             o.loss = .crossEntropy
@@ -63,7 +72,8 @@ struct StatefulTests {
         try expectMatches(trainer, losses, file)
     }
 
-    @Test("sine, 1 layer, plain SGD, one lane, T = 1 (the state carried step to step): PyTorch's trajectory within 1e-4")
+    @Test(
+        "sine, 1 layer, plain SGD, one lane, T = 1 (the state carried step to step): PyTorch's trajectory within 1e-4")
     func sineSGDOneStep() throws {
         let path = Fixtures.path("torch/stateful_sine_sgd_t1.safetensors")
         let file = try SafeTensorsFile(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
@@ -80,7 +90,8 @@ struct StatefulTests {
         try expectMatches(trainer, losses, file)
     }
 
-    @Test("stopped mid-epoch and resumed from the checkpoint, a stateful run ends bit for bit where a straight one does")
+    @Test(
+        "stopped mid-epoch and resumed from the checkpoint, a stateful run ends bit for bit where a straight one does")
     func exactResume() throws {
         let dir = try Scratch.directory()
         var o = TrainingOptions.defaults(text: false, stateful: true)
@@ -113,7 +124,13 @@ struct StatefulTests {
         #expect(plan.laneLength == 50 && plan.droppedRows == 3 && plan.batchesPerEpoch == 7)
         #expect(plan.chunk(0) == (0, 8) && plan.chunk(6) == (48, 1))
         #expect(plan.row(lane: 3, offset: 48) == 198)
-        #expect(throws: DataError("`batchSize` 8 lanes of 12 training rows leave 1 row(s) a lane; at least 2 are needed")) {
+        // Validation: one lane unless the tail holds 100·T rows a lane, at most the training lanes.
+        #expect(LanePlan.validationLanes(rows: 200, seqLen: 16, maxLanes: 4) == 1)
+        #expect(LanePlan.validationLanes(rows: 4_000_000, seqLen: 64, maxLanes: 64) == 64)
+        #expect(LanePlan.validationLanes(rows: 32_000, seqLen: 64, maxLanes: 64) == 5)
+        #expect(
+            throws: DataError("`batchSize` 8 lanes of 12 training rows leave 1 row(s) a lane; at least 2 are needed")
+        ) {
             try LanePlan(rows: 12, lanes: 8, seqLen: 4)
         }
     }
@@ -131,7 +148,8 @@ struct StatefulTests {
         #expect(summary.steps == 25)
     }
 
-    @Test("a stateful model is used as trained: eval warms the state over the training rows, forecasts continue the lane")
+    @Test(
+        "a stateful model is used as trained: eval warms the state over the training rows, forecasts continue the lane")
     func inference() throws {
         let dir = try Scratch.directory()
         var o = TrainingOptions.defaults(text: false, stateful: true)

@@ -224,7 +224,9 @@ struct CommandLineTests {
         ])
         #expect(r.status == 0, "\(r.stderr)")
         // 1505 characters, 1204 training rows: 8 lanes of 150, 4 rows dropped, the log says so.
-        #expect(r.stdout.contains("1204 training / 301 validation rows, stateful in 8 lanes of 150 rows (4 training rows dropped)"))
+        #expect(
+            r.stdout.contains(
+                "1204 training / 301 validation rows, stateful in 8 lanes of 150 rows (4 training rows dropped)"))
         let e = try Harness.run(["eval", "--checkpoint", dir, "--json"])
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])
         #expect(obj["windows"] as? Int == 300 && obj["accuracy"] is Double)

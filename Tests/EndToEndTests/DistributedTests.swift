@@ -81,7 +81,9 @@ struct DistributedTests {
         }
     }
 
-    @Test("stateful: stopped mid-epoch, resumed at the same and at other world sizes, the run ends where a straight one does")
+    @Test(
+        "stateful: stopped mid-epoch, resumed at the same and at other world sizes, the run ends where a straight one does"
+    )
     func statefulResume() throws {
         let straight = try Scratch.directory()
         let every = ["--checkpoint-every", "9", "--keep", "5"]

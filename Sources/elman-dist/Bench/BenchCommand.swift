@@ -27,6 +27,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Measured steps.") var steps = 200
     @Option(help: "Warm-up steps (not measured).") var warmup = 20
     @Option(help: "last or every.") var head: HeadMode = .last
+    @Flag(help: "Stateful lanes (head on every step, the state carried) instead of independent windows.")
+    var stateful = false
     @Option(help: "BLAS threads per rank (default: cores / ranks on the node).") var threads: Int?
     @Flag(help: "Measure the linked BLAS's sgemm throughput instead (the roofline).") var gemm = false
 
@@ -53,7 +55,7 @@ struct Bench: ParsableCommand {
         }
         try runDistributed { comm in
             // Random series: enough rows for 8 distinct batches.
-            let rows = batchSize * 8 + seqLen
+            let rows = stateful ? batchSize * (seqLen * 8 + 1) : batchSize * 8 + seqLen
             var rng = SeededGenerator(seed: 1)
             let columns = (0..<inputSize).map { _ in (0..<rows).map { _ in Double(rng.nextUnitFloat() * 2 - 1) } }
             let series = Series(
@@ -64,7 +66,9 @@ struct Bench: ParsableCommand {
             options.layers = layers
             options.seqLen = seqLen
             options.batchSize = batchSize
-            options.head = head
+            options.head = stateful ? .every : head
+            options.stateful = stateful
+            options.shuffle = !stateful
             options.validationFraction = 0
             options.normalize = .none
             options.steps = warmup + steps
@@ -105,11 +109,13 @@ struct Bench: ParsableCommand {
                 print(
                     String(
                         format:
-                            "bench I=%d H=%d L=%d T=%d B=%d head=%@ ranks=%d threads=%d: %.3f ms/step, %.1f GFLOP/s, %@, memory +%.1f MiB for %.1f MiB of state and activations, %.0f seq/s",
-                        inputSize, hidden, layers, seqLen, batchSize, head.rawValue as NSString, comm.size,
+                            "bench I=%d H=%d L=%d T=%d B=%d head=%@ ranks=%d threads=%d: %.3f ms/step, %.1f GFLOP/s, %@, memory +%.1f MiB for %.1f MiB of state and activations, %.0f rows/s, %.0f seq/s",
+                        inputSize, hidden, layers, seqLen, batchSize,
+                        (stateful ? "every, stateful" : head.rawValue) as NSString, comm.size,
                         BLASThreads.current,
                         step * 1e3, flops / step / 1e9, share as NSString,
-                        grown / 1_048_576, needed / 1_048_576, Double(batchSize) / step))
+                        grown / 1_048_576, needed / 1_048_576, Double(batchSize * seqLen) / step,
+                        Double(batchSize) / step))
             }
         }
     }
