@@ -28,19 +28,13 @@ public struct CheckpointDirectory: Sendable {
         return "step-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits + ".safetensors"
     }
 
-    /// Creates the directory if needed and proves it writable, before any training step.
+    /// Creates the directory (and its parents) if needed and proves it writable, before any training step.
     public func prepare() throws(CheckpointError) {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw CheckpointError("checkpoint directory \(path) is a file") }
         } else {
-            let parent = (path as NSString).deletingLastPathComponent
-            if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) {
-                throw CheckpointError("checkpoint directory \(path): parent \(parent) does not exist")
-            }
-            guard mkdir(path, 0o755) == 0 else {
-                throw CheckpointError("cannot create checkpoint directory \(path): \(String(cString: strerror(errno)))")
-            }
+            do { try Files.makeDirectories(path) } catch { throw CheckpointError("checkpoint directory \(path): \(error)") }
         }
         let probe = path + "/.write-probe-\(getpid())"
         let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0o644)

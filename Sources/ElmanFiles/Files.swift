@@ -102,6 +102,20 @@ public enum Files {
         return (done, 0)
     }
 
+    /// Creates the directory `path` and any missing parents (`mkdir -p`). A directory that
+    /// appears meanwhile, created by another process, is fine.
+    public static func makeDirectories(_ path: String) throws(FileError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+            guard mkdir(prefix, 0o755) != 0 else { continue }
+            let code = errno
+            guard code == EEXIST, kind(prefix) == .directory else {
+                throw FileError("cannot create directory \(prefix): \(reason(code == EEXIST ? ENOTDIR : code))")
+            }
+        }
+    }
+
     /// The directory part of `path` ("." for a bare name).
     public static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }

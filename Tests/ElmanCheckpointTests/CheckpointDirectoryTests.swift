@@ -18,15 +18,18 @@ struct CheckpointDirectoryTests {
         #expect(leftovers.isEmpty)
     }
 
-    @Test("an unusable directory is found before training")
+    @Test("missing parents are created; an unusable directory is found before training")
     func unusable() throws {
         let base = try Scratch.directory()
-        #expect(
-            throws: CheckpointError("checkpoint directory \(base)/missing/run: parent \(base)/missing does not exist")
-        ) {
-            try CheckpointDirectory(path: base + "/missing/run").prepare()
-        }
+        try CheckpointDirectory(path: base + "/missing/parents/run").prepare()
+        #expect(FileManager.default.fileExists(atPath: base + "/missing/parents/run/"))
         _ = FileManager.default.createFile(atPath: base + "/file", contents: Data())
+        #expect(
+            throws: CheckpointError(
+                "checkpoint directory \(base)/file/run: cannot create directory \(base)/file: Not a directory")
+        ) {
+            try CheckpointDirectory(path: base + "/file/run").prepare()
+        }
         #expect(throws: CheckpointError("checkpoint directory \(base)/file is a file")) {
             try CheckpointDirectory(path: base + "/file").prepare()
         }

@@ -66,8 +66,8 @@ struct CommandLineTests {
                 "error: --loss cross-entropy needs class targets (text data); use mse for numeric series"
             ),
             (
-                ["train", "--data", "sine", "--checkpoint-dir", "/nonexistent/parent/run"], 1,
-                "error: checkpoint directory /nonexistent/parent/run: parent /nonexistent/parent does not exist"
+                ["train", "--data", "sine", "--checkpoint-dir", "/proc/version/run"], 1,
+                "error: checkpoint directory /proc/version/run: cannot create directory /proc/version: Not a directory"
             ),
             (["train", "--resume", "latest"], 64, "error: --resume latest needs --checkpoint-dir"),
             (["eval", "--checkpoint", "/nope"], 1, "error: /nope: no such file or directory"),
