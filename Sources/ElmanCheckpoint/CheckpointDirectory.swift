@@ -34,7 +34,9 @@ public struct CheckpointDirectory: Sendable {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw CheckpointError("checkpoint directory \(path) is a file") }
         } else {
-            do { try Files.makeDirectories(path) } catch { throw CheckpointError("checkpoint directory \(path): \(error)") }
+            do { try Files.makeDirectories(path) } catch {
+                throw CheckpointError("checkpoint directory \(path): \(error)")
+            }
         }
         let probe = path + "/.write-probe-\(getpid())"
         let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0o644)

@@ -1,4 +1,4 @@
-/// Where the data comes from, as written after ``data``.
+/// Where the data comes from, as written for the `data` setting (`--data` on the command line).
 ///
 ///     prices.csv          a CSV file with a header
 ///     formula:2*x+1       a formula in x, sampled at x = 0, Δ, 2Δ, …
@@ -10,7 +10,7 @@ public enum DataSpec: Equatable, Sendable, Codable, CustomStringConvertible {
     case sine
     case text(path: String)
 
-    /// Parses the ``data`` argument.
+    /// Parses the `data` setting.
     public init(parsing s: String) throws(DataError) {
         if s.isEmpty { throw DataError("`data` is empty") }
         if s == "sine" { self = .sine; return }

@@ -361,6 +361,18 @@ public struct WindowedDataset: Sendable {
 
     /// The scaled target (or class index) at `row`.
     public func scaledTarget(row: Int) -> Float { target(row: row) }
+
+    /// The mean absolute error of the last-value forecast over the training rows, in the
+    /// target's units: the scale of MASE. Nil for text.
+    public var inSampleNaiveMAE: Double? {
+        guard !isClassification else { return nil }
+        let end = min(rowCount, split == .windows ? trainCount + seqLen : trainCount)
+        let first = isDifferenced ? 0 : 1
+        guard end > first else { return nil }
+        var sum = 0.0
+        for r in first..<end { sum += abs(level(row: r) - level(row: r - 1)) }
+        return sum / Double(end - first)
+    }
 }
 
 extension Fingerprint {

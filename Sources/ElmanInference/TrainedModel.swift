@@ -7,42 +7,6 @@ import ElmanRun
 import Glibc
 #endif
 
-/// One next-step prediction in original units.
-public struct Prediction: Sendable, Equatable {
-    /// Row of the series the prediction is for (window start + T).
-    public var row: Int
-    public var predicted: Double
-    public var actual: Double
-    /// The naive forecast: the target at the row before.
-    public var naive: Double
-}
-
-/// Error measures of a set of predictions, in original units.
-public struct ErrorMetrics: Sendable, Equatable, Codable {
-    public var mse: Double
-    public var rmse: Double
-    public var mae: Double
-
-    init(_ pairs: [(Double, Double)]) {
-        let n = Double(max(pairs.count, 1))
-        mse = pairs.reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } / n
-        rmse = mse.squareRoot()
-        mae = pairs.reduce(0) { $0 + abs($1.0 - $1.1) } / n
-    }
-}
-
-/// What `eval` reports.
-public struct Evaluation: Sendable {
-    public var windows: Int
-    /// Regression: the model's errors and the naive last-value forecast's.
-    public var model: ErrorMetrics?
-    public var naive: ErrorMetrics?
-    /// Classification: share of correct next classes, and the naive "same as before" share.
-    public var accuracy: Double?
-    public var naiveAccuracy: Double?
-    public var crossEntropy: Double?
-}
-
 /// A trained model loaded from a checkpoint, for prediction, evaluation and generation.
 public final class TrainedModel {
     public let checkpoint: Checkpoint
@@ -62,18 +26,39 @@ public final class TrainedModel {
     /// Whether the model was trained statefully (its state carried along one stream).
     public var isStateful: Bool { options.stateful }
 
-    /// The checkpoint's data, or `override`, split as in training with the checkpoint's scaling.
-    public func dataset(_ override: DataOptions?) throws -> WindowedDataset {
-        let series = try Series.load(override ?? dataRecord.options, vocabulary: dataRecord.vocabulary)
+    /// The data options a request resolves to: the checkpoint's pipeline with only the source
+    /// changed; a setting that contradicts the checkpoint is an error naming both values.
+    public func dataOptions(_ request: DataRequest) throws(DataError) -> DataOptions {
+        try dataRecord.options.resolving(request)
+    }
+
+    /// The series a request names, through the checkpoint's pipeline (features, differencing, vocabulary).
+    public func series(_ request: DataRequest) throws -> Series {
+        let series = try Series.load(try dataOptions(request), vocabulary: dataRecord.vocabulary)
         if series.vocabulary == nil && series.featureColumns.count != checkpoint.model.inputSize {
             throw RunError(
                 "the model takes \(checkpoint.model.inputSize) feature(s) (\(dataRecord.featureNames.joined(separator: ", "))), the data gives \(series.featureColumns.count)"
             )
         }
-        return try WindowedDataset(
-            series: series, seqLen: options.seqLen, validationFraction: options.validationFraction,
+        return series
+    }
+
+    /// The data a command runs the model on, scaled as in training: the training data with its
+    /// validation split, or new data whole (every window of it, nothing held out).
+    public func dataset(_ request: DataRequest = DataRequest()) throws -> WindowedDataset {
+        try dataset(try series(request), whole: request.isNewData)
+    }
+
+    /// `series` split as in training (or `whole`), with the checkpoint's scaling.
+    public func dataset(_ series: Series, whole: Bool) throws -> WindowedDataset {
+        try WindowedDataset(
+            series: series, seqLen: options.seqLen, validationFraction: whole ? 0 : options.validationFraction,
             scaling: .fixed(dataRecord.normalization), split: isStateful ? .stream : .windows)
     }
+
+    /// Rows a forecast needs: T values (stateless) or at least one (stateful), one more when the
+    /// model reads differences.
+    public var rowsToForecastFrom: Int { (isStateful ? 1 : options.seqLen) + (dataRecord.options.difference ? 1 : 0) }
 
     /// Which predictions to make on a dataset.
     public enum Selection: Sendable, Equatable {
@@ -161,20 +146,46 @@ public final class TrainedModel {
     }
 
     /// Next-step predictions in original units (regression models).
-    public func predictions(_ data: WindowedDataset, _ selection: Selection) -> [Prediction] {
+    public func predictions(_ data: WindowedDataset, _ selection: Selection, season: Int? = nil) -> [Prediction] {
         var result: [Prediction] = []
         result.reserveCapacity(selection.count)
         forEachPrediction(data, selection) { row, out in
-            result.append(
-                Prediction(
-                    row: row + data.levelOffset, predicted: data.predictedLevel(row: row, output: out[0]),
-                    actual: data.level(row: row), naive: data.level(row: row - 1)))
+            result.append(prediction(data, row: row, output: out[0], season: season))
         }
         return result
     }
 
-    /// Scores the model on `selection` next to the naive last-value forecast.
-    public func evaluate(_ data: WindowedDataset, _ selection: Selection) -> Evaluation {
+    /// The prediction `output` (scaled) makes for the target at `row`, with the naive forecasts.
+    func prediction(_ data: WindowedDataset, row: Int, output: Float, season: Int?) -> Prediction {
+        let seasonal = season.flatMap { k in row - k + data.levelOffset >= 0 ? data.level(row: row - k) : nil }
+        return Prediction(
+            row: row + data.levelOffset, predicted: data.predictedLevel(row: row, output: output),
+            actual: data.level(row: row), naive: data.level(row: row - 1), seasonal: seasonal)
+    }
+
+    /// Every step's prediction of windows `windows` of a model with a head on every step:
+    /// (window, step, prediction), step t of window w predicting row w + t + 1.
+    public func stepPredictions(_ data: WindowedDataset, windows: Range<Int>) -> [(Int, Int, Prediction)] {
+        let T = options.seqLen
+        let step = LocalStep(network: network, data: data, loss: options.loss)
+        var result: [(Int, Int, Prediction)] = []
+        for start in stride(from: windows.lowerBound, to: windows.upperBound, by: 256) {
+            let batch = start..<min(start + 256, windows.upperBound)
+            step.forward(windows: batch, gradient: false)
+            let out = network.output  // (B, T, 1)
+            for k in 0..<batch.count {
+                for t in 0..<T {
+                    let w = start + k
+                    result.append((w, t, prediction(data, row: w + t + 1, output: out[k * T + t], season: nil)))
+                }
+            }
+        }
+        return result
+    }
+
+    /// Scores the model on `selection` next to the last-value forecast, and the seasonal naive
+    /// forecast of period `season` when given (over the predictions whose season is in the data).
+    public func evaluate(_ data: WindowedDataset, _ selection: Selection, season: Int? = nil) -> Evaluation {
         if data.isClassification {
             var correct = 0, naiveCorrect = 0
             var ce = 0.0
@@ -192,10 +203,63 @@ public final class TrainedModel {
                 windows: selection.count, accuracy: Double(correct) / n,
                 naiveAccuracy: Double(naiveCorrect) / n, crossEntropy: ce / n)
         }
-        let p = predictions(data, selection)
+        let p = predictions(data, selection, season: season)
+        let scale = dataRecord.naiveMAE
+        let seasonal = p.compactMap { x in x.seasonal.map { (forecast: $0, actual: x.actual) } }
         return Evaluation(
-            windows: selection.count, model: ErrorMetrics(p.map { ($0.predicted, $0.actual) }),
-            naive: ErrorMetrics(p.map { ($0.naive, $0.actual) }))
+            windows: selection.count, model: ErrorMetrics(p.map { ($0.predicted, $0.actual) }, scale: scale),
+            naive: ErrorMetrics(p.map { ($0.naive, $0.actual) }, scale: scale),
+            seasonal: season == nil ? nil : ErrorMetrics(seasonal, scale: scale))
+    }
+
+    /// The errors at each lead 1 … `horizon` of forecasts from every window of `windows` whose
+    /// leads lie in the data, the model's predictions fed back (univariate windowed models).
+    public func evaluate(_ data: WindowedDataset, windows: Range<Int>, horizon H: Int) throws -> [LeadErrors] {
+        guard H >= 1 else { throw RunError("`horizon` must be at least 1, got \(H)") }
+        guard !isStateful, !data.isClassification, data.inputSize == 1,
+            dataRecord.featureNames == [dataRecord.targetName]
+        else {
+            throw RunError("`horizon` evaluation needs a windowed (not stateful) model of the target alone")
+        }
+        let T = options.seqLen, O = checkpoint.model.outputSize
+        let everyStep = checkpoint.model.head == .every
+        let usable = windows.lowerBound..<min(windows.upperBound, data.rowCount - T - H + 1)
+        guard !usable.isEmpty else { throw RunError("no window is followed by \(H) rows to score `horizon` \(H)") }
+        let feature = dataRecord.normalization.features[0]
+        var model = [[(forecast: Double, actual: Double)]](repeating: [], count: H)
+        var naive = model
+        for start in stride(from: usable.lowerBound, to: usable.upperBound, by: 256) {
+            let batch = start..<min(start + 256, usable.upperBound)
+            var x = [Float](repeating: 0, count: batch.count * T)
+            var y = [Float](repeating: 0, count: batch.count * T)
+            data.fill(windows: batch, everyStep: false, x: &x, y: &y)
+            var level = batch.map { data.level(row: $0 + T - 1) }  // the last known level
+            let last = level
+            for lead in 1...H {
+                x.withUnsafeBufferPointer { network.forward($0, batch: batch.count, steps: T) }
+                let out = network.output
+                for (k, w) in batch.enumerated() {
+                    let scaled = out[everyStep ? (k * T + T - 1) * O : k * O]
+                    let value = dataRecord.normalization.target.denormalize(Double(scaled))
+                    // A differenced model forecasts the change: add it to the level so far.
+                    let forecast = data.isDifferenced ? level[k] + value : value
+                    level[k] = forecast
+                    let actual = data.level(row: w + T + lead - 1)
+                    model[lead - 1].append((forecast, actual))
+                    naive[lead - 1].append((last[k], actual))
+                    // Feed the forecast back: the window moves one step on.
+                    let row = k * T
+                    for t in 0..<T - 1 { x[row + t] = x[row + t + 1] }
+                    x[row + T - 1] = Float(feature.normalize(data.isDifferenced ? value : forecast))
+                }
+            }
+        }
+        let scale = dataRecord.naiveMAE
+        return (0..<H).map {
+            LeadErrors(
+                lead: $0 + 1, model: ErrorMetrics(model[$0], scale: scale), naive: ErrorMetrics(naive[$0], scale: scale)
+            )
+        }
     }
 
     /// Forecasts `horizon` values past the end of the series by feeding predictions back: from
@@ -204,14 +268,21 @@ public final class TrainedModel {
     public func forecast(_ series: Series, horizon: Int) throws -> [Double] {
         guard horizon >= 1 else { throw RunError("`horizon` must be at least 1, got \(horizon)") }
         guard series.vocabulary == nil else { throw RunError("`horizon` is for numeric series; use generate for text") }
-        guard series.featureNames == [series.targetName] else {
+        let T = options.seqLen
+        let levels = series.levels?.count ?? series.rowCount
+        guard series.rowCount >= (isStateful ? 1 : T) else {
             throw RunError(
-                "`horizon` needs the target as the only feature (the model reads \(series.featureNames.joined(separator: ", ")))"
+                "the model forecasts from \(rowsToForecastFrom) values of \(dataRecord.targetName); the data has \(levels)"
             )
         }
-        let T = options.seqLen
-        guard series.rowCount >= (isStateful ? 1 : T) else {
-            throw RunError("need at least \(T) rows to forecast from, the data has \(series.rowCount)")
+        guard series.featureNames == [series.targetName] else {
+            // Several features: one step ahead only, as the features of later steps are unknown.
+            guard horizon == 1, !isStateful else {
+                throw RunError(
+                    "`horizon` \(horizon) needs the target as the only feature (the model reads \(series.featureNames.joined(separator: ", "))); a model of several features forecasts one step"
+                )
+            }
+            return [try nextValue(series)]
         }
         let scaling = dataRecord.normalization.features[0]
         let O = checkpoint.model.outputSize
@@ -263,6 +334,37 @@ public final class TrainedModel {
             }
         }
         return result
+    }
+
+    /// The next value after the last T rows of a series of several features (windowed models).
+    func nextValue(_ series: Series) throws -> Double {
+        let T = options.seqLen, I = series.featureColumns.count, O = checkpoint.model.outputSize
+        let n = series.rowCount
+        var x = [Float](repeating: 0, count: T * I)
+        for t in 0..<T {
+            for f in 0..<I {
+                x[t * I + f] = Float(
+                    dataRecord.normalization.features[f].normalize(series.featureColumns[f][n - T + t]))
+            }
+        }
+        x.withUnsafeBufferPointer { network.forward($0, batch: 1, steps: T) }
+        let scaled = checkpoint.model.head == .every ? network.output[(T - 1) * O] : network.output[0]
+        let value = dataRecord.normalization.target.denormalize(Double(scaled))
+        return series.levels.map { ($0.last ?? 0) + value } ?? value
+    }
+
+    /// A univariate series of `values` of the target, through the checkpoint's pipeline
+    /// (differenced when the model reads differences).
+    public func series(values: [Double]) throws -> Series {
+        let name = dataRecord.targetName
+        guard dataRecord.vocabulary == nil, dataRecord.featureNames == [name] else {
+            throw RunError(
+                "`input` is for a model of \(name) alone; this one reads \(dataRecord.featureNames.joined(separator: ", ")): give a CSV of \(options.seqLen) rows with `data`"
+            )
+        }
+        let series = Series(
+            featureColumns: [values], featureNames: [name], target: values, targetName: name, vocabulary: nil)
+        return dataRecord.options.difference ? try series.differenced() : series
     }
 
     /// Generates `length` characters after `prime`, sampling at `temperature` (0: most likely).

@@ -6,8 +6,9 @@ import ElmanData
 public struct DataRecord: Codable, Equatable, Sendable {
     public init(
         options: DataOptions, normalization: Normalization, vocabulary: [String]?, featureNames: [String],
-        targetName: String, fingerprint: String, trainWindows: Int, validationWindows: Int
+        targetName: String, fingerprint: String, trainWindows: Int, validationWindows: Int, naiveMAE: Double? = nil
     ) {
+        self.naiveMAE = naiveMAE
         self.options = options
         self.normalization = normalization
         self.vocabulary = vocabulary
@@ -25,6 +26,9 @@ public struct DataRecord: Codable, Equatable, Sendable {
     public var targetName: String
     public var fingerprint: String
     public var trainWindows: Int
+    /// The last-value forecast's mean absolute error over the training rows, in the target's
+    /// units: MASE's scale (nil for text, and in checkpoints written before it was recorded).
+    public var naiveMAE: Double?
     public var validationWindows: Int
 }
 

@@ -158,7 +158,7 @@ extension Trainer {
             options: source, normalization: data.normalization, vocabulary: data.vocabulary,
             featureNames: series.featureNames, targetName: series.targetName,
             fingerprint: data.fingerprint.hex16, trainWindows: data.trainCount,
-            validationWindows: data.validationCount)
+            validationWindows: data.validationCount, naiveMAE: data.inSampleNaiveMAE)
         return (data, record)
     }
 

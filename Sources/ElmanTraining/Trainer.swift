@@ -142,6 +142,7 @@ public final class Trainer {
             if last { break }
         }
         if checkpoints != nil && progress.step > startStep { try writeCheckpoint(report) }
+        if isRoot, progress.step > startStep, let warning = constantModelWarning() { report(.warning(warning)) }
         return TrainingSummary(
             steps: progress.step, finalLoss: meter.last, validationLoss: progress.lastValidationLoss,
             bestValidationLoss: progress.bestValidationLoss, checkpoint: lastCheckpoint,
@@ -303,6 +304,56 @@ public final class Trainer {
             h = network.finalHidden()
         }
         return scored
+    }
+
+    /// A warning when the predictions on the validation data barely vary while the targets do:
+    /// a model that collapsed to a constant (dead relu units, a learning rate too high).
+    /// Looks at up to 4096 validation windows (or rows), evenly spread; rank 0 alone.
+    func constantModelWarning() -> String? {
+        guard !data.isClassification, data.validationCount > 0 else { return nil }
+        var predictions: [Double] = [], targets: [Double] = []
+        let T = data.seqLen
+        switch schedule {
+        case .windows:
+            let stride = max(1, data.validationCount / 4096)
+            let windows = Array(Swift.stride(from: data.trainCount, to: data.windowCount, by: stride))
+            for start in Swift.stride(from: 0, to: windows.count, by: 256) {
+                let batch = windows[start..<min(start + 256, windows.count)]
+                localStep.forward(windows: batch, gradient: false)
+                let everyStep = network.config.head == .every
+                for (k, w) in batch.enumerated() {
+                    predictions.append(Double(network.output[everyStep ? k * T + T - 1 : k]))
+                    targets.append(Double(data.scaledTarget(row: w + T)))
+                }
+            }
+        case .lanes:
+            let m = network.config
+            var h = [Float](repeating: 0, count: m.layers * m.hiddenSize)
+            var row = data.trainCount
+            let last = min(data.trainCount + data.validationCount - 1, data.trainCount + 4096)
+            while row < last {
+                let steps = min(T, last - row)
+                h.withUnsafeBufferPointer {
+                    localStep.forward(runsFrom: [row], steps: steps, initialHidden: $0, gradient: false)
+                }
+                h = network.finalHidden()
+                for t in 0..<steps {
+                    predictions.append(Double(network.output[t]))
+                    targets.append(Double(data.scaledTarget(row: row + t + 1)))
+                }
+                row += steps
+            }
+        }
+        func spread(_ v: [Double]) -> Double {
+            let mean = v.reduce(0, +) / Double(max(v.count, 1))
+            return (v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(v.count, 1))).squareRoot()
+        }
+        let p = spread(predictions), t = spread(targets)
+        guard t > 0, p < 0.05 * t else { return nil }
+        return String(
+            format:
+                "the model's predictions on the validation data barely vary (spread %.3g against the targets' %.3g, in scaled units): it predicts a near-constant. Dead relu units or a learning rate too high are the usual causes: try `activation` tanh, a lower `lr`, or more `epochs`",
+            p, t)
     }
 
     // MARK: Replicas and checkpoints

@@ -16,6 +16,8 @@ public enum TrainingEvent: Sendable {
     case stoppedEarly(patience: Int, bestValidationLoss: Double)
     /// A stop signal ends the run after this step.
     case stopRequested(step: Int)
+    /// Something about the result the user should look at (a model that predicts a constant).
+    case warning(String)
 }
 
 /// The shape of a run, reported when it starts.

@@ -52,24 +52,27 @@ struct DataArguments: ParsableArguments {
     )
     var difference = false
 
-    /// The options, or nil when --data was not given.
+    /// What the flags say about the data, as a request (settings left out are nil).
+    func request() throws -> DataRequest {
+        let feats = features.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        if let feats, feats.isEmpty || feats.contains("") {
+            throw ValidationError("--features must name at least one column")
+        }
+        return DataRequest(
+            source: try data.map { (d) throws(DataError) in try DataSpec(parsing: d) }, target: target, features: feats,
+            filter: filter, missing: missing, difference: difference ? true : nil, points: points, xStep: xStep,
+            xStart: xStart)
+    }
+
+    /// A new run's data options, or nil when --data was not given.
     func options() throws -> DataOptions? {
-        guard let data else {
+        let request = try request()
+        guard request.source != nil else {
             if target != nil || features != nil || filter != nil || difference {
                 throw ValidationError("--target, --features, --where and --difference need --data")
             }
             return nil
         }
-        var grid = SamplingGrid()
-        if let points { grid.points = points }
-        if let xStep { grid.step = xStep }
-        if let xStart { grid.start = xStart }
-        let feats = features.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
-        if let feats, feats.isEmpty || feats.contains("") {
-            throw ValidationError("--features must name at least one column")
-        }
-        return DataOptions(
-            source: try DataSpec(parsing: data), target: target, features: feats, filter: filter,
-            missing: missing ?? .error, grid: grid, difference: difference)
+        return try request.options()
     }
 }

@@ -88,30 +88,58 @@ struct Export: ParsableCommand {
         for slot in ElmanCore.ParameterLayout(ckpt.model).slots {
             writer.add(slot.name, shape: slot.shape, values: Array(ckpt.parameters[slot.range]))
         }
-        let m = ckpt.model
-        writer.metadata = ["elman_dist_model": try ExportedModel(m).json()]
+        writer.metadata = ["elman_dist_model": try ExportedModel(ckpt).json()]
         try Files.writeAtomically(writer.serialized(), to: out)
         print("wrote \(out): \(ParameterLayout(ckpt.model).slots.count) tensors (rnn.*, fc.*)")
     }
 }
 
-/// The `elman_dist_model` metadata of an exported file: what PyTorch needs to rebuild the modules.
+/// The `elman_dist_model` metadata of an exported file: what PyTorch needs to rebuild the
+/// modules and to use them on raw data (the data pipeline and its scaling). Keys in the README.
 struct ExportedModel: Encodable {
+    struct Scaling: Encodable {
+        var shift, scale: Double
+    }
     var inputSize, hiddenSize, outputSize, numLayers: Int
     var nonlinearity, head: String
+    var seqLen: Int?
+    var stateful: Bool?
+    var target: String?
+    var features: [String]?
+    var difference: Bool?
+    /// normalised = (value − shift) / scale, per feature; the target's is undone on the output.
+    var featureScaling: [Scaling]?
+    var targetScaling: Scaling?
+    var vocabulary: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case nonlinearity, head
+        case nonlinearity, head, stateful, target, features, difference, vocabulary
         case inputSize = "input_size", hiddenSize = "hidden_size", outputSize = "output_size", numLayers = "num_layers"
+        case seqLen = "seq_len", featureScaling = "feature_scaling", targetScaling = "target_scaling"
     }
 
-    init(_ m: ModelConfig) {
+    init(_ c: Checkpoint) {
+        let m = c.model
         inputSize = m.inputSize
         hiddenSize = m.hiddenSize
         outputSize = m.outputSize
         numLayers = m.layers
         nonlinearity = m.activation.rawValue
         head = m.head.rawValue
+        if let t = try? c.trainingOptions {
+            seqLen = t.seqLen
+            stateful = t.stateful
+        }
+        if let d = try? c.dataRecord {
+            target = d.targetName
+            features = d.featureNames
+            difference = d.options.difference
+            vocabulary = d.vocabulary
+            if d.vocabulary == nil {
+                featureScaling = d.normalization.features.map { Scaling(shift: $0.shift, scale: $0.scale) }
+                targetScaling = Scaling(shift: d.normalization.target.shift, scale: d.normalization.target.scale)
+            }
+        }
     }
 
     func json() throws -> String {

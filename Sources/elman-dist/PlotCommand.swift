@@ -1,6 +1,7 @@
 import ArgumentParser
 import ElmanInference
 import ElmanRun
+import ElmanData
 import ElmanFiles
 import Foundation
 
@@ -40,7 +41,8 @@ struct Plot: ParsableCommand {
                 series: [("training", "#1f77b4", loss), ("validation", "#d62728", val)])
         } else {
             let m = try CheckpointArgument.parse(["--checkpoint", checkpoint ?? ""]).load()
-            let d = try m.dataset(try data.options())
+            let request = try data.request()
+            let d = try m.dataset(request)
             guard !d.isClassification else { throw CommandFailure("forecast plots are for numeric series") }
             let p = m.predictions(d, m.selection(d, .all)).suffix(last)
             chart = LineChart(
@@ -50,7 +52,9 @@ struct Plot: ParsableCommand {
                     ("actual", "#333333", p.map { (Double($0.row), $0.actual) }),
                     ("forecast", "#d62728", p.map { (Double($0.row), $0.predicted) }),
                 ])
-            if d.validationCount > 0 { chart.marker = Double(d.trainCount + (d.split == .windows ? d.seqLen : 0)) }
+            if d.validationCount > 0 {
+                chart.marker = Double(d.trainCount + (d.split == WindowedDataset.Split.windows ? d.seqLen : 0))
+            }
         }
         try Files.writeAtomically(Array(chart.svg().utf8), to: out)
         print("wrote \(out)")

@@ -18,40 +18,71 @@ struct CheckpointArgument: ParsableArguments {
 
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Next-step predictions for every window, or a forecast past the end of the data.",
+        abstract: "Next-step predictions for every window, or a forecast from the last values.",
         discussion: """
-            Values are in the data's original units. Without --data the checkpoint's data is used.
+            Values are in the data's original units. The checkpoint fixes the data pipeline (target, \
+            features, --where, --missing, differencing, scaling, window length): --data changes only \
+            the source, and every window of it is predicted. Data of exactly T rows (T + 1 for a \
+            differenced model), --input, or --horizon give a forecast from the last values instead.
 
             Examples:
               elman-dist predict --checkpoint runs/temps --out predictions.csv
+              elman-dist predict --checkpoint runs/temps --data later.csv
               elman-dist predict --checkpoint runs/temps --horizon 24
+              elman-dist predict --checkpoint runs/temps --input 46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61
             """)
 
     @OptionGroup var model: CheckpointArgument
     @OptionGroup(title: "Data") var data: DataArguments
-    @Option(help: "Forecast this many steps past the end by feeding predictions back.") var horizon: Int?
+    @Option(
+        help: ArgumentHelp("The last values of the target, comma-separated, to forecast from.", valueName: "v,v,…"))
+    var input: String?
+    @Option(help: "Forecast this many steps past the end by feeding predictions back (default 1 with --input).")
+    var horizon: Int?
     @Option(help: "Write CSV here instead of standard output.") var out: String?
 
     func run() throws {
         let m = try model.load()
-        let options = try data.options()
-        var csv: String
-        if let horizon {
-            let series = try Series.load(options ?? m.dataRecord.options, vocabulary: m.dataRecord.vocabulary)
-            let values = try m.forecast(series, horizon: horizon)
-            csv =
-                "step,forecast\n" + values.enumerated().map { "\($0.offset + 1),\($0.element)" }.joined(separator: "\n")
-                + "\n"
-        } else {
-            let d = try m.dataset(options)
-            guard !d.isClassification else {
-                throw CommandFailure("predict is for numeric series; use generate for text")
+        let request = try data.request()
+        let series: Series
+        if let input {
+            guard request.source == nil else { throw ValidationError("--input and --data cannot be combined") }
+            let values = input.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let numbers = values.compactMap { Double($0) }
+            guard !values.isEmpty, numbers.count == values.count, numbers.allSatisfy(\.isFinite) else {
+                throw ValidationError("--input must be comma-separated numbers, got '\(input.prefix(80))'")
             }
-            let p = m.predictions(d, m.selection(d, .all))
-            csv = "row,actual,predicted,split\n"
-            for x in p {
-                let split = m.isTraining(targetRow: x.row - d.levelOffset, of: d) ? "train" : "validation"
-                csv += "\(x.row),\(x.actual),\(x.predicted),\(split)\n"
+            series = try m.series(values: numbers)
+        } else {
+            series = try m.series(request)
+        }
+        guard series.vocabulary == nil else {
+            throw CommandFailure("predict is for numeric series; use generate for text")
+        }
+        // Too few rows for a window with a target: the user has the last values and wants the next.
+        let forecast = input != nil || horizon != nil || (!m.isStateful && series.rowCount <= m.options.seqLen)
+        var csv: String
+        if forecast {
+            let values = try m.forecast(series, horizon: horizon ?? 1)
+            csv = "step,forecast\n" + values.enumerated().map { "\($0.offset + 1),\($0.element)\n" }.joined()
+        } else {
+            let d = try m.dataset(series, whole: request.isNewData)
+            // The split column only for the training data; a new file is all of it.
+            let split = { (row: Int) in
+                request.isNewData
+                    ? "" : (m.isTraining(targetRow: row - d.levelOffset, of: d) ? ",train" : ",validation")
+            }
+            let splitHeader = request.isNewData ? "" : ",split"
+            if m.checkpoint.model.head == .every && !m.isStateful {
+                csv = "window,step,row,actual,predicted\(splitHeader)\n"
+                for (w, t, x) in m.stepPredictions(d, windows: 0..<d.windowCount) {
+                    csv += "\(w),\(t + 1),\(x.row),\(x.actual),\(x.predicted)\(split(x.row))\n"
+                }
+            } else {
+                csv = "row,actual,predicted\(splitHeader)\n"
+                for x in m.predictions(d, m.selection(d, .all)) {
+                    csv += "\(x.row),\(x.actual),\(x.predicted)\(split(x.row))\n"
+                }
             }
         }
         try writeOutput(csv, to: out)
@@ -60,50 +91,95 @@ struct Predict: ParsableCommand {
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Score a model against the naive last-value forecast, in original units.",
+        abstract: "Score a model against naive forecasts, in the data's units.",
         discussion: """
-            Scores the validation windows when the run held some out, otherwise all windows.
+            Without --data: the held-out validation windows of the training data (all of it when \
+            nothing was held out, or --split). With --data: every window of that data, through the \
+            checkpoint's pipeline. Metrics: MAE, RMSE, MASE (scaled by the last-value forecast's \
+            MAE on the training rows) and sMAPE, for the model, the last value, and with --season K \
+            the value K steps before. --horizon H reports each lead 1…H with predictions fed back.
 
             Examples:
               elman-dist eval --checkpoint runs/temps
-              elman-dist eval --checkpoint runs/temps --json
+              elman-dist eval --checkpoint runs/temps --data later.csv --season 24
+              elman-dist eval --checkpoint runs/temps --horizon 6 --json
             """)
 
     @OptionGroup var model: CheckpointArgument
     @OptionGroup(title: "Data") var data: DataArguments
-    @Option(help: "Which windows: validation, train or all (default: validation if the run had one).") var split:
-        TrainedModel.Split?
-    @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "Which windows of the training data: validation, train or all (default: validation if held out).")
+    var split: TrainedModel.Split?
+    @Option(help: "Also score the seasonal naive forecast: the value this many steps before.") var season: Int?
+    @Option(help: "Score leads 1…H, feeding the model's predictions back (windowed models of the target alone).")
+    var horizon: Int?
+    @Flag(help: "Print one JSON object (keys in the README).") var json = false
+
+    func validate() throws {
+        if let season, season < 1 { throw ValidationError("--season must be at least 1, got \(season)") }
+        if let horizon, horizon < 1 { throw ValidationError("--horizon must be at least 1, got \(horizon)") }
+    }
 
     func run() throws {
         let m = try model.load()
-        let d = try m.dataset(try data.options())
-        let selection = split.map { m.selection(d, $0) } ?? m.defaultSelection(d)
+        let request = try data.request()
+        if request.isNewData, let split, split != .all {
+            throw ValidationError("--split chooses within the training data; with --data every window is scored")
+        }
+        let d = try m.dataset(request)
+        let selection =
+            request.isNewData ? m.selection(d, .all) : split.map { m.selection(d, $0) } ?? m.defaultSelection(d)
         guard selection.count > 0 else { throw CommandFailure("no \(split?.rawValue ?? "") windows to evaluate") }
-        let e = m.evaluate(d, selection)
+        let e = m.evaluate(d, selection, season: season)
+        var leads: [LeadErrors]? = nil
+        if let horizon, case let .windows(windows) = selection {
+            leads = try m.evaluate(d, windows: windows, horizon: horizon)
+        }
+        if horizon != nil && leads == nil { throw CommandFailure("--horizon needs a windowed (not stateful) model") }
+
+        let source = (try m.dataOptions(request)).source.description
+        let what = request.isNewData ? "all" : (split ?? (d.validationCount > 0 ? .validation : .all)).rawValue
+        let unit = m.dataRecord.targetName
         if json {
-            print(try EvaluationJSON(e).encoded())
+            print(try EvaluationJSON(e, split: what, data: source, unit: unit, season: season, leads: leads).encoded())
             return
         }
-        print(m.isStateful ? "\(e.windows) predictions along one lane, its state carried" : "\(e.windows) windows")
-        if let mm = e.model, let n = e.naive {
-            func row(_ name: String, _ cells: [String]) -> String {
-                name.padding(toLength: 20, withPad: " ", startingAt: 0)
-                    + cells.map { String(repeating: " ", count: max(0, 14 - $0.count)) + $0 }.joined()
-            }
-            func g(_ v: Double) -> String { String(format: "%.6g", v) }
-            print(row("", ["MSE", "RMSE", "MAE"]))
-            print(row("model", [g(mm.mse), g(mm.rmse), g(mm.mae)]))
-            print(row("naive (last value)", [g(n.mse), g(n.rmse), g(n.mae)]))
-            print(
-                mm.mse < n.mse
-                    ? String(format: "the model's MSE is %.1f%% below the naive forecast's", 100 * (1 - mm.mse / n.mse))
-                    : "the model does not beat the naive forecast")
-        } else {
+        let kind = m.isStateful ? "predictions along one lane, its state carried," : "windows"
+        let part =
+            request.isNewData ? "" : what == "validation" ? "held-out validation " : what == "train" ? "training " : ""
+        print("\(e.windows) \(part)\(kind) of \(source)" + (e.model == nil ? "" : "; errors in \(unit)"))
+        guard let mm = e.model, let naive = e.naive else {
             print(
                 String(
-                    format: "accuracy %.4f (naive: same as previous %.4f), cross-entropy %.4f",
-                    e.accuracy ?? 0, e.naiveAccuracy ?? 0, e.crossEntropy ?? 0))
+                    format: "accuracy %.4f (naive: same as previous %.4f), cross-entropy %.4f", e.accuracy ?? 0,
+                    e.naiveAccuracy ?? 0, e.crossEntropy ?? 0))
+            return
+        }
+        func g(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "—" }
+        func row(_ name: String, _ cells: [String]) -> String {
+            name.padding(toLength: 26, withPad: " ", startingAt: 0)
+                + cells.map { String(repeating: " ", count: max(0, 13 - $0.count)) + $0 }.joined()
+        }
+        print(row("", ["MAE", "RMSE", "MASE", "sMAPE %"]))
+        print(row("model", [g(mm.mae), g(mm.rmse), g(mm.mase), g(mm.smape)]))
+        print(row("naive (last value)", [g(naive.mae), g(naive.rmse), g(naive.mase), g(naive.smape)]))
+        if let s = e.seasonal, let season {
+            print(
+                row("seasonal naive (\(season))", [g(s.mae), g(s.rmse), g(s.mase), g(s.smape)]) + "   over \(s.count)")
+        }
+        print(
+            mm.rmse < naive.rmse
+                ? String(
+                    format: "the model's RMSE is %.1f%% below the last-value forecast's",
+                    100 * (1 - mm.rmse / naive.rmse))
+                : String(
+                    format: "the model's RMSE is %.1f%% above the last-value forecast's",
+                    100 * (mm.rmse / naive.rmse - 1)))
+        if let leads {
+            print("")
+            print(row("lead", ["model MAE", "model RMSE", "naive MAE", "naive RMSE"]))
+            for l in leads {
+                print(row("\(l.lead)", [g(l.model.mae), g(l.model.rmse), g(l.naive.mae), g(l.naive.rmse)]))
+            }
         }
     }
 }
@@ -128,56 +204,76 @@ struct Generate: ParsableCommand {
 }
 
 /// `eval --json`: one object whose keys are documented in the README and stay stable.
-/// A value that is not finite (an empty score) is written as null.
+/// A value that is not finite (or not measured) is null.
 struct EvaluationJSON: Encodable {
+    /// Errors of one forecaster.
     struct Errors: Encodable {
-        var mse, rmse, mae: Double?
+        var mse, rmse, mae, smape, mase: Double?
+        var count: Int
         init(_ m: ErrorMetrics) {
             mse = m.mse.finite
             rmse = m.rmse.finite
             mae = m.mae.finite
+            smape = m.smape.finite
+            mase = m.mase?.finite
+            count = m.count
         }
     }
-    struct NaiveAccuracy: Encodable { var accuracy: Double? }
+    struct Lead: Encodable {
+        var lead: Int
+        var model, naive: Errors
+    }
+    struct Seasonal: Encodable {
+        var season: Int
+        var errors: Errors
+        func encode(to encoder: Encoder) throws {
+            try errors.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(season, forKey: .season)
+        }
+        enum CodingKeys: String, CodingKey { case season }
+    }
 
     var windows: Int
-    var mse, rmse, mae: Double?
+    var split, data: String
+    var unit: String?
+    // The model's errors at the top level (regression), or its accuracy (text).
+    var mse, rmse, mae, smape, mase: Double?
     var accuracy, crossEntropy: Double?
-    var naive: Naive
-
-    enum Naive: Encodable {
-        case errors(Errors)
-        case accuracy(NaiveAccuracy)
-        func encode(to encoder: Encoder) throws {
-            switch self {
-            case let .errors(e): try e.encode(to: encoder)
-            case let .accuracy(a): try a.encode(to: encoder)
-            }
-        }
-    }
+    var naive: [String: Double?]
+    var seasonal: Seasonal?
+    var leads: [Lead]?
 
     enum CodingKeys: String, CodingKey {
-        case windows, mse, rmse, mae, accuracy, naive
+        case windows, split, data, unit, mse, rmse, mae, smape, mase, accuracy, naive, seasonal, leads
         case crossEntropy = "cross_entropy"
     }
 
-    init(_ e: Evaluation) {
+    init(_ e: Evaluation, split: String, data: String, unit: String, season: Int?, leads: [LeadErrors]?) {
         windows = e.windows
-        if let model = e.model, let naive = e.naive {
-            mse = model.mse.finite
-            rmse = model.rmse.finite
-            mae = model.mae.finite
-            self.naive = .errors(Errors(naive))
+        self.split = split
+        self.data = data
+        if let model = e.model, let n = e.naive {
+            self.unit = unit
+            (mse, rmse, mae, smape, mase) = (
+                model.mse.finite, model.rmse.finite, model.mae.finite, model.smape.finite, model.mase?.finite
+            )
+            naive = [
+                "mse": n.mse.finite, "rmse": n.rmse.finite, "mae": n.mae.finite, "smape": n.smape.finite,
+                "mase": n.mase?.finite,
+            ]
+            if let s = e.seasonal, let season { seasonal = Seasonal(season: season, errors: Errors(s)) }
+            self.leads = leads?.map { Lead(lead: $0.lead, model: Errors($0.model), naive: Errors($0.naive)) }
         } else {
             accuracy = e.accuracy?.finite
             crossEntropy = e.crossEntropy?.finite
-            naive = .accuracy(NaiveAccuracy(accuracy: e.naiveAccuracy?.finite))
+            naive = ["accuracy": e.naiveAccuracy?.finite]
         }
     }
 
     func encoded() throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 }

@@ -76,6 +76,10 @@ final class ProgressPrinter {
             say("early stop: validation loss has not improved for \(patience) validations (best \(formatLoss(best)))")
         case let .stopRequested(step):
             say("stop requested: finishing at step \(step)")
+        case let .warning(text):
+            // Shown even with --quiet: it is about whether the result can be trusted.
+            finish()
+            printError("warning: " + Diagnostics.flags(in: text))
         }
     }
 

@@ -92,7 +92,7 @@ struct Train: ParsableCommand {
 
     // Output and runtime.
     @Option(help: "Print a progress line every N steps (default 50).") var logEvery: Int?
-    @Flag(inversion: .prefixedNo, help: "Print nothing but errors.") var quiet: Bool?
+    @Flag(inversion: .prefixedNo, help: "Print nothing but errors and warnings.") var quiet: Bool?
     @Option(help: "Append one JSON object per logged step to this file.") var metrics: String?
     @Option(help: "BLAS threads per rank (default: cores on the node / ranks on the node).") var threads: Int?
     @Option(help: "Compare replica parameter checksums every N steps (default 100).") var replicaCheckEvery: Int?

@@ -12,7 +12,7 @@ import Testing
 struct LearningTests {
     func evaluate(_ dir: String) throws -> Evaluation {
         let m = try TrainedModel(path: try resolveCheckpointPath(dir))
-        let d = try m.dataset(nil)
+        let d = try m.dataset()
         return m.evaluate(d, m.defaultSelection(d))
     }
 

@@ -162,7 +162,7 @@ struct StatefulTests {
         let source = DataOptions(source: .sine, grid: SamplingGrid(points: 600))
         try train(o, source)
         let m = try TrainedModel(path: try resolveCheckpoint(dir))
-        let d = try m.dataset(nil)
+        let d = try m.dataset()
         // The validation rows scored after the state has read the training rows, and from zero.
         let validation = d.trainCount..<(d.rowCount - 1)
         let warm = m.evaluate(d, m.defaultSelection(d))

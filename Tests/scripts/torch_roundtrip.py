@@ -40,6 +40,7 @@ def main():
     csv = run("predict", "--checkpoint", os.path.join(work, "ck")).strip().split("\n")[1:]
     ours = np.array([float(line.split(",")[2]) for line in csv])
 
+    # Only the exported file: its metadata carries the model and the data pipeline.
     state, meta = read_safetensors(exported)
     m = json.loads(meta["elman_dist_model"])
     rnn = torch.nn.RNN(m["input_size"], m["hidden_size"], m["num_layers"], nonlinearity=m["nonlinearity"], batch_first=True)
@@ -47,13 +48,10 @@ def main():
     rnn.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("rnn.")})
     fc.load_state_dict({k[3:]: v for k, v in state.items() if k.startswith("fc.")})
 
-    # The checkpoint's scaling, applied to the same series (sine at x = 0, 0.1, ..., 99.9).
-    latest = open(os.path.join(work, "ck", "latest")).read().strip()
-    _, ck_meta = read_safetensors(os.path.join(work, "ck", latest))
-    scaling = json.loads(ck_meta["data"])["normalization"]
-    T = json.loads(ck_meta["training"])["seqLen"]
+    # Raw data in, the data's units out: the same series (sine at x = 0, 0.1, ..., 99.9).
+    T = m["seq_len"]
+    f, t = m["feature_scaling"][0], m["target_scaling"]
     y = np.sin(np.arange(1000) * 0.1)
-    f, t = scaling["features"][0], scaling["target"]
     z = (y - f["shift"]) / f["scale"]
     windows = np.stack([z[i:i + T] for i in range(len(z) - T)])[:, :, None]
     with torch.no_grad():

@@ -1,0 +1,81 @@
+/// What a command asks of a trained model's data: perhaps a new source, and settings that
+/// must agree with what the model was trained on.
+///
+/// The checkpoint is the single source of the data pipeline. `DataOptions.resolving(_:)` is
+/// the one rule every command (eval, predict, plot, train --resume) uses: only the source
+/// may change; a setting that repeats the checkpoint's is accepted, one that contradicts it
+/// is an error naming both values.
+public struct DataRequest: Equatable, Sendable {
+    /// A new source, or nil for the data the model was trained on.
+    public var source: DataSpec?
+    public var target: String?
+    public var features: [String]?
+    public var filter: String?
+    public var missing: MissingPolicy?
+    /// nil: not said; true: `difference` given.
+    public var difference: Bool?
+    /// Sampling of a formula or sine source: part of the source, so it may change.
+    public var points: Int?
+    public var xStep: Double?
+    public var xStart: Double?
+
+    public init(
+        source: DataSpec? = nil, target: String? = nil, features: [String]? = nil, filter: String? = nil,
+        missing: MissingPolicy? = nil, difference: Bool? = nil, points: Int? = nil, xStep: Double? = nil,
+        xStart: Double? = nil
+    ) {
+        self.source = source
+        self.target = target
+        self.features = features
+        self.filter = filter
+        self.missing = missing
+        self.difference = difference
+        self.points = points
+        self.xStep = xStep
+        self.xStart = xStart
+    }
+
+    /// Whether the request names data other than the training data (a source or its sampling).
+    public var isNewData: Bool { source != nil || points != nil || xStep != nil || xStart != nil }
+
+    /// A new run's data options from the request alone (every setting at its default when unsaid).
+    public func options() throws(DataError) -> DataOptions {
+        guard let source else { throw DataError("`data` is required") }
+        var grid = SamplingGrid()
+        if let points { grid.points = points }
+        if let xStep { grid.step = xStep }
+        if let xStart { grid.start = xStart }
+        return DataOptions(
+            source: source, target: target, features: features, filter: filter, missing: missing ?? .error, grid: grid,
+            difference: difference ?? false)
+    }
+}
+
+extension DataOptions {
+    /// These (a checkpoint's) options with the request's source, after checking that every
+    /// setting the request states agrees with them.
+    public func resolving(_ request: DataRequest) throws(DataError) -> DataOptions {
+        func agree<T: Equatable>(_ name: String, _ asked: T?, _ trained: T, _ show: (T) -> String) throws(DataError) {
+            guard let asked, asked != trained else { return }
+            let was = show(trained).isEmpty ? "no `\(name)`" : "`\(name)` \(show(trained))"
+            throw DataError("`\(name)` \(show(asked)) contradicts the checkpoint, which was trained with \(was)")
+        }
+        let trainedTarget = target ?? (source.isText ? "char" : "y")
+        try agree("target", request.target, trainedTarget) { $0 }
+        try agree("features", request.features, features ?? [trainedTarget]) { $0.joined(separator: ",") }
+        try agree("where", request.filter, filter ?? "") { $0 }
+        try agree("missing", request.missing, missing) { $0.rawValue }
+        if request.difference == true && !difference {
+            throw DataError("`difference` contradicts the checkpoint, which was trained on levels, not differences")
+        }
+        var resolved = self
+        if let source = request.source {
+            resolved.source = source
+            resolved.grid = SamplingGrid()
+        }
+        if let points = request.points { resolved.grid.points = points }
+        if let xStep = request.xStep { resolved.grid.step = xStep }
+        if let xStart = request.xStart { resolved.grid.start = xStart }
+        return resolved
+    }
+}
