@@ -12,7 +12,7 @@ public struct DataRequest: Equatable, Sendable {
     public var features: [String]?
     public var filter: String?
     public var missing: MissingPolicy?
-    /// nil: not said; true: `difference` given.
+    /// Whether to model changes; nil when not said (a new run then differences CSV series).
     public var difference: Bool?
     /// Sampling of a formula or sine source: part of the source, so it may change.
     public var points: Int?
@@ -39,6 +39,10 @@ public struct DataRequest: Equatable, Sendable {
     public var isNewData: Bool { source != nil || points != nil || xStep != nil || xStart != nil }
 
     /// A new run's data options from the request alone (every setting at its default when unsaid).
+    ///
+    /// A CSV series is modelled as changes unless the request says otherwise: measured series
+    /// (temperatures, prices, sensors) drift out of their training range, where a model of levels
+    /// fails and one of changes does not (measured on every bundled series: README, "What to expect").
     public func options() throws(DataError) -> DataOptions {
         guard let source else { throw DataError("`data` is required") }
         var grid = SamplingGrid()
@@ -47,7 +51,7 @@ public struct DataRequest: Equatable, Sendable {
         if let xStart { grid.start = xStart }
         return DataOptions(
             source: source, target: target, features: features, filter: filter, missing: missing ?? .error, grid: grid,
-            difference: difference ?? false)
+            difference: difference ?? source.isCSV)
     }
 }
 
@@ -65,8 +69,11 @@ extension DataOptions {
         try agree("features", request.features, features ?? [trainedTarget]) { $0.joined(separator: ",") }
         try agree("where", request.filter, filter ?? "") { $0 }
         try agree("missing", request.missing, missing) { $0.rawValue }
-        if request.difference == true && !difference {
-            throw DataError("`difference` contradicts the checkpoint, which was trained on levels, not differences")
+        if let asked = request.difference, asked != difference {
+            throw DataError(
+                asked
+                    ? "`difference` contradicts the checkpoint, which was trained on levels, not differences"
+                    : "`noDifference` contradicts the checkpoint, which was trained on differences")
         }
         var resolved = self
         if let source = request.source {

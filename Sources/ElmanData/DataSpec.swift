@@ -34,6 +34,9 @@ public enum DataSpec: Equatable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
+    /// Whether this source is a CSV file.
+    public var isCSV: Bool { if case .csv = self { true } else { false } }
+
     /// Whether this source is characters for a next-character model.
     public var isText: Bool { if case .text = self { true } else { false } }
 }

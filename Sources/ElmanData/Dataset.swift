@@ -193,7 +193,13 @@ public struct WindowedDataset: Sendable {
         let train: Int, validation: Int
         switch split {
         case .windows:
-            guard n > T else { throw DataError("sequence length \(T) needs at least \(T + 1) rows, the data has \(n)") }
+            guard n > T else {
+                // A model of changes has one row fewer than the file: count in the file's rows.
+                let d = series.levels == nil ? 0 : 1
+                throw DataError(
+                    "sequence length \(T) needs at least \(T + 1 + d) rows\(d == 1 ? " (of which \(T + 1) changes)" : ""), the data has \(n + d)"
+                )
+            }
             let windows = n - T
             validation = Int((Double(windows) * validationFraction).rounded())
             train = windows - validation

@@ -352,7 +352,7 @@ public final class Trainer {
         guard t > 0, p < 0.05 * t else { return nil }
         return String(
             format:
-                "the model's predictions on the validation data barely vary (spread %.3g against the targets' %.3g, in scaled units): it predicts a near-constant. Dead relu units or a learning rate too high are the usual causes: try `activation` tanh, a lower `lr`, or more `epochs`",
+                "the model's predictions on the validation data barely vary (spread %.3g against the targets' %.3g, in scaled units): it predicts a near-constant. For a random walk that is the best forecast; for a series with structure, dead relu units or a learning rate too high are the usual causes: try `activation` tanh, a lower `lr`, or more `epochs`",
             p, t)
     }
 

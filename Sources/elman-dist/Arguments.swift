@@ -47,10 +47,12 @@ struct DataArguments: ParsableArguments {
     var xStart: Double?
 
     @Flag(
-        help:
-            "Model changes (v[t] − v[t−1]) instead of levels; forecasts add them back. For trending series such as prices."
-    )
-    var difference = false
+        inversion: .prefixedNo,
+        help: """
+            Model changes (v[t] − v[t−1]) instead of levels; forecasts add them back (default for CSV files, \
+            which are measured series; --no-difference models levels).
+            """)
+    var difference: Bool?
 
     /// What the flags say about the data, as a request (settings left out are nil).
     func request() throws -> DataRequest {
@@ -60,7 +62,7 @@ struct DataArguments: ParsableArguments {
         }
         return DataRequest(
             source: try data.map { (d) throws(DataError) in try DataSpec(parsing: d) }, target: target, features: feats,
-            filter: filter, missing: missing, difference: difference ? true : nil, points: points, xStep: xStep,
+            filter: filter, missing: missing, difference: difference, points: points, xStep: xStep,
             xStart: xStart)
     }
 
@@ -68,7 +70,7 @@ struct DataArguments: ParsableArguments {
     func options() throws -> DataOptions? {
         let request = try request()
         guard request.source != nil else {
-            if target != nil || features != nil || filter != nil || difference {
+            if target != nil || features != nil || filter != nil || difference != nil {
                 throw ValidationError("--target, --features, --where and --difference need --data")
             }
             return nil

@@ -43,7 +43,7 @@ struct CommandLineTests {
             (["train", "--data", temps], 1, "error: --target is required for a CSV file (columns: date, temp)"),
             (
                 ["train", "--data", temps, "--target", "temp", "--seq-len", "9000"], 1,
-                "error: sequence length 9000 needs at least 9001 rows, the data has 8759"
+                "error: sequence length 9000 needs at least 9002 rows (of which 9001 changes), the data has 8759"
             ),
             (
                 ["train", "--data", temps, "--target", "temp", "--batch-size", "9000"], 1,

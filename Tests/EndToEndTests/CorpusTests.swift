@@ -61,7 +61,7 @@ struct CorpusTests {
     @Test(
         "every odd CSV file is refused by train with its own message",
         arguments: [
-            ("bom-crlf", "sequence length 1 needs at least 2 rows, the data has 1"),
+            ("bom-crlf", "sequence length 1 needs at least 3 rows (of which 2 changes), the data has 1"),
             ("empty", "@: file is empty"),
             ("header-only", "@: no data rows"),
             ("nan-inf", "@:2: missing value in column 'v' (use --missing drop|ffill to accept)"),

@@ -65,7 +65,8 @@ struct InferenceTests {
         )
     }
 
-    /// Seattle temperatures: the model on the first 7000 hours, new data the last 1759.
+    /// Seattle temperatures: the model (of changes, the default for CSV) on the first 7000 hours,
+    /// new data the last 1759.
     func temperatures() throws -> (model: String, later: String, rows: [String]) {
         var rows: [String] = []
         let train = try copy("seattle-temps.csv") { Array($0.prefix(7001)) }
@@ -79,7 +80,7 @@ struct InferenceTests {
     @Test("eval --data scores every window of the new file and says so; predict --data writes every window, unlabelled")
     func newDataMeansAllOfIt() throws {
         let (model, later, rows) = try temperatures()
-        let windows = rows.count - 16
+        let windows = rows.count - 1 - 16  // 1758 changes, T = 16
         let text = try Harness.run(["eval", "--checkpoint", model, "--data", later])
         #expect(text.status == 0)
         #expect(text.stdout.hasPrefix("\(windows) windows of \(later); errors in temp\n"), "\(text.stdout)")
@@ -98,10 +99,12 @@ struct InferenceTests {
         #expect(lines.last?.split(separator: ",")[1] == rows.last?.split(separator: ",")[1].dropFirst(0))
     }
 
-    @Test("--input of T values and --data of exactly T rows give the same next value; --horizon continues from there")
+    @Test(
+        "--input of the last T + 1 values (a model of changes) and --data of exactly those rows give the same next value; --horizon continues"
+    )
     func forecastFromWhatTheUserHas() throws {
         let (model, later, rows) = try temperatures()
-        let last16 = rows.suffix(16)
+        let last16 = rows.suffix(17)
         let values = last16.map { String($0.split(separator: ",")[1]) }
         let input = try Harness.run(["predict", "--checkpoint", model, "--input", values.joined(separator: ",")])
         let file = try copy("seattle-temps.csv") { [$0[0]] + last16 }
@@ -114,7 +117,7 @@ struct InferenceTests {
         #expect(horizon.stdout.split(separator: "\n").count == 4)
         let short = try Harness.run(["predict", "--checkpoint", model, "--input", "46,47,48"])
         #expect(
-            short.status == 1 && short.stderr == "error: the model forecasts from 16 values of temp; the data has 3\n")
+            short.status == 1 && short.stderr == "error: the model forecasts from 17 values of temp; the data has 3\n")
     }
 
     @Test("a model with a head on every step gets one predict row per step of every window")
@@ -156,7 +159,7 @@ struct InferenceTests {
             try JSONSerialization.jsonObject(with: Data((file.metadata["elman_dist_model"] ?? "").utf8))
                 as? [String: Any])
         #expect(
-            meta["seq_len"] as? Int == 16 && meta["target"] as? String == "temp" && meta["difference"] as? Bool == false
+            meta["seq_len"] as? Int == 16 && meta["target"] as? String == "temp" && meta["difference"] as? Bool == true
         )
         let ck = try Checkpoint.load(path: try resolveCheckpoint(model))
         let record = try #require(
