@@ -44,11 +44,20 @@ public struct CSVReader {
         guard let (headerLine, header) = try lines.next(name: name) else { throw DataError("\(name): file is empty") }
         _ = headerLine
         let fields = header.map { $0.trimmingSpaces }
-        func index(_ column: String) throws(DataError) -> Int {
-            guard let i = fields.firstIndex(of: column) else {
+        var firstColumn: [String: Int] = [:]
+        for (k, field) in fields.enumerated() {
+            if let earlier = firstColumn[field] {
                 throw DataError(
-                    "\(name): no column '\(column.printable)' (columns: \(fields.map(\.printable).joined(separator: ", ")))"
-                )
+                    "\(name):1: column \(k + 1) repeats the name '\(String(field.prefix(40)).printable)' of column \(earlier + 1)")
+            }
+            firstColumn[field] = k
+        }
+        func index(_ column: String) throws(DataError) -> Int {
+            guard let i = firstColumn[column] else {
+                // A wide header is listed in part: the message stays one readable line.
+                let shown = fields.prefix(20).map { String($0.prefix(40)).printable }.joined(separator: ", ")
+                let more = fields.count > 20 ? ", … (\(fields.count - 20) more)" : ""
+                throw DataError("\(name): no column '\(String(column.prefix(40)).printable)' (columns: \(shown)\(more))")
             }
             return i
         }
@@ -75,7 +84,17 @@ public struct CSVReader {
             var dropRow = false
             for (k, i) in wanted.enumerated() {
                 let raw = record[i].trimmingSpaces
+                // Double(String) stops at a NUL byte ("2\0" + "34" would read as 2): refuse it.
+                if raw.utf8.contains(0) {
+                    throw DataError("\(name):\(lineNumber): a NUL byte in column '\(columns[k])'")
+                }
                 if let v = Double(raw), v.isFinite {
+                    // Training is in float32: a value beyond its range would become infinite.
+                    guard abs(v) <= Double(Float.greatestFiniteMagnitude) else {
+                        throw DataError(
+                            "\(name):\(lineNumber): value \(String(raw.prefix(40)).printable) in column '\(columns[k])' is outside float32's range (±3.4e38)"
+                        )
+                    }
                     row[k] = v
                     continue
                 }

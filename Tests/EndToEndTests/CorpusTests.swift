@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The kept corpus of hostile and odd files (`Tests/Fixtures/corpus`), each run through the
@@ -69,6 +70,9 @@ struct CorpusTests {
             ("quoted-newline", "@:2: non-numeric value '2\\n3' in column 'v' (use --missing drop|ffill to accept)"),
             ("ragged", "@:2: 3 fields, the header has 2"),
             ("unterminated-quote", "@:2: unterminated quoted field"),
+            ("nul-byte", "@:3: a NUL byte in column 'v'"),
+            ("beyond-float", "@:3: value 1e39 in column 'v' is outside float32's range (±3.4e38)"),
+            ("duplicate-header", "@:1: column 3 repeats the name 'a' of column 1"),
         ])
     func csv(_ name: String, _ message: String) throws {
         let path = Self.dir + name + ".csv"
@@ -77,5 +81,16 @@ struct CorpusTests {
         ])
         #expect(r.status == 1)
         #expect(r.stderr == "error: " + message.replacingOccurrences(of: "@", with: path) + "\n")
+    }
+
+    @Test("a missing column in a very wide header gets a short one-line error listing part of it")
+    func wideHeader() throws {
+        let path = try Scratch.directory() + "/wide.csv"
+        let names = (0..<100_000).map { "column_with_a_long_name_\($0)" }
+        try (names.joined(separator: ",") + "\n" + names.map { _ in "1" }.joined(separator: ",") + "\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try Harness.run(["train", "--data", path, "--target", "nope"])
+        #expect(r.status == 1 && r.errorLines.count == 1)
+        #expect(r.stderr.count < 2_000 && r.stderr.hasSuffix(", … (99980 more))\n"), "\(r.stderr.prefix(300))")
     }
 }
