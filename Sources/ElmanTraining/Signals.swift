@@ -2,8 +2,10 @@
 import Glibc
 #endif
 
-/// SIGINT/SIGTERM handling: the first signal asks training to stop after the current step
-/// (and write a checkpoint); a second one exits at once.
+/// Stop requests from outside: the first SIGINT, SIGTERM or SIGHUP (a closed terminal) asks
+/// training to stop after the current step and write a checkpoint; a second one exits at
+/// once. A closed standard output or error (SIGPIPE: `train … | head`) asks the same and never
+/// exits by itself, since every later write to the closed pipe raises it again.
 public enum StopSignal {
     nonisolated(unsafe) static var requested: sig_atomic_t = 0
 
@@ -13,14 +15,14 @@ public enum StopSignal {
             if StopSignal.requested != 0 { _exit(128 + sig) }
             StopSignal.requested = 1
         }
-        signal(SIGINT, handler)
-        signal(SIGTERM, handler)
+        let closedOutput: @convention(c) (Int32) -> Void = { _ in StopSignal.requested = 1 }
+        for sig in [SIGINT, SIGTERM, SIGHUP] { signal(sig, handler) }
+        signal(SIGPIPE, closedOutput)
         // A parent may have blocked them (some process launchers do); unblock them here, on the
         // thread that trains, so the signal is delivered to it.
         var set = sigset_t()
         sigemptyset(&set)
-        sigaddset(&set, SIGINT)
-        sigaddset(&set, SIGTERM)
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { sigaddset(&set, sig) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 

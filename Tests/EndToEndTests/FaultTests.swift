@@ -113,6 +113,33 @@ struct FaultTests {
         #expect(r.stdout.contains("stop requested: finishing at step \(step)"))
     }
 
+    @Test("SIGHUP (a closed terminal) finishes the step, writes a checkpoint and exits 0, as SIGTERM does")
+    func hangUp() throws {
+        let dir = try Scratch.directory() + "/run"
+        let args = Self.longRun(dir, every: 1000).filter { $0 != "--quiet" } + ["--log-every", "1000000"]
+        let job = try Harness.Running(Harness.binary, args)
+        #expect(Self.eventually { FileManager.default.fileExists(atPath: dir) })
+        usleep(1_000_000)
+        kill(job.process.processIdentifier, SIGHUP)
+        let r = job.wait(timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try Self.stepOfLatest(dir) > 0)
+    }
+
+    @Test("train | head -2: the closed pipe stops training after the step, with a checkpoint and exit 0")
+    func closedPipe() throws {
+        let dir = try Scratch.directory() + "/run"
+        let status = dir + ".status"
+        let args = Self.longRun(dir, every: 1000).filter { $0 != "--quiet" } + ["--log-every", "1"]
+        let command = ([Harness.binary] + args).map { "'\($0)'" }.joined(separator: " ")
+        let job = try Harness.Running(
+            "/bin/bash", ["-c", "\(command) | head -2 > /dev/null; echo ${PIPESTATUS[0]} > '\(status)'"])
+        let r = job.wait(timeout: 60)
+        #expect(r.status == 0)
+        #expect((try? String(contentsOfFile: status, encoding: .utf8)) == "0\n")
+        #expect(try Self.stepOfLatest(dir) > 0)
+    }
+
     @Test("a second signal exits at once, even while the final checkpoint is being written")
     func secondSignal() throws {
         let dir = try Scratch.directory() + "/run"
