@@ -175,6 +175,19 @@ public struct Checkpoint: Equatable {
             do { return try file.floats(name) } catch { throw CheckpointError(error.message) }
         }
         let layout = ParameterLayout(model)
+        // Every tensor the model needs is there with its shape before anything is allocated:
+        // a small file claiming a huge model is refused by its shapes, not by running out of memory.
+        let names =
+            layout.slots.map { (name: $0.name, shape: $0.shape) }
+            + record.config.slotNames.flatMap { slot in
+                layout.slots.map { (Self.optimizerPrefix + slot + "." + $0.name, $0.shape) }
+            }
+        for (name, shape) in names {
+            guard let info = file.info(name) else { throw CheckpointError("checkpoint has no tensor '\(name)'") }
+            guard info.shape == shape else {
+                throw CheckpointError("tensor '\(name)' has shape \(info.shape), the model needs \(shape)")
+            }
+        }
         var parameters = [Float](repeating: 0, count: layout.count)
         for slot in layout.slots {
             parameters.replaceSubrange(slot.range, with: try verified(slot.name, shape: slot.shape))

@@ -43,6 +43,31 @@ public struct ModelConfig: Codable, Equatable, Hashable, Sendable {
     /// Input width of recurrent layer `layer`: I for the first, H above it.
     public func inputSize(ofLayer layer: Int) -> Int { layer == 0 ? inputSize : hiddenSize }
 
+    /// Bytes a training step needs on one rank, computed before anything is allocated: the
+    /// parameters, their gradients and `optimizerSlots` optimiser buffers, and the activation
+    /// workspace for `batch` windows of `steps` (see `Workspace`). Nil when it overflows.
+    public func trainingBytes(batch B: Int, steps T: Int, optimizerSlots: Int) -> Int? {
+        let H = hiddenSize, O = outputSize
+        // Every product in Int with overflow checks: hostile sizes must not trap.
+        func product(_ factors: Int...) -> Int? {
+            var p = 1
+            for f in factors {
+                let (r, o) = p.multipliedReportingOverflow(by: f)
+                if o { return nil }
+                p = r
+            }
+            return p
+        }
+        guard let perLayer = product(H, H + H + 2), let first = product(H, inputSize - H),
+            let parameters = product(perLayer, layers).map({ $0 + first + H * O + O }),
+            let state = product(parameters, 2 + optimizerSlots),
+            let hidden = product(layers, T + 1, B, H), let grads = product(2, T, B, H),
+            let io = product(2, T, B, max(inputSize, O)).map({ $0 + T * B })
+        else { return nil }
+        let (floats, o) = state.addingReportingOverflow(hidden + grads + io)
+        return o ? nil : product(floats, 4)
+    }
+
     /// Checks that every size is positive and the parameter count fits in memory.
     public func validate() throws(ModelConfigError) {
         for (name, value) in [
@@ -51,6 +76,8 @@ public struct ModelConfig: Codable, Equatable, Hashable, Sendable {
         ] where value < 1 {
             throw ModelConfigError(message: "\(name) must be at least 1, got \(value)")
         }
+        // A layout holds four tensors a layer: a stored count beyond this is hostile, not a model.
+        guard layers <= 1000 else { throw ModelConfigError(message: "layers must be at most 1000, got \(layers)") }
         let limit = 1 << 31
         let (h2, overflow) = hiddenSize.multipliedReportingOverflow(by: hiddenSize + inputSize + outputSize + 2)
         if overflow || h2.multipliedReportingOverflow(by: layers).overflow || h2 * layers > limit {

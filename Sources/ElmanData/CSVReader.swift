@@ -48,7 +48,8 @@ public struct CSVReader {
         for (k, field) in fields.enumerated() {
             if let earlier = firstColumn[field] {
                 throw DataError(
-                    "\(name):1: column \(k + 1) repeats the name '\(String(field.prefix(40)).printable)' of column \(earlier + 1)")
+                    "\(name):1: column \(k + 1) repeats the name '\(String(field.prefix(40)).printable)' of column \(earlier + 1)"
+                )
             }
             firstColumn[field] = k
         }
@@ -57,7 +58,8 @@ public struct CSVReader {
                 // A wide header is listed in part: the message stays one readable line.
                 let shown = fields.prefix(20).map { String($0.prefix(40)).printable }.joined(separator: ", ")
                 let more = fields.count > 20 ? ", … (\(fields.count - 20) more)" : ""
-                throw DataError("\(name): no column '\(String(column.prefix(40)).printable)' (columns: \(shown)\(more))")
+                throw DataError(
+                    "\(name): no column '\(String(column.prefix(40)).printable)' (columns: \(shown)\(more))")
             }
             return i
         }

@@ -55,6 +55,16 @@ public struct ProgressRecord: Codable, Equatable, Sendable {
     public var worldSize: Int
     /// Set when early stopping ended the run.
     public var stoppedEarly: Bool
+
+    /// Refuses counts no run can reach (a damaged or hostile checkpoint).
+    public func validate() throws(RunError) {
+        for (name, value, minimum) in [
+            ("step", step, 0), ("epoch", epoch, 0), ("batchInEpoch", batchInEpoch, 0), ("worldSize", worldSize, 1),
+            ("validationsWithoutImprovement", validationsWithoutImprovement, 0),
+        ] where value < minimum {
+            throw RunError("the checkpoint's progress is invalid: \(name) is \(value)")
+        }
+    }
 }
 
 /// Section keys in checkpoint metadata.

@@ -89,6 +89,8 @@ extension Trainer {
         try Self.compareFingerprints(comm: comm, options: options, data: data)
 
         // 4. Model and optimiser; rank 0's state is broadcast so replicas start identical.
+        //    Their size is checked before anything is allocated.
+        try comm.agree { try Self.checkMemory(model, options: options, ranks: comm.size) }
         let network = ElmanNetwork(config: model, gradientTail: ReduceBuffer.Slot.allCases.count)
         let optimizer = Optimizer(config: options.optimizer, count: network.layout.count)
         var progress = ProgressRecord(worldSize: comm.size)
@@ -111,9 +113,7 @@ extension Trainer {
                     throw RunError("checkpoint optimizer state", error)
                 }
                 progress = try resumed.progress
-                guard progress.step >= 0 else {
-                    throw RunError("the checkpoint's progress is invalid (step \(progress.step))")
-                }
+                try progress.validate()
                 if case let .lanes(_, state) = schedule { try Self.restore(state, from: resumed) }
                 if progress.worldSize != comm.size {
                     allNotes.append("resuming at world size \(comm.size) (checkpoint written at \(progress.worldSize))")
@@ -160,6 +160,21 @@ extension Trainer {
             fingerprint: data.fingerprint.hex16, trainWindows: data.trainCount,
             validationWindows: data.validationCount, naiveMAE: data.inSampleNaiveMAE)
         return (data, record)
+    }
+
+    /// Refuses a model and batch whose training memory exceeds this machine's, giving both.
+    private static func checkMemory(_ model: ModelConfig, options: TrainingOptions, ranks: Int) throws {
+        do { try model.validate() } catch { throw RunError("", error) }
+        let perRank = (options.batchSize + ranks - 1) / ranks
+        let machine = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+        let needed = model.trainingBytes(
+            batch: perRank, steps: options.seqLen, optimizerSlots: options.optimizer.slotNames.count)
+        guard let needed, machine <= 0 || needed <= machine else {
+            let size = needed.map { "\($0) bytes" } ?? "more bytes than can be counted"
+            throw RunError(
+                "a \(model.layers)-layer model of \(model.hiddenSize) hidden units with batch \(perRank) × \(options.seqLen) steps needs \(size) to train, this machine has \(machine)"
+            )
+        }
     }
 
     /// Takes this rank's lanes of the carried state a stateful checkpoint holds.
