@@ -37,13 +37,13 @@ struct DataArguments: ParsableArguments {
         help: "A missing or non-numeric value in a used column: error, drop (the row) or ffill (repeat the previous).")
     var missing: MissingPolicy?
 
-    @Option(help: "Formula and sine: number of points (default 1000).")
+    @Option(parsing: .unconditional, help: "Formula and sine: number of points (default 1000).")
     var points: Int?
 
-    @Option(help: "Formula and sine: distance between consecutive x (default 0.1).")
+    @Option(parsing: .unconditional, help: "Formula and sine: distance between consecutive x (default 0.1).")
     var xStep: Double?
 
-    @Option(help: "Formula and sine: first x (default 0).")
+    @Option(parsing: .unconditional, help: "Formula and sine: first x (default 0).")
     var xStart: Double?
 
     @Flag(

@@ -17,7 +17,7 @@ struct Plot: ParsableCommand {
     @Option(help: "A metrics file written by train --metrics: plots loss and validation loss.") var metrics: String?
     @Option(help: "A checkpoint (file or directory): plots predictions against actual values.") var checkpoint: String?
     @OptionGroup(title: "Data") var data: DataArguments
-    @Option(help: "Plot only the last N predictions (default 500).") var last = 500
+    @Option(parsing: .unconditional, help: "Plot only the last N predictions (default 500).") var last = 500
     @Option(help: "The SVG file to write.") var out: String
 
     func validate() throws {

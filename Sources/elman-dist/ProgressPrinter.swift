@@ -7,11 +7,23 @@ import Foundation
 import Glibc
 #endif
 
+/// How progress lines are shown (`train --progress`).
+enum ProgressMode: String, CaseIterable {
+    /// One line rewritten in place every step: only when rank 0 runs alone with a terminal on
+    /// standard output (otherwise plain).
+    case live
+    /// A line every `--log-every` steps.
+    case plain
+    /// No progress lines (messages, warnings and the final line still show).
+    case none
+}
+
 /// Shows rank 0's training events: a live line on a terminal, plain lines in a pipe, and
 /// one JSON object per logged step in the metrics file.
 final class ProgressPrinter {
     private let quiet: Bool
     private let live: Bool
+    private let lines: Bool
     private var metrics: FileHandle?
     private var liveLineOpen = false
     /// What a sample is in the rate: "seq" (windows) or "rows" (stateful lanes' rows).
@@ -24,12 +36,13 @@ final class ProgressPrinter {
     }()
 
     /// Opens the metrics file on rank 0 (`appendMetrics` when resuming); other ranks show nothing.
-    init(options: TrainingOptions, isRoot: Bool, appendMetrics: Bool) throws {
+    init(options: TrainingOptions, mode: ProgressMode, isRoot: Bool, ranks: Int, appendMetrics: Bool) throws {
         quiet = options.quiet || !isRoot
-        // mpirun gives ranks a pseudo-terminal even when its own output is a pipe; a live
-        // line also needs a terminal type, which a pipe's environment rarely claims.
+        // mpirun gives ranks a pseudo-terminal even when its own output is a pipe, so a live
+        // line needs rank 0 alone; it also needs a terminal type, which a pipe's environment rarely claims.
         let term = getenv("TERM").map { String(cString: $0) } ?? ""
-        live = !quiet && isatty(STDOUT_FILENO) == 1 && !term.isEmpty && term != "dumb"
+        live = mode == .live && !quiet && ranks == 1 && isatty(STDOUT_FILENO) == 1 && !term.isEmpty && term != "dumb"
+        lines = mode != .none
         guard isRoot, let path = options.metricsPath else { return }
         if !appendMetrics || Files.kind(path) == .missing {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
@@ -66,7 +79,7 @@ final class ProgressPrinter {
             say(Diagnostics.flags(in: text))
         case let .stepDone(report):
             if report.logged { record(MetricsLine(report)) }
-            if report.logged || live { progress(line(report), persist: report.logged) }
+            if lines && (report.logged || live) { progress(line(report), persist: report.logged) }
         case let .skipped(step, reason):
             say("step \(step): \(reason); update skipped on every rank")
             record(SkippedLine(step: step, skipped: "non-finite"))
@@ -96,7 +109,7 @@ final class ProgressPrinter {
     private func line(_ r: StepReport) -> String {
         var text = "epoch \(r.epoch) step \(r.step)/\(r.totalSteps) loss \(formatLoss(r.loss))"
         if let v = r.lastValidationLoss { text += " val \(formatLoss(v))" }
-        return text + String(format: " %.0f \(unit)/s", r.samplesPerSecond) + " ETA " + formatDuration(r.remaining)
+        return text + String(format: " %.0f \(unit)/s", r.samplesPerSecond) + " ETA " + formatDuration(max(0, r.remaining))
     }
 
     private func say(_ text: String) {

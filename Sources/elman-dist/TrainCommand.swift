@@ -31,21 +31,21 @@ struct Train: ParsableCommand {
     // them by name, so a property here is all it takes to expose a row as a flag.
 
     // Model.
-    @Option(help: "Hidden units per layer (default 32).") var hidden: Int?
-    @Option(help: "Stacked recurrent layers (default 1).") var layers: Int?
+    @Option(parsing: .unconditional, help: "Hidden units per layer (default 32).") var hidden: Int?
+    @Option(parsing: .unconditional, help: "Stacked recurrent layers (default 1).") var layers: Int?
     @Option(help: "Nonlinearity: tanh or relu (default tanh).") var activation: Activation?
     @Option(help: "Head on the last step (many-to-one) or every step (default last; text: every).") var head: HeadMode?
     @Option(help: "mse or cross-entropy (default mse; text: cross-entropy).") var loss: LossKind?
 
     // Windows.
-    @Option(help: "Window length T (default 16).") var seqLen: Int?
-    @Option(help: "Global batch size, split across ranks (default 32).") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Window length T (default 16).") var seqLen: Int?
+    @Option(parsing: .unconditional, help: "Global batch size, split across ranks (default 32).") var batchSize: Int?
     @Option(help: "Fraction of windows, the last in time, held out for validation (default 0.2).") var valFraction:
         Double?
     @Option(help: "Scaling fitted on the training rows: zscore, minmax or none (default zscore).") var normalize:
         NormalizationKind?
     @Flag(inversion: .prefixedNo, help: "Shuffle windows every epoch (default on).") var shuffle: Bool?
-    @Option(help: "Seed for weights and window order (default 0).") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Seed for weights and window order (default 0).") var seed: UInt64?
     @Flag(
         inversion: .prefixedNo,
         help: """
@@ -56,32 +56,32 @@ struct Train: ParsableCommand {
 
     // Optimiser.
     @Option(help: "adam, adamw or sgd (default adam).") var optimizer: OptimizerKind?
-    @Option(help: "Learning rate (default 0.001 for adam/adamw, 0.01 for sgd).") var lr: Double?
-    @Option(help: "SGD momentum (default 0).") var momentum: Double?
+    @Option(parsing: .unconditional, help: "Learning rate (default 0.001 for adam/adamw, 0.01 for sgd).") var lr: Double?
+    @Option(parsing: .unconditional, help: "SGD momentum (default 0).") var momentum: Double?
     @Flag(inversion: .prefixedNo, help: "Nesterov momentum (SGD).") var nesterov: Bool?
-    @Option(help: "Weight decay (default 0; adamw 0.01).") var weightDecay: Double?
-    @Option(help: "Adam beta1 (default 0.9).") var beta1: Double?
-    @Option(help: "Adam beta2 (default 0.999).") var beta2: Double?
-    @Option(help: "Adam epsilon (default 1e-8).") var eps: Double?
-    @Option(help: "Clip the global gradient L2 norm to this.") var clipNorm: Double?
-    @Option(help: "Linear learning-rate warm-up over this many steps.") var warmup: Int?
+    @Option(parsing: .unconditional, help: "Weight decay (default 0; adamw 0.01).") var weightDecay: Double?
+    @Option(parsing: .unconditional, help: "Adam beta1 (default 0.9).") var beta1: Double?
+    @Option(parsing: .unconditional, help: "Adam beta2 (default 0.999).") var beta2: Double?
+    @Option(parsing: .unconditional, help: "Adam epsilon (default 1e-8).") var eps: Double?
+    @Option(parsing: .unconditional, help: "Clip the global gradient L2 norm to this.") var clipNorm: Double?
+    @Option(parsing: .unconditional, help: "Linear learning-rate warm-up over this many steps.") var warmup: Int?
     @Option(help: "Learning-rate decay after warm-up: none, cosine or step.") var lrDecay: LearningRateSchedule.Decay?
-    @Option(help: "Step decay: multiply by --lr-gamma every this many steps.") var lrStepSize: Int?
-    @Option(help: "Step decay factor (default 0.5).") var lrGamma: Double?
-    @Option(help: "Cosine decay floor as a fraction of --lr (default 0).") var lrMinFraction: Double?
+    @Option(parsing: .unconditional, help: "Step decay: multiply by --lr-gamma every this many steps.") var lrStepSize: Int?
+    @Option(parsing: .unconditional, help: "Step decay factor (default 0.5).") var lrGamma: Double?
+    @Option(parsing: .unconditional, help: "Cosine decay floor as a fraction of --lr (default 0).") var lrMinFraction: Double?
 
     // Length.
-    @Option(help: "Total optimiser steps (overrides --epochs).") var steps: Int?
-    @Option(help: "Epochs over the training windows (default 10).") var epochs: Int?
-    @Option(help: "Validate every N steps (default: every epoch).") var evalEvery: Int?
-    @Option(help: "Stop after N validations without improvement.") var earlyStop: Int?
+    @Option(parsing: .unconditional, help: "Total optimiser steps (overrides --epochs).") var steps: Int?
+    @Option(parsing: .unconditional, help: "Epochs over the training windows (default 10).") var epochs: Int?
+    @Option(parsing: .unconditional, help: "Validate every N steps (default: every epoch).") var evalEvery: Int?
+    @Option(parsing: .unconditional, help: "Stop after N validations without improvement.") var earlyStop: Int?
     @Option(help: "NaN or infinite loss/gradient: stop (default) or skip the update.") var onNonfinite: NonFinitePolicy?
 
     // Checkpoints.
     @Option(help: "Directory for checkpoints (step-N.safetensors, latest, best.safetensors).") var checkpointDir:
         String?
-    @Option(help: "Write a checkpoint every N steps (one is always written at the end).") var checkpointEvery: Int?
-    @Option(help: "Step checkpoints to keep (default 3).") var keep: Int?
+    @Option(parsing: .unconditional, help: "Write a checkpoint every N steps (one is always written at the end).") var checkpointEvery: Int?
+    @Option(parsing: .unconditional, help: "Step checkpoints to keep (default 3).") var keep: Int?
     @Option(
         help: ArgumentHelp(
             "Continue a run: 'latest' (in --checkpoint-dir), a checkpoint file or a directory.",
@@ -91,15 +91,17 @@ struct Train: ParsableCommand {
     var initFrom: String?
 
     // Output and runtime.
-    @Option(help: "Print a progress line every N steps (default 50).") var logEvery: Int?
+    @Option(parsing: .unconditional, help: "Print a progress line every N steps (default 50).") var logEvery: Int?
     @Flag(inversion: .prefixedNo, help: "Print nothing but errors and warnings.") var quiet: Bool?
     @Option(help: "Append one JSON object per logged step to this file.") var metrics: String?
-    @Option(help: "BLAS threads per rank (default: cores on the node / ranks on the node).") var threads: Int?
-    @Option(help: "Compare replica parameter checksums every N steps (default 100).") var replicaCheckEvery: Int?
+    @Option(parsing: .unconditional, help: "BLAS threads per rank (default: cores on the node / ranks on the node).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Compare replica parameter checksums every N steps (default 100).") var replicaCheckEvery: Int?
     @Option(
         help: ArgumentHelp(
             "Read flags from a TOML file of 'flag-name = value' lines; flags given here win.", valueName: "file.toml"))
     var config: String?
+    @Option(help: "Progress lines: live (one line rewritten, when rank 0 runs alone on a terminal), plain or none.")
+    var progress: ProgressMode = .live
 
     func validate() throws {
         if resume != nil && initFrom != nil { throw ValidationError("--resume and --init cannot be combined") }
@@ -142,12 +144,14 @@ struct Train: ParsableCommand {
             let trainer = try Trainer(comm: comm, options: options, data: dataOptions, start: start, settings: settings)
             trainer.observers = FaultInjection.fromEnvironment.map { [$0] } ?? []
             let printer = try comm.agree {
-                try ProgressPrinter(options: trainer.options, isRoot: comm.isRoot, appendMetrics: resuming)
+                try ProgressPrinter(
+                    options: trainer.options, mode: progress, isRoot: comm.isRoot, ranks: comm.size, appendMetrics: resuming)
             }
             let summary = try trainer.run(report: printer.show)
             printer.finish()
             guard comm.isRoot && !trainer.options.quiet else { return }
-            var line = "done: \(summary.steps) steps, last loss \(String(format: "%.6g", summary.finalLoss))"
+            var line = "done: \(summary.steps) steps"
+            line += summary.finalLoss.isFinite ? ", last loss \(String(format: "%.6g", summary.finalLoss))" : ", no update applied"
             if let v = summary.validationLoss { line += ", validation loss \(String(format: "%.6g", v))" }
             if let c = summary.checkpoint { line += ", checkpoint \(c)" }
             if summary.stoppedEarly { line += " (stopped early)" }
@@ -162,6 +166,8 @@ protocol GivenValue {
     /// The value the user gave, or nil when the option was left out.
     var given: Any? { get }
 }
+
+extension ProgressMode: ExpressibleByArgument {}
 
 extension Option: GivenValue {
     var given: Any? { unwrapped(wrappedValue) }

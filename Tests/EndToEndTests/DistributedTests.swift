@@ -95,6 +95,18 @@ struct DistributedTests {
         }
     }
 
+    @Test("under mpirun progress is plain lines at --log-every, even where ranks see a terminal; --progress none prints none")
+    func progressUnderMPI() throws {
+        let args = ["train", "--data", "sine", "--steps", "30", "--log-every", "10"]
+        let plain = try Harness.mpi(2, args, environment: ["TERM": "xterm-256color"])
+        #expect(plain.status == 0)
+        let lines = plain.stdout.split(separator: "\n").filter { $0.contains(" step ") }
+        // Steps 10, 20 and 30, and the validation at the end of epoch 1 (step 25): nothing per step.
+        #expect(lines.count == 4 && !plain.stdout.contains("\u{1B}"), "\(plain.stdout)")
+        let none = try Harness.mpi(2, args + ["--progress", "none"], environment: ["TERM": "xterm-256color"])
+        #expect(none.status == 0 && !none.stdout.contains(" step ") && none.stdout.contains("done: 30 steps"))
+    }
+
     @Test("ranks that disagree on their configuration stop with a message naming the rank")
     func mismatch() throws {
         let dir = try Scratch.directory()

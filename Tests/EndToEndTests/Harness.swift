@@ -109,10 +109,10 @@ enum Harness {
     }
 
     static func mpi(
-        _ ranks: Int, _ arguments: [String], mca: [String] = [], timeout: Double = 180,
-        sourceLocation: SourceLocation = #_sourceLocation
+        _ ranks: Int, _ arguments: [String], mca: [String] = [], environment: [String: String] = [:],
+        timeout: Double = 180, sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> Result {
-        try Running(mpirun, mpiArguments(ranks, arguments, mca: mca)).wait(
+        try Running(mpirun, mpiArguments(ranks, arguments, mca: mca), environment: environment).wait(
             timeout: timeout, sourceLocation: sourceLocation)
     }
 

@@ -19,17 +19,17 @@ struct Bench: ParsableCommand {
               elman-dist bench --gemm
             """)
 
-    @Option(help: "Features per step I.") var inputSize = 8
-    @Option(help: "Hidden units H.") var hidden = 128
-    @Option(help: "Layers L.") var layers = 1
-    @Option(help: "Sequence length T.") var seqLen = 32
-    @Option(help: "Global batch size B.") var batchSize = 64
-    @Option(help: "Measured steps.") var steps = 200
-    @Option(help: "Warm-up steps (not measured).") var warmup = 20
+    @Option(parsing: .unconditional, help: "Features per step I.") var inputSize = 8
+    @Option(parsing: .unconditional, help: "Hidden units H.") var hidden = 128
+    @Option(parsing: .unconditional, help: "Layers L.") var layers = 1
+    @Option(parsing: .unconditional, help: "Sequence length T.") var seqLen = 32
+    @Option(parsing: .unconditional, help: "Global batch size B.") var batchSize = 64
+    @Option(parsing: .unconditional, help: "Measured steps.") var steps = 200
+    @Option(parsing: .unconditional, help: "Warm-up steps (not measured).") var warmup = 20
     @Option(help: "last or every.") var head: HeadMode = .last
     @Flag(help: "Stateful lanes (head on every step, the state carried) instead of independent windows.")
     var stateful = false
-    @Option(help: "BLAS threads per rank (default: cores / ranks on the node).") var threads: Int?
+    @Option(parsing: .unconditional, help: "BLAS threads per rank (default: cores / ranks on the node).") var threads: Int?
     @Flag(help: "Measure the linked BLAS's sgemm throughput instead (the roofline).") var gemm = false
 
     func validate() throws {
