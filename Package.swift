@@ -43,7 +43,7 @@ let package = Package(
             name: "ElmanRun", dependencies: ["ElmanCore", "ElmanData", "ElmanCheckpoint"], swiftSettings: optimised),
         .target(
             name: "ElmanTraining",
-            dependencies: ["ElmanCore", "ElmanData", "ElmanCheckpoint", "ElmanDistributed", "ElmanRun"],
+            dependencies: ["ElmanCore", "ElmanData", "ElmanCheckpoint", "ElmanDistributed", "ElmanFiles", "ElmanRun"],
             swiftSettings: optimised
         ),
         .target(

@@ -2,6 +2,7 @@ import ElmanCheckpoint
 import ElmanCore
 import ElmanData
 import ElmanDistributed
+import ElmanFiles
 import ElmanRun
 
 #if canImport(Glibc)
@@ -28,11 +29,15 @@ extension Trainer {
     ///   - options: a new run's options (ignored when resuming: the checkpoint's are used).
     ///   - data: where the data comes from (nil when resuming: the checkpoint's source).
     ///   - settings: what the user set explicitly; applied on top of a resumed checkpoint's options.
+    ///   - announce: called at once (rank 0) with what the run is about to do that the user
+    ///     should see before it happens, such as which file a checkpoint's data path names.
     public convenience init(
         comm: Communicator, options requested: TrainingOptions, data source: DataOptions?, start: RunStart,
-        settings: [OptionSetting] = []
+        settings: [OptionSetting] = [], announce: (String) -> Void = { _ in }
     ) throws {
-        try self.init(comm: comm, options: requested, source: source, series: nil, start: start, settings: settings)
+        try self.init(
+            comm: comm, options: requested, source: source, series: nil, start: start, settings: settings,
+            announce: announce)
     }
 
     /// Prepares a new run on a series already in memory (benchmarks, tests): fresh weights, or
@@ -44,12 +49,12 @@ extension Trainer {
     {
         try self.init(
             comm: comm, options: options, source: DataOptions(source: .csv(path: "(in memory)")),
-            series: series, start: start, settings: [])
+            series: series, start: start, settings: [], announce: { _ in })
     }
 
     private convenience init(
         comm: Communicator, options requested: TrainingOptions, source: DataOptions?, series inMemory: Series?,
-        start: RunStart, settings: [OptionSetting]
+        start: RunStart, settings: [OptionSetting], announce: (String) -> Void
     ) throws {
         // 1. Options: a new run's, or the checkpoint's with the user's settings on top.
         let resumed: Checkpoint? = try comm.agree {
@@ -58,8 +63,13 @@ extension Trainer {
         }
         let (options, notes): (TrainingOptions, [String]) = try comm.agree {
             var resolved = (requested, [String]())
-            if let resumed {
-                resolved = try resolveOptions(base: try resumed.trainingOptions, settings: settings, resuming: true)
+            if let resumed, case let .resume(path) = start {
+                // A checkpoint never decides where anything is written: a resumed run writes
+                // beside the checkpoint it resumes, and a metrics file only when asked for again.
+                var base = try resumed.trainingOptions
+                base.checkpointDirectory = Files.parent(of: path)
+                base.metricsPath = nil
+                resolved = try resolveOptions(base: base, settings: settings, resuming: true)
             }
             try resolved.0.validate()
             return resolved
@@ -68,6 +78,9 @@ extension Trainer {
 
         // 2. Data: loaded by every rank; scaling fitted on the training rows, or the checkpoint's.
         let prior = try resumed?.dataRecord
+        if source == nil, let stored = prior?.options.source, comm.isRoot {
+            announce("data: \(stored) (as the checkpoint names it)")
+        }
         let (data, record) = try comm.agree {
             try Self.loadData(options: options, source: source ?? prior?.options, series: inMemory, prior: prior)
         }

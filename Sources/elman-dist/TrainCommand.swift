@@ -123,6 +123,9 @@ struct Train: ParsableCommand {
         return OptionTable.fields.compactMap { field in given[field.name].map { OptionSetting(field.name, $0) } }
     }
 
+    /// Whether --quiet was given (the checkpoint's own setting is known only after it is read).
+    private var quietGiven: Bool { quiet ?? false }
+
     func run() throws {
         let dataOptions = try dataArguments.options()
         var start = RunStart.fresh
@@ -141,7 +144,9 @@ struct Train: ParsableCommand {
         let options = resuming ? base : try resolveOptions(base: base, settings: settings, resuming: false).options
         try runDistributed { comm in
             StopSignal.install()
-            let trainer = try Trainer(comm: comm, options: options, data: dataOptions, start: start, settings: settings)
+            let trainer = try Trainer(
+                comm: comm, options: options, data: dataOptions, start: start, settings: settings,
+                announce: { if !quietGiven { print($0) } })
             trainer.observers = FaultInjection.fromEnvironment.map { [$0] } ?? []
             let printer = try comm.agree {
                 try ProgressPrinter(

@@ -7,6 +7,15 @@ import Testing
 /// Checkpoints crafted to make the tool allocate, crash or misbehave: each is refused with one line.
 @Suite("Hostile checkpoints")
 struct HostileCheckpointTests {
+    /// A real checkpoint of a small run, its `key` metadata (a JSON object) edited and resealed.
+    func crafted(_ key: String, json edit: (inout [String: Any]) -> Void) throws -> String {
+        try crafted(key) { text in
+            guard var object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return text }
+            edit(&object)
+            return (try? JSONSerialization.data(withJSONObject: object)).map { String(decoding: $0, as: UTF8.self) } ?? text
+        }
+    }
+
     /// A real checkpoint of a small run, its `key` metadata rewritten by `edit` and resealed.
     func crafted(_ key: String, _ edit: (String) -> String) throws -> String {
         let dir = try Scratch.directory()
@@ -67,5 +76,34 @@ struct HostileCheckpointTests {
             ))
         let layers = try limited(["train", "--data", "sine", "--layers", "1000000000"])
         #expect(layers.status == 1 && layers.stderr == "error: layers must be at most 1000, got 1000000000\n")
+    }
+
+    @Test("a resumed run writes beside the checkpoint, never where the checkpoint's settings point")
+    func storedPathsDoNotDecide() throws {
+        let elsewhere = try Scratch.directory() + "/elsewhere"
+        let path = try crafted("training") { (o: inout [String: Any]) in
+            o["checkpointDirectory"] = elsewhere
+            o["metricsPath"] = elsewhere + ".jsonl"
+        }
+        let r = try Harness.run(["train", "--resume", path, "--steps", "5", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let beside = (path as NSString).deletingLastPathComponent
+        #expect(FileManager.default.fileExists(atPath: beside + "/" + CheckpointDirectory.fileName(step: 5)))
+        #expect(!FileManager.default.fileExists(atPath: elsewhere))
+        #expect(!FileManager.default.fileExists(atPath: elsewhere + ".jsonl"))
+    }
+
+    @Test("a data path stored in a checkpoint is named before it is read, and errors quote only a short excerpt")
+    func storedDataPath() throws {
+        let path = try crafted("data") { (o: inout [String: Any]) in
+            var options = o["options"] as? [String: Any] ?? [:]
+            options["source"] = ["csv": ["path": "/etc/passwd"]]
+            options["target"] = "v"
+            o["options"] = options
+        }
+        let r = try Harness.run(["train", "--resume", path, "--steps", "5"])
+        #expect(r.status == 1)
+        #expect(r.stdout.hasPrefix("data: /etc/passwd (as the checkpoint names it)\n"), "\(r.stdout)")
+        #expect(r.errorLines.count == 1 && r.stderr.count < 400, "\(r.stderr)")
     }
 }
