@@ -91,7 +91,7 @@ public final class Trainer {
             try comm.allReduceSum(network.gradients.buffer)
             try observe(step, .reduced)
             let loss = Double(reduce[.lossSum]) / Double(reduce[.termCount])
-            let stopRequested = reduce[.stopFlag] > 0
+            var stopRequested = reduce[.stopFlag] > 0
 
             // Update: the exact global mean, clipped, through the optimiser (identical on every rank).
             let lr = options.schedule.rate(base: options.optimizer.learningRate, step: step, total: totalSteps)
@@ -108,7 +108,12 @@ public final class Trainer {
 
             // Evaluate: at epoch ends (or every `evalEvery` steps) and after the last step.
             let validationStart = clock.now
-            let validationLoss = validationDue ? try validateAndKeepBest() : nil
+            var validationLoss: Double? = nil
+            if validationDue {
+                // A stop request interrupts a validation: its partial result is dropped.
+                validationLoss = try validateAndKeepBest()
+                if validationLoss == nil { stopRequested = true }
+            }
             let validationSeconds = validationLoss.map { _ in (clock.now - validationStart).seconds }
 
             // Log.
@@ -246,8 +251,9 @@ public final class Trainer {
     }
 
     /// Validates, records the result in `progress`, and writes best.safetensors on improvement.
-    private func validateAndKeepBest() throws -> Double {
-        let v = try validate()
+    /// Nil when a stop request on any rank interrupted the validation.
+    private func validateAndKeepBest() throws -> Double? {
+        guard let v = try validate() else { return nil }
         progress.lastValidationLoss = v
         if v < (progress.bestValidationLoss ?? .infinity) {
             progress.bestValidationLoss = v
@@ -260,15 +266,17 @@ public final class Trainer {
     }
 
     /// Mean validation loss: windows, or the held-out stream's lanes, shared out over the ranks.
-    func validate() throws -> Double {
+    /// Nil when a stop request reached any rank meanwhile: each rank then stops reading its
+    /// share, so a checkpoint follows within a chunk's time whatever the data size.
+    func validate() throws -> Double? {
         let scored =
             switch schedule {
             case .windows: validationWindows()
             case let .lanes(plan, _): try validationLanes(plan)
             }
-        var sums = [scored.sum, Double(scored.terms)]
+        var sums = [scored.sum, Double(scored.terms), StopSignal.isRequested ? 1 : 0]
         try sums.withUnsafeMutableBufferPointer { try comm.allReduceSum($0) }
-        return sums[0] / sums[1]
+        return sums[2] > 0 ? nil : sums[0] / sums[1]
     }
 
     /// The summed loss of this rank's contiguous share of the validation windows.
@@ -276,7 +284,7 @@ public final class Trainer {
         let share = BatchPlan.shard(count: data.validationCount, ranks: comm.size, rank: comm.rank)
         let chunk = (options.batchSize + comm.size - 1) / comm.size
         var scored = LocalStep.Scored.zero
-        for start in stride(from: share.lowerBound, to: share.upperBound, by: chunk) {
+        for start in stride(from: share.lowerBound, to: share.upperBound, by: chunk) where !StopSignal.isRequested {
             let end = min(start + chunk, share.upperBound)
             scored += localStep.forward(windows: (data.trainCount + start)..<(data.trainCount + end), gradient: false)
         }
@@ -294,7 +302,7 @@ public final class Trainer {
         let m = network.config
         var h = [Float](repeating: 0, count: m.layers * mine.count * m.hiddenSize)
         var scored = LocalStep.Scored.zero
-        for batch in 0..<plan.batchesPerEpoch {
+        for batch in 0..<plan.batchesPerEpoch where !StopSignal.isRequested {
             let (offset, steps) = plan.chunk(batch)
             scored += h.withUnsafeBufferPointer {
                 localStep.forward(

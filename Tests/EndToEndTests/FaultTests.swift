@@ -140,6 +140,27 @@ struct FaultTests {
         #expect(try Self.stepOfLatest(dir) > 0)
     }
 
+    @Test("SIGTERM during a long validation stops it: a checkpoint is on disk within seconds, exit 0")
+    func stopDuringValidation() throws {
+        let dir = try Scratch.directory() + "/run"
+        // 2 M points, half held out: one validation of a million 64-step windows takes about 30 s here.
+        let job = try Harness.Running(
+            Harness.binary,
+            [
+                "train", "--data", "sine", "--points", "2000000", "--val-fraction", "0.5", "--eval-every", "3",
+                "--hidden", "64", "--seq-len", "64", "--steps", "1000", "--checkpoint-dir", dir, "--log-every", "1",
+            ])
+        // Step 2's line is printed; step 3 takes milliseconds, then its validation about 30 s.
+        #expect(Self.eventually { ((try? String(contentsOfFile: job.out, encoding: .utf8)) ?? "").contains("step 2/1000") })
+        usleep(500_000)
+        let signalled = Date()
+        kill(job.process.processIdentifier, SIGTERM)
+        let r = job.wait(timeout: 60)
+        #expect(Date().timeIntervalSince(signalled) < 15, "the run took \(Date().timeIntervalSince(signalled)) s to stop")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try Self.stepOfLatest(dir) == 3 && r.stdout.contains("stop requested: finishing at step 3"))
+    }
+
     @Test("a second signal exits at once, even while the final checkpoint is being written")
     func secondSignal() throws {
         let dir = try Scratch.directory() + "/run"
