@@ -124,3 +124,54 @@ public func resolveCheckpoint(_ argument: String) throws(CheckpointError) -> Str
     }
     return isDirectory.boolValue ? try CheckpointDirectory(path: argument).latest() : argument
 }
+
+/// An exclusive lock on a checkpoint directory, held while a run lives (`flock` on `DIR/.lock`):
+/// the kernel releases it when the process ends, however it ends, so a crashed run never
+/// leaves a stale lock. The file records the holder for the message another process gets.
+public final class DirectoryLock {
+    private let fd: Int32
+
+    /// Takes the lock at once or throws, naming the process that holds it.
+    public init(directory: String) throws(CheckpointError) {
+        let path = directory + "/.lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw CheckpointError("cannot lock checkpoint directory \(directory): \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            var holder = [UInt8](repeating: 0, count: 200)
+            let n = pread(fd, &holder, holder.count, 0)
+            close(fd)
+            let who = String(decoding: holder.prefix(max(0, n)), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            throw CheckpointError(
+                "checkpoint directory \(directory) is in use by another run (\(who.isEmpty ? "holder unknown" : who)); wait for it to end or choose another `checkpointDir`"
+            )
+        }
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, host.count - 1)
+        let text = Array("process \(getpid()) on \(String(cString: host))\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pwrite(fd, text, text.count, 0)
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+}
+
+extension CheckpointDirectory {
+    /// Refuses a directory that holds checkpoints of another run: a fresh run would otherwise
+    /// delete its step files and replace its best model. `runID` is this run's identity and
+    /// `readRunID` reads the identity a checkpoint file records (nil when it records none).
+    public func checkOwnership(runID: String, readRunID: (String) -> String?) throws(CheckpointError) {
+        let existing =
+            (try? latest()) ?? stepFiles().last.map { path + "/" + $0 }
+            ?? (Files.kind(path + "/" + Self.bestName) == .file ? path + "/" + Self.bestName : nil)
+        guard let existing else { return }
+        guard readRunID(existing) != runID else { return }
+        let name = existing.split(separator: "/").last.map(String.init) ?? existing
+        throw CheckpointError(
+            "checkpoint directory \(path) holds another run's checkpoints (\(name)); continue that run with `resume` latest, or choose another `checkpointDir`"
+        )
+    }
+}

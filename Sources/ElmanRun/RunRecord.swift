@@ -34,8 +34,10 @@ public struct DataRecord: Codable, Equatable, Sendable {
 
 /// Where a run stands: enough to continue exactly.
 public struct ProgressRecord: Codable, Equatable, Sendable {
-    /// The start of a run at world size `worldSize`.
+    /// The start of a run at world size `worldSize`, with a new run identity.
     public init(worldSize: Int) {
+        var rng = SystemRandomNumberGenerator()
+        runID = String(rng.next(), radix: 16)
         step = 0
         epoch = 0
         batchInEpoch = 0
@@ -55,6 +57,9 @@ public struct ProgressRecord: Codable, Equatable, Sendable {
     public var worldSize: Int
     /// Set when early stopping ended the run.
     public var stoppedEarly: Bool
+    /// The run's identity, kept when it resumes: a checkpoint directory belongs to one run.
+    /// Nil in checkpoints written before runs had one.
+    public var runID: String?
 
     /// Refuses counts no run can reach (a damaged or hostile checkpoint).
     public func validate() throws(RunError) {
@@ -83,6 +88,9 @@ extension Checkpoint {
     public var dataRecord: DataRecord {
         get throws(CheckpointError) { try section(SectionKey.data, as: DataRecord.self) }
     }
+    /// The run identity a checkpoint records (nil when it records none or cannot be read).
+    public var progressRunID: String? { (try? progress)?.runID }
+
     /// The progress record.
     public var progress: ProgressRecord {
         get throws(CheckpointError) { try section(SectionKey.progress, as: ProgressRecord.self) }

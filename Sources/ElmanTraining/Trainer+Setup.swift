@@ -56,6 +56,16 @@ extension Trainer {
         comm: Communicator, options requested: TrainingOptions, source: DataOptions?, series inMemory: Series?,
         start: RunStart, settings: [OptionSetting], announce: (String) -> Void
     ) throws {
+        // 0. The checkpoint directory is this run's: rank 0 locks it (for the run's life) before
+        //    anything is read from it, so another run cannot prune what this one is reading.
+        let lockedDirectory: CheckpointDirectory? = Self.checkpointDirectory(
+            requested, start: start, settings: settings)
+        let lock: DirectoryLock? = try comm.agree {
+            guard comm.isRoot, let directory = lockedDirectory else { return nil }
+            try directory.prepare()
+            return try DirectoryLock(directory: directory.path)
+        }
+
         // 1. Options: a new run's, or the checkpoint's with the user's settings on top.
         let resumed: Checkpoint? = try comm.agree {
             guard case let .resume(path) = start else { return nil }
@@ -136,14 +146,17 @@ extension Trainer {
         }
         try Self.broadcastState(comm: comm, network: network, optimizer: optimizer)
 
-        // 5. The checkpoint directory: problems found before the first step.
+        // 5. The checkpoint directory must not hold another run's checkpoints.
+        let runID = progress.runID ?? ""
         try comm.agree {
-            if comm.isRoot { try options.checkpointDirectory.map(CheckpointDirectory.init)?.prepare() }
+            guard comm.isRoot, let directory = lockedDirectory else { return }
+            try directory.checkOwnership(runID: runID) { file in (try? Checkpoint.load(path: file))?.progressRunID ?? ""
+            }
         }
         let resumedFrom: String? = if case let .resume(path) = start { path } else { nil }
         self.init(
             comm: comm, options: options, data: data, dataRecord: record, schedule: schedule, network: network,
-            optimizer: optimizer, progress: progress, resumedFrom: resumedFrom, notes: allNotes)
+            optimizer: optimizer, progress: progress, resumedFrom: resumedFrom, notes: allNotes, lock: lock)
     }
 
     /// Loads and windows the data, checking it against a resumed checkpoint's record.
@@ -173,6 +186,17 @@ extension Trainer {
             fingerprint: data.fingerprint.hex16, trainWindows: data.trainCount,
             validationWindows: data.validationCount, naiveMAE: data.inSampleNaiveMAE)
         return (data, record)
+    }
+
+    /// The directory a run will write: the command line's, or a resumed checkpoint's own.
+    private static func checkpointDirectory(
+        _ requested: TrainingOptions, start: RunStart, settings: [OptionSetting]
+    ) -> CheckpointDirectory? {
+        guard case let .resume(path) = start else { return requested.checkpointDirectory.map(CheckpointDirectory.init) }
+        var beside = TrainingOptions()
+        beside.checkpointDirectory = Files.parent(of: path)
+        let chosen = (try? resolveOptions(base: beside, settings: settings, resuming: false).options) ?? beside
+        return chosen.checkpointDirectory.map(CheckpointDirectory.init)
     }
 
     /// Refuses a model and batch whose training memory exceeds this machine's, giving both.

@@ -35,12 +35,16 @@ public final class Trainer {
     let checkpoints: CheckpointDirectory?
     var progress: ProgressRecord
     var lastCheckpoint: String?
+    /// Rank 0's lock on the checkpoint directory, released when the trainer goes.
+    private let lock: DirectoryLock?
     private var epochOrder: (epoch: Int, order: [Int]) = (-1, [])
 
     init(
         comm: Communicator, options: TrainingOptions, data: WindowedDataset, dataRecord: DataRecord, schedule: Schedule,
-        network: ElmanNetwork, optimizer: Optimizer, progress: ProgressRecord, resumedFrom: String?, notes: [String]
+        network: ElmanNetwork, optimizer: Optimizer, progress: ProgressRecord, resumedFrom: String?, notes: [String],
+        lock: DirectoryLock?
     ) {
+        self.lock = lock
         self.comm = comm
         self.options = options
         self.data = data

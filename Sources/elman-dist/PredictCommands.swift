@@ -37,7 +37,9 @@ struct Predict: ParsableCommand {
     @Option(
         help: ArgumentHelp("The last values of the target, comma-separated, to forecast from.", valueName: "v,v,…"))
     var input: String?
-    @Option(parsing: .unconditional, help: "Forecast this many steps past the end by feeding predictions back (default 1 with --input).")
+    @Option(
+        parsing: .unconditional,
+        help: "Forecast this many steps past the end by feeding predictions back (default 1 with --input).")
     var horizon: Int?
     @Option(help: "Write CSV here instead of standard output.") var out: String?
 
@@ -109,8 +111,11 @@ struct Eval: ParsableCommand {
     @OptionGroup(title: "Data") var data: DataArguments
     @Option(help: "Which windows of the training data: validation, train or all (default: validation if held out).")
     var split: TrainedModel.Split?
-    @Option(parsing: .unconditional, help: "Also score the seasonal naive forecast: the value this many steps before.") var season: Int?
-    @Option(parsing: .unconditional, help: "Score leads 1…H, feeding the model's predictions back (windowed models of the target alone).")
+    @Option(parsing: .unconditional, help: "Also score the seasonal naive forecast: the value this many steps before.")
+    var season: Int?
+    @Option(
+        parsing: .unconditional,
+        help: "Score leads 1…H, feeding the model's predictions back (windowed models of the target alone).")
     var horizon: Int?
     @Flag(help: "Print one JSON object (keys in the README).") var json = false
 
@@ -194,7 +199,8 @@ struct Generate: ParsableCommand {
     @OptionGroup var model: CheckpointArgument
     @Option(help: "Text to start from.") var prime = ""
     @Option(parsing: .unconditional, help: "Characters to generate.") var length = 200
-    @Option(parsing: .unconditional, help: "Sampling temperature; 0 picks the most likely character.") var temperature = 1.0
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 picks the most likely character.") var temperature =
+        1.0
     @Option(parsing: .unconditional, help: "Sampling seed.") var seed: UInt64 = 0
 
     func run() throws {

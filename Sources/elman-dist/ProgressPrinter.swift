@@ -109,7 +109,8 @@ final class ProgressPrinter {
     private func line(_ r: StepReport) -> String {
         var text = "epoch \(r.epoch) step \(r.step)/\(r.totalSteps) loss \(formatLoss(r.loss))"
         if let v = r.lastValidationLoss { text += " val \(formatLoss(v))" }
-        return text + String(format: " %.0f \(unit)/s", r.samplesPerSecond) + " ETA " + formatDuration(max(0, r.remaining))
+        return text + String(format: " %.0f \(unit)/s", r.samplesPerSecond) + " ETA "
+            + formatDuration(max(0, r.remaining))
     }
 
     private func say(_ text: String) {

@@ -56,7 +56,8 @@ struct Train: ParsableCommand {
 
     // Optimiser.
     @Option(help: "adam, adamw or sgd (default adam).") var optimizer: OptimizerKind?
-    @Option(parsing: .unconditional, help: "Learning rate (default 0.001 for adam/adamw, 0.01 for sgd).") var lr: Double?
+    @Option(parsing: .unconditional, help: "Learning rate (default 0.001 for adam/adamw, 0.01 for sgd).") var lr:
+        Double?
     @Option(parsing: .unconditional, help: "SGD momentum (default 0).") var momentum: Double?
     @Flag(inversion: .prefixedNo, help: "Nesterov momentum (SGD).") var nesterov: Bool?
     @Option(parsing: .unconditional, help: "Weight decay (default 0; adamw 0.01).") var weightDecay: Double?
@@ -66,9 +67,11 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Clip the global gradient L2 norm to this.") var clipNorm: Double?
     @Option(parsing: .unconditional, help: "Linear learning-rate warm-up over this many steps.") var warmup: Int?
     @Option(help: "Learning-rate decay after warm-up: none, cosine or step.") var lrDecay: LearningRateSchedule.Decay?
-    @Option(parsing: .unconditional, help: "Step decay: multiply by --lr-gamma every this many steps.") var lrStepSize: Int?
+    @Option(parsing: .unconditional, help: "Step decay: multiply by --lr-gamma every this many steps.") var lrStepSize:
+        Int?
     @Option(parsing: .unconditional, help: "Step decay factor (default 0.5).") var lrGamma: Double?
-    @Option(parsing: .unconditional, help: "Cosine decay floor as a fraction of --lr (default 0).") var lrMinFraction: Double?
+    @Option(parsing: .unconditional, help: "Cosine decay floor as a fraction of --lr (default 0).") var lrMinFraction:
+        Double?
 
     // Length.
     @Option(parsing: .unconditional, help: "Total optimiser steps (overrides --epochs).") var steps: Int?
@@ -80,7 +83,8 @@ struct Train: ParsableCommand {
     // Checkpoints.
     @Option(help: "Directory for checkpoints (step-N.safetensors, latest, best.safetensors).") var checkpointDir:
         String?
-    @Option(parsing: .unconditional, help: "Write a checkpoint every N steps (one is always written at the end).") var checkpointEvery: Int?
+    @Option(parsing: .unconditional, help: "Write a checkpoint every N steps (one is always written at the end).")
+    var checkpointEvery: Int?
     @Option(parsing: .unconditional, help: "Step checkpoints to keep (default 3).") var keep: Int?
     @Option(
         help: ArgumentHelp(
@@ -94,8 +98,10 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Print a progress line every N steps (default 50).") var logEvery: Int?
     @Flag(inversion: .prefixedNo, help: "Print nothing but errors and warnings.") var quiet: Bool?
     @Option(help: "Append one JSON object per logged step to this file.") var metrics: String?
-    @Option(parsing: .unconditional, help: "BLAS threads per rank (default: cores on the node / ranks on the node).") var threads: Int?
-    @Option(parsing: .unconditional, help: "Compare replica parameter checksums every N steps (default 100).") var replicaCheckEvery: Int?
+    @Option(parsing: .unconditional, help: "BLAS threads per rank (default: cores on the node / ranks on the node).")
+    var threads: Int?
+    @Option(parsing: .unconditional, help: "Compare replica parameter checksums every N steps (default 100).")
+    var replicaCheckEvery: Int?
     @Option(
         help: ArgumentHelp(
             "Read flags from a TOML file of 'flag-name = value' lines; flags given here win.", valueName: "file.toml"))
@@ -150,13 +156,16 @@ struct Train: ParsableCommand {
             trainer.observers = FaultInjection.fromEnvironment.map { [$0] } ?? []
             let printer = try comm.agree {
                 try ProgressPrinter(
-                    options: trainer.options, mode: progress, isRoot: comm.isRoot, ranks: comm.size, appendMetrics: resuming)
+                    options: trainer.options, mode: progress, isRoot: comm.isRoot, ranks: comm.size,
+                    appendMetrics: resuming)
             }
             let summary = try trainer.run(report: printer.show)
             printer.finish()
             guard comm.isRoot && !trainer.options.quiet else { return }
             var line = "done: \(summary.steps) steps"
-            line += summary.finalLoss.isFinite ? ", last loss \(String(format: "%.6g", summary.finalLoss))" : ", no update applied"
+            line +=
+                summary.finalLoss.isFinite
+                ? ", last loss \(String(format: "%.6g", summary.finalLoss))" : ", no update applied"
             if let v = summary.validationLoss { line += ", validation loss \(String(format: "%.6g", v))" }
             if let c = summary.checkpoint { line += ", checkpoint \(c)" }
             if summary.stoppedEarly { line += " (stopped early)" }

@@ -95,7 +95,9 @@ struct DistributedTests {
         }
     }
 
-    @Test("under mpirun progress is plain lines at --log-every, even where ranks see a terminal; --progress none prints none")
+    @Test(
+        "under mpirun progress is plain lines at --log-every, even where ranks see a terminal; --progress none prints none"
+    )
     func progressUnderMPI() throws {
         let args = ["train", "--data", "sine", "--steps", "30", "--log-every", "10"]
         let plain = try Harness.mpi(2, args, environment: ["TERM": "xterm-256color"])

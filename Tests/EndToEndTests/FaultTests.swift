@@ -151,12 +151,14 @@ struct FaultTests {
                 "--hidden", "64", "--seq-len", "64", "--steps", "1000", "--checkpoint-dir", dir, "--log-every", "1",
             ])
         // Step 2's line is printed; step 3 takes milliseconds, then its validation about 30 s.
-        #expect(Self.eventually { ((try? String(contentsOfFile: job.out, encoding: .utf8)) ?? "").contains("step 2/1000") })
+        #expect(
+            Self.eventually { ((try? String(contentsOfFile: job.out, encoding: .utf8)) ?? "").contains("step 2/1000") })
         usleep(500_000)
         let signalled = Date()
         kill(job.process.processIdentifier, SIGTERM)
         let r = job.wait(timeout: 60)
-        #expect(Date().timeIntervalSince(signalled) < 15, "the run took \(Date().timeIntervalSince(signalled)) s to stop")
+        #expect(
+            Date().timeIntervalSince(signalled) < 15, "the run took \(Date().timeIntervalSince(signalled)) s to stop")
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try Self.stepOfLatest(dir) == 3 && r.stdout.contains("stop requested: finishing at step 3"))
     }

@@ -10,9 +10,12 @@ struct HostileCheckpointTests {
     /// A real checkpoint of a small run, its `key` metadata (a JSON object) edited and resealed.
     func crafted(_ key: String, json edit: (inout [String: Any]) -> Void) throws -> String {
         try crafted(key) { text in
-            guard var object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return text }
+            guard var object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+                return text
+            }
             edit(&object)
-            return (try? JSONSerialization.data(withJSONObject: object)).map { String(decoding: $0, as: UTF8.self) } ?? text
+            return (try? JSONSerialization.data(withJSONObject: object)).map { String(decoding: $0, as: UTF8.self) }
+                ?? text
         }
     }
 

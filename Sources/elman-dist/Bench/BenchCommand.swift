@@ -29,7 +29,8 @@ struct Bench: ParsableCommand {
     @Option(help: "last or every.") var head: HeadMode = .last
     @Flag(help: "Stateful lanes (head on every step, the state carried) instead of independent windows.")
     var stateful = false
-    @Option(parsing: .unconditional, help: "BLAS threads per rank (default: cores / ranks on the node).") var threads: Int?
+    @Option(parsing: .unconditional, help: "BLAS threads per rank (default: cores / ranks on the node).") var threads:
+        Int?
     @Flag(help: "Measure the linked BLAS's sgemm throughput instead (the roofline).") var gemm = false
 
     func validate() throws {
