@@ -3,6 +3,10 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Training under mpirun on this machine (oversubscribed), compared across world sizes.
 @Suite("Distributed", .serialized)
 struct DistributedTests {
@@ -138,5 +142,24 @@ struct LaunchScriptTests {
         let usage = try Harness.Running(Harness.root.appendingPathComponent("launch/mpirun-local.sh").path, ["x"])
             .wait()
         #expect(usage.status == 64)
+    }
+
+    @Test("SIGTERM to launch/mpirun-local.sh reaches the ranks: they checkpoint, and it exits 0")
+    func wrapperForwardsTerm() throws {
+        let dir = try Scratch.directory() + "/run"
+        // Started as a shell starts it: the test runner leaves SIGTERM ignored in its children,
+        // and bash cannot trap a signal that was ignored when it started.
+        let job = try Harness.Running(
+            "/usr/bin/env",
+            ["--default-signal=TERM,INT,HUP", Harness.root.appendingPathComponent("launch/mpirun-local.sh").path, "2",
+             Harness.binary] + FaultTests.longRun(dir, every: 1000))
+        #expect(FaultTests.eventually { FileManager.default.fileExists(atPath: dir + "/.lock") })
+        usleep(1_500_000)
+        let signalled = Date()
+        kill(job.process.processIdentifier, SIGTERM)
+        let r = job.wait(timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Date().timeIntervalSince(signalled) < 20)
+        #expect(try FaultTests.stepOfLatest(dir) > 0)
     }
 }
