@@ -33,8 +33,22 @@ public protocol Communicator: AnyObject {
 /// A failed collective operation.
 public struct CommunicatorError: Error, CustomStringConvertible, Equatable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// Set when the operation ran out of time because some rank did not arrive.
+    public var timeout: Timeout?
+
+    public init(_ message: String, timeout: Timeout? = nil) {
+        self.message = message
+        self.timeout = timeout
+    }
     public var description: String { message }
+
+    /// A collective whose deadline passed.
+    public struct Timeout: Equatable, Sendable {
+        /// The ranks known not to have arrived (empty when another rank knows and reports).
+        public var missing: [Int]
+        /// Whether this rank is the one that reports the failure (one message for the job).
+        public var reports: Bool
+    }
 }
 
 extension Communicator {

@@ -15,6 +15,21 @@ public final class MPICommunicator: Communicator {
     public let localSize: Int
     private let comm: MPI_Comm
 
+    /// Seconds a collective may wait for every rank; nil waits for ever.
+    ///
+    /// With a deadline every collective is started non-blocking and tested until it completes
+    /// or the deadline passes. Ranks waiting in a collective answer pings on a separate
+    /// communicator; when time runs out rank 0 pings every rank, names those that do not
+    /// answer (stopped, hung, or still far from the collective), tells the others it will
+    /// report, and every rank throws a `CommunicatorError` with `timeout` set. The caller then
+    /// ends the job (`abort`). Nothing is sent while collectives complete in time.
+    public var deadline: Double?
+    /// A duplicate of the world communicator for arrival tokens and verdicts, so they never
+    /// mix with the collectives.
+    private var probe: MPI_Comm?
+    /// Buffers of the one-word ping, pong and verdict messages (one a rank, one spare).
+    private let tokens: UnsafeMutablePointer<UInt64>
+
     /// Initialises MPI (once per process) and the world communicator.
     public init() throws(CommunicatorError) {
         var initialized: Int32 = 0
@@ -30,6 +45,9 @@ public final class MPICommunicator: Communicator {
         MPI_Comm_size(comm, &s)
         rank = Int(r)
         size = Int(s)
+        tokens = .allocate(capacity: max(1, Int(s)) + 1)
+        var duplicate: MPI_Comm? = nil
+        if s > 1, MPI_Comm_dup(comm, &duplicate) == MPI_SUCCESS { probe = duplicate }
         // Ranks on this node: OpenMPI says so in the environment; otherwise count via a shared-memory split.
         if let v = getenv("OMPI_COMM_WORLD_LOCAL_SIZE"), let n = Int(String(cString: v)), n > 0 {
             localSize = n
@@ -62,36 +80,143 @@ public final class MPICommunicator: Communicator {
 
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) {
         guard size > 1, let base = buffer.baseAddress else { return }
-        try check(MPI_Allreduce(MPI_IN_PLACE, base, Int32(buffer.count), MPI_FLOAT, MPI_SUM, comm), "MPI_Allreduce")
+        try collective("the all-reduce") { request in
+            MPI_Iallreduce(MPI_IN_PLACE, base, Int32(buffer.count), MPI_FLOAT, MPI_SUM, comm, &request)
+        }
     }
 
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError) {
         guard size > 1, let base = buffer.baseAddress else { return }
-        try check(MPI_Allreduce(MPI_IN_PLACE, base, Int32(buffer.count), MPI_DOUBLE, MPI_SUM, comm), "MPI_Allreduce")
+        try collective("the all-reduce") { request in
+            MPI_Iallreduce(MPI_IN_PLACE, base, Int32(buffer.count), MPI_DOUBLE, MPI_SUM, comm, &request)
+        }
     }
 
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws(CommunicatorError) {
         guard size > 1, let base = buffer.baseAddress else { return }
-        try check(MPI_Bcast(base, Int32(buffer.count), MPI_BYTE, Int32(root), comm), "MPI_Bcast")
+        try collective("the broadcast") { request in
+            MPI_Ibcast(base, Int32(buffer.count), MPI_BYTE, Int32(root), comm, &request)
+        }
     }
 
     public func allGather(_ values: [UInt64]) throws(CommunicatorError) -> [UInt64] {
         guard size > 1 else { return values }
-        var out = [UInt64](repeating: 0, count: values.count * size)
-        var send = values
-        let rc = send.withUnsafeMutableBufferPointer { s in
-            out.withUnsafeMutableBufferPointer { o in
-                MPI_Allgather(
-                    s.baseAddress, Int32(values.count), MPI_UINT64_T,
-                    o.baseAddress, Int32(values.count), MPI_UINT64_T, comm)
-            }
+        let out = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: values.count * size)
+        let send = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: max(1, values.count))
+        defer {
+            out.deallocate()
+            send.deallocate()
         }
-        try check(rc, "MPI_Allgather")
-        return out
+        _ = send.initialize(from: values)
+        try collective("the all-gather") { request in
+            MPI_Iallgather(
+                send.baseAddress, Int32(values.count), MPI_UINT64_T, out.baseAddress, Int32(values.count), MPI_UINT64_T,
+                comm, &request)
+        }
+        return Array(out)
     }
 
     public func barrier() throws(CommunicatorError) {
-        try check(MPI_Barrier(comm), "MPI_Barrier")
+        try collective("the barrier") { request in MPI_Ibarrier(comm, &request) }
+    }
+
+    /// Starts a non-blocking collective with `start` and waits for it, within `deadline` when set.
+    private func collective(_ what: String, _ start: (inout MPI_Request?) -> Int32) throws(CommunicatorError) {
+        frozen = false
+        var request: MPI_Request? = nil
+        guard let deadline, let probe else {
+            try check(start(&request), what)
+            try check(MPI_Wait(&request, nil), what)
+            return
+        }
+        try check(start(&request), what)
+        if try poll(&request, seconds: deadline, what) { return }
+        // Time is up. A rank that was itself frozen (stopped, swapped out) is the late one: it
+        // says nothing and lets the job end.
+        if frozen { throw timeout(what, missing: [], reports: false) }
+        // Rank 0 names the ranks that do not answer a ping, and tells the others it reports.
+        if rank == 0 {
+            var pongs: [MPI_Request?] = Array(repeating: nil, count: size)
+            for r in 1..<size {
+                var ping: MPI_Request? = nil
+                MPI_Isend(tokens, 1, MPI_UINT64_T, Int32(r), Tag.ping, probe, &ping)
+                MPI_Irecv(tokens + r, 1, MPI_UINT64_T, Int32(r), Tag.pong, probe, &pongs[r])
+            }
+            // Every live rank answers within milliseconds; two seconds in all for the answers.
+            let clock = ContinuousClock(), asked = clock.now
+            var missing: [Int] = []
+            for r in 1..<size {
+                let spent = (clock.now - asked).components
+                let left = max(0, 2 - Double(spent.seconds) - Double(spent.attoseconds) * 1e-18)
+                if !(try poll(&pongs[r], seconds: left, what)) { missing.append(r) }
+            }
+            for r in 1..<size where !missing.contains(r) {
+                var verdict: MPI_Request? = nil
+                MPI_Isend(tokens, 1, MPI_UINT64_T, Int32(r), Tag.verdict, probe, &verdict)
+            }
+            throw timeout(what, missing: missing, reports: true)
+        }
+        // Another rank: rank 0 reports if it is alive; if no word comes, rank 0 is the one missing.
+        var verdict: MPI_Request? = nil
+        MPI_Irecv(tokens + size, 1, MPI_UINT64_T, 0, Tag.verdict, probe, &verdict)
+        let heard = try poll(&verdict, seconds: min(deadline, 10), what)
+        throw timeout(what, missing: heard ? [] : [0], reports: !heard && !frozen)
+    }
+
+    /// Tags of the messages on `probe`.
+    private enum Tag {
+        static let verdict: Int32 = 7002
+        static let ping: Int32 = 7003
+        static let pong: Int32 = 7004
+    }
+
+    /// Set when this process went unscheduled for seconds while waiting: it was stopped.
+    private var frozen = false
+
+    /// Tests `request` until it completes (true) or `seconds` pass (false). Between tests it
+    /// answers rank 0's pings, sleeps a little once the wait is long (leaving the core to the
+    /// other ranks), and notices when it was itself frozen.
+    private func poll(_ request: inout MPI_Request?, seconds: Double, _ what: String) throws(CommunicatorError) -> Bool
+    {
+        let clock = ContinuousClock(), start = clock.now
+        let limit = Duration.milliseconds(Int64(seconds * 1000))
+        var spins = 0
+        var last = start
+        while true {
+            var done: Int32 = 0
+            try check(MPI_Test(&request, &done, nil), what)
+            if done != 0 { return true }
+            let now = clock.now
+            if now - last > .seconds(2) { frozen = true }
+            last = now
+            if now - start > limit { return false }
+            spins += 1
+            if spins > 1000 {
+                answerPing()
+                usleep(100)
+            }
+        }
+    }
+
+    /// Answers a ping from rank 0 (sent when a collective timed out), if one is waiting.
+    private func answerPing() {
+        guard rank != 0, let probe else { return }
+        var waiting: Int32 = 0
+        MPI_Iprobe(0, Tag.ping, probe, &waiting, nil)
+        guard waiting != 0 else { return }
+        MPI_Recv(tokens + size, 1, MPI_UINT64_T, 0, Tag.ping, probe, nil)
+        var pong: MPI_Request? = nil
+        MPI_Isend(tokens + size, 1, MPI_UINT64_T, 0, Tag.pong, probe, &pong)
+    }
+
+    private func timeout(_ what: String, missing: [Int], reports: Bool) -> CommunicatorError {
+        let who = missing.map(String.init).joined(separator: ", ")
+        let seconds = deadline.map { $0 == $0.rounded() ? String(Int($0)) : String($0) } ?? "?"
+        return CommunicatorError(
+            missing.isEmpty
+                ? "\(what) timed out on rank \(rank); rank 0 reports"
+                : "rank \(who) did not reach \(what) within \(seconds) s",
+            timeout: .init(missing: missing, reports: reports))
     }
 
     public func abort(code: Int32) -> Never {

@@ -77,78 +77,13 @@ public final class Trainer {
         report(.started(outline))
         for note in notes { report(.note(note)) }
 
-        while progress.step < totalSteps {
-            let step = progress.step
-            let epoch = progress.epoch
-
-            // Batch, forward and backward: my slice of the global batch; gradients of the SUM of my loss terms.
-            try observe(step, .start)
-            network.zeroGradients()
-            let scored = forwardBackward(step: step)
-            var reduce = ReduceBuffer(network.gradients, parameterCount: network.layout.count)
-            reduce[.lossSum] = Float(scored.sum)
-            reduce[.termCount] = Float(scored.terms)
-            reduce[.stopFlag] = StopSignal.isRequested ? 1 : 0
-            try observe(step, .computed)
-
-            // Reduce: one all-reduce sums gradients, loss, counts and stop flags over every rank.
-            try comm.allReduceSum(network.gradients.buffer)
-            try observe(step, .reduced)
-            let loss = Double(reduce[.lossSum]) / Double(reduce[.termCount])
-            var stopRequested = reduce[.stopFlag] > 0
-
-            // Update: the exact global mean, clipped, through the optimiser (identical on every rank).
-            let lr = options.schedule.rate(base: options.optimizer.learningRate, step: step, total: totalSteps)
-            let outcome = try update(loss: loss, termCount: Double(reduce[.termCount]), lr: lr, step: step)
-            guard case let .applied(norm) = outcome else {
-                if case let .skipped(reason) = outcome { report(.skipped(step: step + 1, reason: reason)) }
-                advance()
-                continue
-            }
-            try observe(step, .updated)
-            samples += schedule.samples(ofStep: step)
-            advance()
-            meter.add(loss)
-
-            // Evaluate: at epoch ends (or every `evalEvery` steps) and after the last step.
-            let validationStart = clock.now
-            var validationLoss: Double? = nil
-            if validationDue {
-                // A stop request interrupts a validation: its partial result is dropped.
-                validationLoss = try validateAndKeepBest()
-                if validationLoss == nil { stopRequested = true }
-            }
-            let validationSeconds = validationLoss.map { _ in (clock.now - validationStart).seconds }
-
-            // Log.
-            let elapsed = (clock.now - started).seconds
-            let done = progress.step - startStep
-            let logged = progress.step % options.logEvery == 0 || validationLoss != nil || progress.step == totalSteps
-            report(
-                .stepDone(
-                    StepReport(
-                        step: progress.step, epoch: epoch + 1, totalSteps: totalSteps, loss: meter.mean,
-                        validationLoss: validationLoss, lastValidationLoss: progress.lastValidationLoss,
-                        validationSeconds: validationSeconds, learningRate: lr, gradientNorm: norm,
-                        samplesPerSecond: Double(samples) / max(elapsed, 1e-9),
-                        elapsed: elapsed,
-                        remaining: Double(totalSteps - progress.step) * elapsed / Double(max(done, 1)),
-                        logged: logged)))
-            if logged { meter.startWindow() }
-
-            // Checkpoint, and stop: every rank takes the same decision from the reduced values.
-            if progress.step % options.replicaCheckEvery == 0 { try checkReplicas() }
-            if let patience = options.earlyStop, progress.validationsWithoutImprovement >= patience {
-                progress.stoppedEarly = true
-                report(.stoppedEarly(patience: patience, bestValidationLoss: progress.bestValidationLoss ?? .nan))
-            }
-            if stopRequested {
-                interrupted = true
-                report(.stopRequested(step: progress.step))
-            }
-            let last = progress.step == totalSteps || progress.stoppedEarly || stopRequested
-            if let every = options.checkpointEvery, progress.step % every == 0, !last { try writeCheckpoint(report) }
-            if last { break }
+        // A collective that ran out of time: say where the run stood and what is safe on disk.
+        // No checkpoint is written from here: some rank's state is unknown.
+        do { try loop() } catch var error as CommunicatorError where error.timeout != nil {
+            error.message +=
+                " (step \(progress.step + 1))"
+                + (lastCheckpoint.map { "; last good checkpoint: \($0)" } ?? "; no checkpoint was written")
+            throw error
         }
         if checkpoints != nil && progress.step > startStep { try writeCheckpoint(report) }
         if isRoot, progress.step > startStep, let warning = constantModelWarning() { report(.warning(warning)) }
@@ -156,6 +91,85 @@ public final class Trainer {
             steps: progress.step, finalLoss: meter.last, validationLoss: progress.lastValidationLoss,
             bestValidationLoss: progress.bestValidationLoss, checkpoint: lastCheckpoint,
             stoppedEarly: progress.stoppedEarly, interrupted: interrupted)
+
+        func loop() throws {
+            while progress.step < totalSteps {
+                let step = progress.step
+                let epoch = progress.epoch
+
+                // Batch, forward and backward: my slice of the global batch; gradients of the SUM of my loss terms.
+                try observe(step, .start)
+                network.zeroGradients()
+                let scored = forwardBackward(step: step)
+                var reduce = ReduceBuffer(network.gradients, parameterCount: network.layout.count)
+                reduce[.lossSum] = Float(scored.sum)
+                reduce[.termCount] = Float(scored.terms)
+                reduce[.stopFlag] = StopSignal.isRequested ? 1 : 0
+                try observe(step, .computed)
+
+                // Reduce: one all-reduce sums gradients, loss, counts and stop flags over every rank.
+                try comm.allReduceSum(network.gradients.buffer)
+                try observe(step, .reduced)
+                let loss = Double(reduce[.lossSum]) / Double(reduce[.termCount])
+                var stopRequested = reduce[.stopFlag] > 0
+
+                // Update: the exact global mean, clipped, through the optimiser (identical on every rank).
+                let lr = options.schedule.rate(base: options.optimizer.learningRate, step: step, total: totalSteps)
+                let outcome = try update(loss: loss, termCount: Double(reduce[.termCount]), lr: lr, step: step)
+                guard case let .applied(norm) = outcome else {
+                    if case let .skipped(reason) = outcome { report(.skipped(step: step + 1, reason: reason)) }
+                    advance()
+                    continue
+                }
+                try observe(step, .updated)
+                samples += schedule.samples(ofStep: step)
+                advance()
+                meter.add(loss)
+
+                // Evaluate: at epoch ends (or every `evalEvery` steps) and after the last step.
+                let validationStart = clock.now
+                var validationLoss: Double? = nil
+                if validationDue {
+                    // A stop request interrupts a validation: its partial result is dropped.
+                    validationLoss = try validateAndKeepBest()
+                    if validationLoss == nil { stopRequested = true }
+                }
+                let validationSeconds = validationLoss.map { _ in (clock.now - validationStart).seconds }
+
+                // Log.
+                let elapsed = (clock.now - started).seconds
+                let done = progress.step - startStep
+                let logged =
+                    progress.step % options.logEvery == 0 || validationLoss != nil || progress.step == totalSteps
+                report(
+                    .stepDone(
+                        StepReport(
+                            step: progress.step, epoch: epoch + 1, totalSteps: totalSteps, loss: meter.mean,
+                            validationLoss: validationLoss, lastValidationLoss: progress.lastValidationLoss,
+                            validationSeconds: validationSeconds, learningRate: lr, gradientNorm: norm,
+                            samplesPerSecond: Double(samples) / max(elapsed, 1e-9),
+                            elapsed: elapsed,
+                            remaining: Double(totalSteps - progress.step) * elapsed / Double(max(done, 1)),
+                            logged: logged)))
+                if logged { meter.startWindow() }
+
+                // Checkpoint, and stop: every rank takes the same decision from the reduced values.
+                if progress.step % options.replicaCheckEvery == 0 { try checkReplicas() }
+                if let patience = options.earlyStop, progress.validationsWithoutImprovement >= patience {
+                    progress.stoppedEarly = true
+                    report(.stoppedEarly(patience: patience, bestValidationLoss: progress.bestValidationLoss ?? .nan))
+                }
+                if stopRequested {
+                    interrupted = true
+                    report(.stopRequested(step: progress.step))
+                }
+                let last = progress.step == totalSteps || progress.stoppedEarly || stopRequested
+                if let every = options.checkpointEvery, progress.step % every == 0, !last {
+                    try writeCheckpoint(report)
+                }
+                if last { break }
+            }
+        }
     }
 
     // MARK: Steps of the loop
@@ -412,7 +426,11 @@ public final class Trainer {
             throw SharedFailure(
                 message: "parameters are not finite at step \(progress.step); no checkpoint written\(last)")
         }
-        guard let bytes = try checkpointBytes() else { return }
+        guard let bytes = try checkpointBytes() else {
+            // Rank 0 writes; every rank knows what, for messages that name the last good checkpoint.
+            lastCheckpoint = dir.path + "/" + CheckpointDirectory.fileName(step: progress.step)
+            return
+        }
         do {
             lastCheckpoint = try dir.write(bytes, step: progress.step, keep: options.keep)
         } catch {

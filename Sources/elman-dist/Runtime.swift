@@ -32,9 +32,12 @@ struct CommandFailure: Error, CustomStringConvertible {
 ///
 /// - Failures all ranks agree on (bad input, a NaN loss) end every rank cleanly; rank 0 prints.
 /// - A failure on one rank alone prints "rank R: …" and aborts the job (MPI_Abort).
-func runDistributed(_ body: (Communicator) throws -> Void) throws {
+/// - A collective that times out (`deadline`, seconds) ends the job: the rank that knows who
+///   did not arrive prints one line, and every live rank aborts, taking the hung one with it.
+func runDistributed(deadline: Double? = nil, _ body: (Communicator) throws -> Void) throws {
     let comm: MPICommunicator
     do { comm = try MPICommunicator() } catch { throw CommandFailure("cannot start MPI: \(error)") }
+    comm.deadline = deadline
     let prefix = comm.size > 1 ? "error: rank \(comm.rank): " : "error: "
     defer {
         flushOutput()
@@ -42,6 +45,12 @@ func runDistributed(_ body: (Communicator) throws -> Void) throws {
     }
     do {
         try body(comm)
+    } catch let e as CommunicatorError where e.timeout != nil {
+        if e.timeout?.reports == true { printError("error: " + Diagnostics.message(e)) }
+        flushOutput()
+        // The reporting rank's abort ends the job; the others give it a moment to do so first.
+        if e.timeout?.reports != true { sleep(2) }
+        comm.abort(code: 1)
     } catch is PeerFailure {
         throw Reported(code: 1)
     } catch let e as SharedFailure {

@@ -106,10 +106,19 @@ struct Train: ParsableCommand {
         help: ArgumentHelp(
             "Read flags from a TOML file of 'flag-name = value' lines; flags given here win.", valueName: "file.toml"))
     var config: String?
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Seconds a rank waits in a collective for the others before the job stops, naming who is missing (default 600)."
+    )
+    var collectiveTimeout: Double = 600
     @Option(help: "Progress lines: live (one line rewritten, when rank 0 runs alone on a terminal), plain or none.")
     var progress: ProgressMode = .live
 
     func validate() throws {
+        guard collectiveTimeout > 0, collectiveTimeout.isFinite else {
+            throw ValidationError("--collective-timeout must be positive, got \(collectiveTimeout)")
+        }
         if resume != nil && initFrom != nil { throw ValidationError("--resume and --init cannot be combined") }
         if resume == "latest" && checkpointDir == nil {
             throw ValidationError("--resume latest needs --checkpoint-dir")
@@ -148,7 +157,7 @@ struct Train: ParsableCommand {
         let settings = settings()
         let resuming: Bool = if case .resume = start { true } else { false }
         let options = resuming ? base : try resolveOptions(base: base, settings: settings, resuming: false).options
-        try runDistributed { comm in
+        try runDistributed(deadline: collectiveTimeout) { comm in
             StopSignal.install()
             let trainer = try Trainer(
                 comm: comm, options: options, data: dataOptions, start: start, settings: settings,

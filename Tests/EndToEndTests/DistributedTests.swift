@@ -151,8 +151,11 @@ struct LaunchScriptTests {
         // and bash cannot trap a signal that was ignored when it started.
         let job = try Harness.Running(
             "/usr/bin/env",
-            ["--default-signal=TERM,INT,HUP", Harness.root.appendingPathComponent("launch/mpirun-local.sh").path, "2",
-             Harness.binary] + FaultTests.longRun(dir, every: 1000))
+            [
+                "--default-signal=TERM,INT,HUP", Harness.root.appendingPathComponent("launch/mpirun-local.sh").path,
+                "2",
+                Harness.binary,
+            ] + FaultTests.longRun(dir, every: 1000))
         #expect(FaultTests.eventually { FileManager.default.fileExists(atPath: dir + "/.lock") })
         usleep(1_500_000)
         let signalled = Date()

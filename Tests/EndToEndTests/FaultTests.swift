@@ -163,6 +163,33 @@ struct FaultTests {
         #expect(try Self.stepOfLatest(dir) == 3 && r.stdout.contains("stop requested: finishing at step 3"))
     }
 
+    @Test(
+        "a hung rank (kill -STOP) under mpirun -n 2 stops the job within the deadline, one line naming it and the last good checkpoint",
+        arguments: [1, 0])
+    func hungRank(_ stopped: Int) throws {
+        let dir = try Scratch.directory() + "/run"
+        let job = try Harness.Running(
+            Harness.mpirun, Harness.mpiArguments(2, Self.longRun(dir, every: 200) + ["--collective-timeout", "4"]))
+        #expect(Self.eventually { FileManager.default.fileExists(atPath: dir + "/latest") })
+        let ranks = Self.children(of: job.process.processIdentifier).sorted()
+        #expect(ranks.count == 2)
+        let target = ranks[stopped]  // mpirun starts rank 0 first
+        kill(target, SIGSTOP)
+        defer { kill(target, SIGKILL) }
+        let signalled = Date()
+        let r = job.wait(timeout: 60)
+        // The deadline, and when rank 0 is the one missing, the others' wait for its word.
+        #expect(Date().timeIntervalSince(signalled) < 30)
+        #expect(r.status != 0)
+        #expect(r.errorLines.count == 1, "\(r.stderr)")
+        let line = try #require(r.errorLines.first)
+        // Usually the step's all-reduce; the all-gather of a replica check when it strikes at a checkpoint.
+        #expect(line.hasPrefix("error: rank \(stopped) did not reach the all-"), "\(line)")
+        #expect(line.contains(" within 4 s (step "), "\(line)")
+        #expect(line.contains("; last good checkpoint: \(dir)/step-"))
+        _ = try Checkpoint.load(path: try resolveCheckpoint(dir))
+    }
+
     @Test("a second signal exits at once, even while the final checkpoint is being written")
     func secondSignal() throws {
         let dir = try Scratch.directory() + "/run"

@@ -27,6 +27,10 @@ struct Bench: ParsableCommand {
     @Option(parsing: .unconditional, help: "Measured steps.") var steps = 200
     @Option(parsing: .unconditional, help: "Warm-up steps (not measured).") var warmup = 20
     @Option(help: "last or every.") var head: HeadMode = .last
+    @Option(
+        parsing: .unconditional,
+        help: "Seconds a collective may wait, as train's --collective-timeout (default 600, as train).")
+    var collectiveTimeout: Double = 600
     @Flag(help: "Stateful lanes (head on every step, the state carried) instead of independent windows.")
     var stateful = false
     @Option(parsing: .unconditional, help: "BLAS threads per rank (default: cores / ranks on the node).") var threads:
@@ -54,7 +58,7 @@ struct Bench: ParsableCommand {
             }
             return
         }
-        try runDistributed { comm in
+        try runDistributed(deadline: collectiveTimeout) { comm in
             // Random series: enough rows for 8 distinct batches.
             let rows = stateful ? batchSize * (seqLen * 8 + 1) : batchSize * 8 + seqLen
             var rng = SeededGenerator(seed: 1)
