@@ -42,4 +42,30 @@ struct CheckpointDirectoryTests {
             try CheckpointDirectory(path: base).latest()
         }
     }
+
+    @Test("a failed write says whether an earlier checkpoint is intact, and never claims one that does not exist")
+    func failedWriteMessage() throws {
+        let base = try Scratch.directory()
+        // The directory was never prepared: the first write fails, with nothing before it.
+        let missing = CheckpointDirectory(path: base + "/never-made")
+        #expect(throws: CheckpointError.self) { try missing.write([1, 2, 3], step: 1, keep: 3) }
+        do {
+            try missing.write([1, 2, 3], step: 1, keep: 3)
+        } catch {
+            #expect(error.message.hasSuffix("; no earlier checkpoint exists"), "\(error.message)")
+        }
+        // With a checkpoint on disk, a later failure says it is intact.
+        let dir = CheckpointDirectory(path: base + "/run")
+        try dir.prepare()
+        try dir.write([1, 2, 3], step: 1, keep: 3)
+        try FileManager.default.createDirectory(
+            atPath: base + "/run/" + CheckpointDirectory.fileName(step: 2), withIntermediateDirectories: true)
+        do {
+            try dir.write([4, 5, 6], step: 2, keep: 3)
+            Issue.record("writing over a directory succeeded")
+        } catch {
+            #expect(error.message.hasSuffix("; the previous checkpoint is intact"), "\(error.message)")
+        }
+        #expect(try dir.latest() == base + "/run/" + CheckpointDirectory.fileName(step: 1))
+    }
 }
