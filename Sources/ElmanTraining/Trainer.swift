@@ -101,7 +101,7 @@ public final class Trainer {
                 try observe(step, .start)
                 network.zeroGradients()
                 let scored = forwardBackward(step: step)
-                var reduce = ReduceBuffer(network.gradients, parameterCount: network.layout.count)
+                let reduce = ReduceBuffer(network.gradients, parameterCount: network.layout.count)
                 reduce[.lossSum] = Float(scored.sum)
                 reduce[.termCount] = Float(scored.terms)
                 reduce[.stopFlag] = StopSignal.isRequested ? 1 : 0
@@ -359,7 +359,7 @@ public final class Trainer {
             let last = min(data.trainCount + data.validationCount - 1, data.trainCount + 4096)
             while row < last {
                 let steps = min(T, last - row)
-                h.withUnsafeBufferPointer {
+                _ = h.withUnsafeBufferPointer {
                     localStep.forward(runsFrom: [row], steps: steps, initialHidden: $0, gradient: false)
                 }
                 h = network.finalHidden()
