@@ -20,35 +20,13 @@ public enum LossKind: String, Codable, Sendable, CaseIterable {
         return self == .mse ? predictions * config.outputSize : predictions
     }
 
-    /// The SUM of the per-term losses, without a gradient: for validation and evaluation, where
-    /// only the value is wanted (cross-entropy's log-sum-exp runs vectorised).
+    /// The SUM of the per-term losses, without a gradient: for validation and evaluation.
     ///
     /// - Parameters: as `sumAndGradient`.
     public func sum(
         prediction: UnsafeBufferPointer<Float>, target: UnsafeBufferPointer<Float>, outputs O: Int
     ) -> Double {
-        guard let p = prediction.baseAddress else { return 0 }
-        switch self {
-        case .mse:
-            precondition(target.count == prediction.count, "mse: target is not the prediction's shape")
-            var sum = 0.0
-            for i in 0..<prediction.count {
-                let d = Double(prediction[i] - target[i])
-                sum += d * d
-            }
-            return sum
-        case .crossEntropy:
-            let rows = prediction.count / O
-            precondition(target.count == rows, "cross-entropy: need one class index per prediction")
-            var sum = 0.0
-            for r in 0..<rows {
-                let cls = Int(target[r])
-                precondition(cls >= 0 && cls < O, "cross-entropy: class index out of range")
-                // L_r = logsumexp(z) − z[cls]
-                sum += Double(VectorMath.logSumExp(p + r * O, count: O)) - Double(prediction[r * O + cls])
-            }
-            return sum
-        }
+        evaluate(prediction: prediction, target: target, outputs: O, gradient: nil, scale: 0)
     }
 
     /// Returns the SUM of the per-term losses and writes `scale · d(sum)/d(prediction)` into `gradient`.
@@ -65,6 +43,15 @@ public enum LossKind: String, Codable, Sendable, CaseIterable {
         gradient: UnsafeMutableBufferPointer<Float>, scale: Float
     ) -> Double {
         precondition(prediction.count == gradient.count, "loss: gradient is not the prediction's shape")
+        return evaluate(prediction: prediction, target: target, outputs: O, gradient: gradient, scale: scale)
+    }
+
+    /// The summed loss, and its scaled gradient when `gradient` is given.
+    private func evaluate(
+        prediction: UnsafeBufferPointer<Float>, target: UnsafeBufferPointer<Float>, outputs O: Int,
+        gradient: UnsafeMutableBufferPointer<Float>?, scale: Float
+    ) -> Double {
+        guard let p = prediction.baseAddress else { return 0 }
         switch self {
         case .mse:
             precondition(target.count == prediction.count, "mse: target is not the prediction's shape")
@@ -73,7 +60,7 @@ public enum LossKind: String, Codable, Sendable, CaseIterable {
                 // differentiates L = Σ (p − t)²: dL/dp = 2 (p − t)
                 let d = prediction[i] - target[i]
                 sum += Double(d) * Double(d)
-                gradient[i] = scale * 2 * d
+                gradient?[i] = scale * 2 * d
             }
             return sum
         case .crossEntropy:
@@ -85,13 +72,11 @@ public enum LossKind: String, Codable, Sendable, CaseIterable {
                 let cls = Int(target[r])
                 precondition(cls >= 0 && cls < O, "cross-entropy: class index out of range")
                 // L_r = logsumexp(z) − z[cls]
-                var m = -Float.infinity
-                for j in z..<z + O { m = max(m, prediction[j]) }
-                var s = 0.0
-                for j in z..<z + O { s += Double(expf(prediction[j] - m)) }
-                sum += (Double(m) + log(s)) - Double(prediction[z + cls])
-                // differentiates L_r: dL/dz = softmax(z) − onehot(cls)
-                for j in z..<z + O { gradient[j] = scale * Float(Double(expf(prediction[j] - m)) / s) }
+                let lse = VectorMath.logSumExp(p + z, count: O)
+                sum += Double(lse) - Double(prediction[z + cls])
+                guard let gradient else { continue }
+                // differentiates L_r: dL/dz = softmax(z) − onehot(cls), softmax(z) = e^{z − logsumexp(z)}
+                for j in z..<z + O { gradient[j] = scale * expf(prediction[j] - lse) }
                 gradient[z + cls] -= scale
             }
             return sum

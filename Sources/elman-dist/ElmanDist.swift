@@ -33,7 +33,9 @@ struct ElmanDist: ParsableCommand {
         // The numerical core uses AVX2 and FMA on x86_64 (see Package.swift): refuse an older
         // CPU here, before any of its code runs, instead of dying of an illegal instruction.
         guard elman_cpu_supports_core() != 0 else {
-            printError("error: this build of elman-dist needs a CPU with AVX2 and FMA; rebuild it with ELMAN_DIST_PORTABLE=1 swift build")
+            printError(
+                "error: this build of elman-dist needs a CPU with AVX2 and FMA; rebuild it with ELMAN_DIST_PORTABLE=1 swift build"
+            )
             Glibc.exit(1)
         }
         do {

@@ -67,15 +67,22 @@ struct VectorMathTests {
         }
     }
 
-    @Test("the forward-only loss equals the loss sumAndGradient returns, for MSE and cross-entropy")
-    func lossWithoutGradient() {
+    @Test("the loss with and without its gradient equals a float64 reference, for MSE and cross-entropy")
+    func lossAgainstFloat64() {
         var rng = SeededGenerator(seed: 4)
         let O = 23, rows = 9
         let logits = (0..<rows * O).map { _ in (rng.nextUnitFloat() - 0.5) * 8 }
         let classes = (0..<rows).map { _ in Float(rng.nextInt(below: O)) }
         let values = (0..<rows * O).map { _ in rng.nextUnitFloat() }
+        // Independent references: Σ (p − t)², and Σ_r log Σ_j e^{z_rj} − z_r,cls in float64.
+        let mse = zip(logits, values).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+        let ce = (0..<rows).reduce(0.0) { sum, r in
+            let z = logits[r * O..<(r + 1) * O].map(Double.init)
+            let m = z.max() ?? 0
+            return sum + m + Foundation.log(z.reduce(0.0) { $0 + Foundation.exp($1 - m) }) - z[Int(classes[r])]
+        }
         var gradient = [Float](repeating: 0, count: rows * O)
-        for (loss, target) in [(LossKind.crossEntropy, classes), (LossKind.mse, values)] {
+        for (loss, target, reference) in [(LossKind.crossEntropy, classes, ce), (LossKind.mse, values, mse)] {
             let (withGradient, alone) = logits.withUnsafeBufferPointer { p in
                 target.withUnsafeBufferPointer { t in
                     gradient.withUnsafeMutableBufferPointer { g in
@@ -86,7 +93,8 @@ struct VectorMathTests {
                     }
                 }
             }
-            #expect(abs(alone - withGradient) <= 1e-5 * abs(withGradient), "\(loss): \(alone) vs \(withGradient)")
+            #expect(abs(withGradient - reference) <= 1e-5 * abs(reference), "\(loss): \(withGradient) vs \(reference)")
+            #expect(abs(alone - reference) <= 1e-5 * abs(reference), "\(loss): \(alone) vs \(reference)")
         }
     }
 }
