@@ -77,21 +77,7 @@ public final class Trainer {
         report(.started(outline))
         for note in notes { report(.note(note)) }
 
-        // A collective that ran out of time: say where the run stood and what is safe on disk.
-        // No checkpoint is written from here: some rank's state is unknown.
-        do { try loop() } catch var error as CommunicatorError where error.timeout != nil {
-            error.message +=
-                " (step \(progress.step + 1))"
-                + (lastCheckpoint.map { "; last good checkpoint: \($0)" } ?? "; no checkpoint was written")
-            throw error
-        }
-        if checkpoints != nil && progress.step > startStep { try writeCheckpoint(report) }
-        if isRoot, progress.step > startStep, let warning = constantModelWarning() { report(.warning(warning)) }
-        return TrainingSummary(
-            steps: progress.step, finalLoss: meter.last, validationLoss: progress.lastValidationLoss,
-            bestValidationLoss: progress.bestValidationLoss, checkpoint: lastCheckpoint,
-            stoppedEarly: progress.stoppedEarly, interrupted: interrupted)
-
+        /// The loop itself; `run` wraps it to give a timed-out collective its context.
         func loop() throws {
             while progress.step < totalSteps {
                 let step = progress.step
@@ -170,6 +156,21 @@ public final class Trainer {
                 if last { break }
             }
         }
+
+        // A collective that ran out of time: say where the run stood and what is safe on disk.
+        // No checkpoint is written from here: some rank's state is unknown.
+        do { try loop() } catch var error as CommunicatorError where error.timeout != nil {
+            error.message +=
+                " (step \(progress.step + 1))"
+                + (lastCheckpoint.map { "; last good checkpoint: \($0)" } ?? "; no checkpoint was written")
+            throw error
+        }
+        if checkpoints != nil && progress.step > startStep { try writeCheckpoint(report) }
+        if isRoot, progress.step > startStep, let warning = constantModelWarning() { report(.warning(warning)) }
+        return TrainingSummary(
+            steps: progress.step, finalLoss: meter.last, validationLoss: progress.lastValidationLoss,
+            bestValidationLoss: progress.bestValidationLoss, checkpoint: lastCheckpoint,
+            stoppedEarly: progress.stoppedEarly, interrupted: interrupted)
     }
 
     // MARK: Steps of the loop
