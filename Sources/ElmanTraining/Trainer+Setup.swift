@@ -31,13 +31,15 @@ extension Trainer {
     ///   - settings: what the user set explicitly; applied on top of a resumed checkpoint's options.
     ///   - announce: called at once (rank 0) with what the run is about to do that the user
     ///     should see before it happens, such as which file a checkpoint's data path names.
+    ///   - dataRequest: when resuming, what the command line says of the data: checked against
+    ///     the checkpoint's pipeline (`DataOptions.resolving`), which only the source may change.
     public convenience init(
         comm: Communicator, options requested: TrainingOptions, data source: DataOptions?, start: RunStart,
-        settings: [OptionSetting] = [], announce: (String) -> Void = { _ in }
+        settings: [OptionSetting] = [], dataRequest: DataRequest = DataRequest(), announce: (String) -> Void = { _ in }
     ) throws {
         try self.init(
             comm: comm, options: requested, source: source, series: nil, start: start, settings: settings,
-            announce: announce)
+            dataRequest: dataRequest, announce: announce)
     }
 
     /// Prepares a new run on a series already in memory (benchmarks, tests): fresh weights, or
@@ -49,12 +51,12 @@ extension Trainer {
     {
         try self.init(
             comm: comm, options: options, source: DataOptions(source: .csv(path: "(in memory)")),
-            series: series, start: start, settings: [], announce: { _ in })
+            series: series, start: start, settings: [], dataRequest: DataRequest(), announce: { _ in })
     }
 
     private convenience init(
         comm: Communicator, options requested: TrainingOptions, source: DataOptions?, series inMemory: Series?,
-        start: RunStart, settings: [OptionSetting], announce: (String) -> Void
+        start: RunStart, settings: [OptionSetting], dataRequest: DataRequest, announce: (String) -> Void
     ) throws {
         // 0. The checkpoint directory is this run's: rank 0 locks it (for the run's life) before
         //    anything is read from it, so another run cannot prune what this one is reading.
@@ -88,11 +90,12 @@ extension Trainer {
 
         // 2. Data: loaded by every rank; scaling fitted on the training rows, or the checkpoint's.
         let prior = try resumed?.dataRecord
-        if source == nil, let stored = prior?.options.source, comm.isRoot {
+        if source == nil, dataRequest.source == nil, let stored = prior?.options.source, comm.isRoot {
             announce("data: \(stored) (as the checkpoint names it)")
         }
         let (data, record) = try comm.agree {
-            try Self.loadData(options: options, source: source ?? prior?.options, series: inMemory, prior: prior)
+            let resolved = try source ?? prior.map { (p) throws(DataError) in try p.options.resolving(dataRequest) }
+            return try Self.loadData(options: options, source: resolved, series: inMemory, prior: prior)
         }
         let model = ModelConfig(options: options, data: data)
         let schedule: Schedule = try comm.agree {

@@ -142,7 +142,9 @@ struct Train: ParsableCommand {
     private var quietGiven: Bool { quiet ?? false }
 
     func run() throws {
-        let dataOptions = try dataArguments.options()
+        // A resumed run's data settings are checked against the checkpoint's; a new run's are its own.
+        let dataRequest = try dataArguments.request()
+        let dataOptions = resume == nil ? try dataArguments.options() : nil
         var start = RunStart.fresh
         if let resume {
             let path = resume == "latest" ? (checkpointDir ?? "") : resume
@@ -161,7 +163,7 @@ struct Train: ParsableCommand {
             StopSignal.install()
             let trainer = try Trainer(
                 comm: comm, options: options, data: dataOptions, start: start, settings: settings,
-                announce: { if !quietGiven { print($0) } })
+                dataRequest: dataRequest, announce: { if !quietGiven { print($0) } })
             trainer.observers = FaultInjection.fromEnvironment.map { [$0] } ?? []
             let printer = try comm.agree {
                 try ProgressPrinter(

@@ -65,6 +65,23 @@ struct InferenceTests {
         )
     }
 
+    @Test(
+        "train --resume takes the same rule: a data flag that repeats the checkpoint is accepted, one that contradicts it is refused"
+    )
+    func resumeFollowsThePipeline() throws {
+        let dir = try trained(["--data", Harness.example("seattle-temps.csv"), "--target", "temp", "--steps", "5"])
+        let repeated = try Harness.run([
+            "train", "--resume", "latest", "--checkpoint-dir", dir, "--target", "temp", "--steps", "7", "--quiet",
+        ])
+        #expect(repeated.status == 0, "\(repeated.stderr)")
+        let other = try Harness.run(["train", "--resume", "latest", "--checkpoint-dir", dir, "--target", "date"])
+        #expect(
+            other.status == 1
+                && other.stderr
+                    == "error: --target date contradicts the checkpoint, which was trained with --target temp\n"
+        )
+    }
+
     /// Seattle temperatures: the model (of changes, the default for CSV) on the first 7000 hours,
     /// new data the last 1759.
     func temperatures() throws -> (model: String, later: String, rows: [String]) {
