@@ -112,27 +112,22 @@ enum TextReader {
             let end = carried + n
             let atEOF = n == 0
             var i = 0
-            while i < end {
-                let b0 = buffer[i]
-                let length = b0 < 0x80 ? 1 : b0 >> 5 == 0b110 ? 2 : b0 >> 4 == 0b1110 ? 3 : b0 >> 3 == 0b11110 ? 4 : 0
-                guard length > 0 else { throw DataError("\(path): not UTF-8 text (byte \(offset + i))") }
-                if i + length > end {
-                    guard !atEOF else { throw DataError("\(path): not UTF-8 text (truncated at byte \(offset + i))") }
-                    break
+            var failure: DataError? = nil
+            buffer.withUnsafeBufferPointer { bytes in
+                while i < end && failure == nil {
+                    switch UTF8Scalar.decode(bytes, at: i, end: end) {
+                    case let .scalar(value, length):
+                        do throws(DataError) { try visit(value) } catch { failure = error }
+                        i += length
+                    case .incomplete:
+                        if atEOF { failure = DataError("\(path): not UTF-8 text (truncated at byte \(offset + i))") }
+                        return
+                    case let .invalid(at):
+                        failure = DataError("\(path): not UTF-8 text (byte \(offset + at))")
+                    }
                 }
-                var value = length == 1 ? UInt32(b0) : UInt32(b0) & (0x7F >> UInt32(length))
-                for k in 1..<length {
-                    let b = buffer[i + k]
-                    guard b >> 6 == 0b10 else { throw DataError("\(path): not UTF-8 text (byte \(offset + i + k))") }
-                    value = value << 6 | UInt32(b & 0x3F)
-                }
-                let minimum: UInt32 = [0, 0, 0x80, 0x800, 0x1_0000][length]
-                guard value >= minimum, value <= 0x10_FFFF, !(0xD800...0xDFFF).contains(value) else {
-                    throw DataError("\(path): not UTF-8 text (byte \(offset + i))")
-                }
-                try visit(value)
-                i += length
             }
+            if let failure { throw failure }
             if atEOF { return }
             // Keep the incomplete tail for the next chunk.
             carried = end - i
