@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 launch/install-deps.sh
 swift build -c release
 bin=.build/release/elman-dist
+# A fresh run each time: a checkpoint directory belongs to one run (`--resume latest` continues one).
+rm -rf runs/seattle-temps
 mkdir -p runs
 launch/mpirun-local.sh 4 "$bin" train \
   --data examples/data/seattle-temps.csv --target temp \
