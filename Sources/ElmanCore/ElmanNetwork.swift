@@ -74,13 +74,19 @@ public final class ElmanNetwork {
 
     /// Final hidden state of every layer, (L, B, H), as `torch.nn.RNN` returns `h_n`.
     public func finalHidden() -> [Float] {
-        let B = batch, H = config.hiddenSize
-        var out: [Float] = []
-        out.reserveCapacity(config.layers * B * H)
-        for l in 0..<config.layers {
-            out += UnsafeBufferPointer(start: workspace.hidden[l].baseAddress + steps * B * H, count: B * H)
-        }
+        var out = [Float](repeating: 0, count: config.layers * batch * config.hiddenSize)
+        out.withUnsafeMutableBufferPointer { copyFinalHidden(into: $0) }
         return out
+    }
+
+    /// Copies the final hidden state (L, B, H) into `out` (exactly that many floats), allocating nothing.
+    public func copyFinalHidden(into out: UnsafeMutableBufferPointer<Float>) {
+        let B = batch, H = config.hiddenSize
+        precondition(out.count == config.layers * B * H, "copyFinalHidden: out is not (L, B, H)")
+        guard let base = out.baseAddress else { return }
+        for l in 0..<config.layers {
+            (base + l * B * H).update(from: workspace.hidden[l].baseAddress + steps * B * H, count: B * H)
+        }
     }
 
     // MARK: Forward

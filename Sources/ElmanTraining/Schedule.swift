@@ -56,10 +56,10 @@ final class CarriedState {
     /// Zero: every epoch starts here.
     func reset() { values.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
 
-    /// The state a forward pass ended in, (layers, lanes.count, H), to start the next step from.
-    func carry(_ final: [Float]) {
-        precondition(final.count == values.count, "carried state: \(final.count) values, expected \(values.count)")
-        values = final
+    /// Keeps the state `network`'s last forward pass ended in, (layers, lanes.count, H), to
+    /// start the next step from; copied in place, so a step allocates nothing.
+    func carry(from network: ElmanNetwork) {
+        values.withUnsafeMutableBufferPointer { network.copyFinalHidden(into: $0) }
     }
 
     /// This rank's slice of `all`, the state of every lane (layers, B, H).

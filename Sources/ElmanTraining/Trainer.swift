@@ -191,11 +191,12 @@ public final class Trainer {
             let (offset, steps) = plan.chunk(batch)
             let scored = state.values.withUnsafeBufferPointer { h0 in
                 localStep.forward(
-                    runsFrom: state.lanes.map { plan.row(lane: $0, offset: offset) }, steps: steps, initialHidden: h0)
+                    runsFrom: state.lanes.lazy.map { plan.row(lane: $0, offset: offset) }, steps: steps,
+                    initialHidden: h0)
             }
             network.backward()
             // Detached: the next step starts from this state, and no gradient flows back into it.
-            state.carry(network.finalHidden())
+            state.carry(from: network)
             return scored
         }
     }
