@@ -13,25 +13,33 @@ import Testing
 /// (`Tests/Fixtures/torch/make_stateful_fixtures.py`).
 @Suite("Stateful training")
 struct StatefulTests {
-    /// A stateful run in this process from a fixture's initial weights; returns the trainer and every step's loss.
+    /// A PyTorch reference of `Tests/Fixtures/torch`, read once.
+    struct Reference {
+        let path: String
+        let file: SafeTensorsFile
+        init(_ name: String) throws {
+            path = Fixtures.path("torch/\(name).safetensors")
+            file = try SafeTensorsFile(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        }
+    }
+
+    /// A stateful run in this process from a reference's initial weights; returns the trainer and every step's loss.
     func run(
-        _ fixture: String, _ series: Series, _ configure: (inout TrainingOptions) -> Void
-    ) throws
-        -> (Trainer, [Double], SafeTensorsFile)
-    {
-        let path = Fixtures.path("torch/\(fixture).safetensors")
+        _ reference: Reference, _ series: Series, _ configure: (inout TrainingOptions) -> Void
+    ) throws -> (Trainer, [Double]) {
         var o = TrainingOptions.defaults(text: series.vocabulary != nil, stateful: true)
         o.validationFraction = 0
         o.normalize = .none
         o.logEvery = 1
         o.quiet = true
         configure(&o)
-        let trainer = try Trainer(comm: LocalCommunicator(), options: o, series: series, start: .initialize(path: path))
+        let trainer = try Trainer(
+            comm: LocalCommunicator(), options: o, series: series, start: .initialize(path: reference.path))
         var losses: [Double] = []
         _ = try trainer.run { event in
             if case let .stepDone(report) = event { losses.append(report.loss) }
         }
-        return (trainer, losses, try SafeTensorsFile(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path)))))
+        return (trainer, losses)
     }
 
     /// The final weights and losses equal PyTorch's within 1e-4.
@@ -49,16 +57,13 @@ struct StatefulTests {
         "2-layer tanh, cross-entropy, Adam with clipping, 4 lanes, 3 epochs with a 1-step last chunk: PyTorch's trajectory within 1e-4"
     )
     func twoLayerAdamClip() throws {
-        let file = try SafeTensorsFile(
-            bytes: Array(
-                try Data(
-                    contentsOf: URL(fileURLWithPath: Fixtures.path("torch/stateful_2layer_ce_adam_clip.safetensors")))))
-        let stream = try file.floats("data").map { UInt8($0) }
+        let reference = try Reference("stateful_2layer_ce_adam_clip")
+        let stream = try reference.file.floats("data").map { UInt8($0) }
         var series = Series(
             featureColumns: [], featureNames: ["char"], target: [], targetName: "char",
             vocabulary: ["a", "b", "c", "d", "e"])
         series.classes = .narrow(stream)
-        let (trainer, losses, _) = try run("stateful_2layer_ce_adam_clip", series) { o in
+        let (trainer, losses) = try run(reference, series) { o in
             o.loss = .crossEntropy
             o.hidden = 6
             o.layers = 2
@@ -69,17 +74,16 @@ struct StatefulTests {
             o.optimizer = OptimizerConfig(kind: .adam, learningRate: 0.01)
         }
         #expect(losses.count == 21)
-        try expectMatches(trainer, losses, file)
+        try expectMatches(trainer, losses, reference.file)
     }
 
     @Test(
         "sine, 1 layer, plain SGD, one lane, T = 1 (the state carried step to step): PyTorch's trajectory within 1e-4")
     func sineSGDOneStep() throws {
-        let path = Fixtures.path("torch/stateful_sine_sgd_t1.safetensors")
-        let file = try SafeTensorsFile(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
-        let sine = try file.floats("data").map(Double.init)
+        let reference = try Reference("stateful_sine_sgd_t1")
+        let sine = try reference.file.floats("data").map(Double.init)
         let series = Series(featureColumns: [sine], featureNames: ["y"], target: sine, targetName: "y", vocabulary: nil)
-        let (trainer, losses, _) = try run("stateful_sine_sgd_t1", series) { o in
+        let (trainer, losses) = try run(reference, series) { o in
             o.hidden = 10
             o.batchSize = 1
             o.seqLen = 1
@@ -87,7 +91,7 @@ struct StatefulTests {
             o.optimizer = OptimizerConfig(kind: .sgd, learningRate: 0.05)
         }
         #expect(losses.count == 198)
-        try expectMatches(trainer, losses, file)
+        try expectMatches(trainer, losses, reference.file)
     }
 
     @Test(
