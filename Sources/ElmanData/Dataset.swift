@@ -249,7 +249,7 @@ public struct WindowedDataset: Sendable {
                 norm = Normalization(
                     kind: kind,
                     features: series.featureColumns.map { ColumnScaling(fitting: kind, to: $0[fitRows]) },
-                    target: ColumnScaling(fitting: kind, to: series.target[fitRows]))
+                    target: ColumnScaling(fitting: kind, to: series.target[fitRows], keepZero: series.levels != nil))
             case let .fixed(fixed):
                 guard fixed.features.count == series.featureColumns.count else {
                     throw DataError(

@@ -22,10 +22,17 @@ public struct ColumnScaling: Equatable, Sendable, Codable {
     public static let identity = ColumnScaling(shift: 0, scale: 1)
 
     /// Fits `kind` on `values` (a constant column gets scale 1).
-    public init(fitting kind: NormalizationKind, to values: ArraySlice<Double>) {
+    ///
+    /// `keepZero`: for a z-score, scale by the root mean square and do not shift, so that 0 stays
+    /// 0. A differenced target is fitted so: an output of 0 is then "no change", the last-value
+    /// forecast, which is what an untrained model (zero head) predicts; its bias learns the drift.
+    public init(fitting kind: NormalizationKind, to values: ArraySlice<Double>, keepZero: Bool = false) {
         switch kind {
         case .none:
             self = .identity
+        case .zscore where keepZero:
+            let rms = (values.reduce(0) { $0 + $1 * $1 } / Double(max(values.count, 1))).squareRoot()
+            self.init(shift: 0, scale: rms > 1e-300 ? rms : 1)
         case .zscore:
             let n = Double(values.count)
             let mean = values.reduce(0, +) / n

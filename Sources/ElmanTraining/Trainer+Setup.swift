@@ -17,6 +17,11 @@ public enum RunStart: Sendable {
     case initialize(path: String)
     /// Continue a checkpoint exactly.
     case resume(path: String)
+
+    /// Whether the run starts anew (its options are the command line's, not a checkpoint's).
+    var isNew: Bool {
+        if case .resume = self { false } else { true }
+    }
 }
 
 extension Trainer {
@@ -33,13 +38,16 @@ extension Trainer {
     ///     should see before it happens, such as which file a checkpoint's data path names.
     ///   - dataRequest: when resuming, what the command line says of the data: checked against
     ///     the checkpoint's pipeline (`DataOptions.resolving`), which only the source may change.
+    ///   - fitBatchToData: the batch size is a default, not the user's: a new run on fewer
+    ///     training windows than that takes them all in one batch (with a note) instead of failing.
     public convenience init(
         comm: Communicator, options requested: TrainingOptions, data source: DataOptions?, start: RunStart,
-        settings: [OptionSetting] = [], dataRequest: DataRequest = DataRequest(), announce: (String) -> Void = { _ in }
+        settings: [OptionSetting] = [], dataRequest: DataRequest = DataRequest(), fitBatchToData: Bool = false,
+        announce: (String) -> Void = { _ in }
     ) throws {
         try self.init(
             comm: comm, options: requested, source: source, series: nil, start: start, settings: settings,
-            dataRequest: dataRequest, announce: announce)
+            dataRequest: dataRequest, fitBatchToData: fitBatchToData, announce: announce)
     }
 
     /// Prepares a new run on a series already in memory (benchmarks, tests): fresh weights, or
@@ -51,12 +59,14 @@ extension Trainer {
     {
         try self.init(
             comm: comm, options: options, source: DataOptions(source: .csv(path: "(in memory)")),
-            series: series, start: start, settings: [], dataRequest: DataRequest(), announce: { _ in })
+            series: series, start: start, settings: [], dataRequest: DataRequest(), fitBatchToData: false,
+            announce: { _ in })
     }
 
     private convenience init(
         comm: Communicator, options requested: TrainingOptions, source: DataOptions?, series inMemory: Series?,
-        start: RunStart, settings: [OptionSetting], dataRequest: DataRequest, announce: (String) -> Void
+        start: RunStart, settings: [OptionSetting], dataRequest: DataRequest, fitBatchToData: Bool,
+        announce: (String) -> Void
     ) throws {
         // 0. The checkpoint directory is this run's: rank 0 locks it (for the run's life) before
         //    anything is read from it, so another run cannot prune what this one is reading.
@@ -73,7 +83,7 @@ extension Trainer {
             guard case let .resume(path) = start else { return nil }
             do { return try Checkpoint.load(path: path) } catch { throw RunError("cannot resume from \(path)", error) }
         }
-        let (options, notes): (TrainingOptions, [String]) = try comm.agree {
+        var (options, notes): (TrainingOptions, [String]) = try comm.agree {
             var resolved = (requested, [String]())
             if let resumed, case let .resume(path) = start {
                 // A checkpoint never decides where anything is written: a resumed run writes
@@ -96,6 +106,12 @@ extension Trainer {
         let (data, record) = try comm.agree {
             let resolved = try source ?? prior.map { (p) throws(DataError) in try p.options.resolving(dataRequest) }
             return try Self.loadData(options: options, source: resolved, series: inMemory, prior: prior)
+        }
+        if fitBatchToData, !options.stateful, start.isNew, (1..<options.batchSize).contains(data.trainCount) {
+            notes.append(
+                "batch size \(data.trainCount): every training window (the default, \(options.batchSize), is more than the data has)"
+            )
+            options.batchSize = data.trainCount
         }
         let model = ModelConfig(options: options, data: data)
         let schedule: Schedule = try comm.agree {
@@ -120,11 +136,11 @@ extension Trainer {
         let network = ElmanNetwork(config: model, gradientTail: ReduceBuffer.Slot.allCases.count)
         let optimizer = Optimizer(config: options.optimizer, count: network.layout.count)
         var progress = ProgressRecord(worldSize: comm.size)
-        var allNotes = notes
         try comm.agree {
             switch start {
             case .fresh:
-                network.initialize(seed: options.seed)
+                // A model of changes starts as the last-value forecast (see `initialize`).
+                network.initialize(seed: options.seed, zeroHead: data.isDifferenced)
             case let .initialize(path):
                 do { network.parameters.assign(try loadModelTensors(path: path, model: model)) } catch {
                     throw RunError("`init`", error)
@@ -142,7 +158,7 @@ extension Trainer {
                 try progress.validate()
                 if case let .lanes(_, state) = schedule { try Self.restore(state, from: resumed) }
                 if progress.worldSize != comm.size {
-                    allNotes.append("resuming at world size \(comm.size) (checkpoint written at \(progress.worldSize))")
+                    notes.append("resuming at world size \(comm.size) (checkpoint written at \(progress.worldSize))")
                 }
                 progress.worldSize = comm.size
             }
@@ -159,7 +175,7 @@ extension Trainer {
         let resumedFrom: String? = if case let .resume(path) = start { path } else { nil }
         self.init(
             comm: comm, options: options, data: data, dataRecord: record, schedule: schedule, network: network,
-            optimizer: optimizer, progress: progress, resumedFrom: resumedFrom, notes: allNotes, lock: lock)
+            optimizer: optimizer, progress: progress, resumedFrom: resumedFrom, notes: notes, lock: lock)
     }
 
     /// Loads and windows the data, checking it against a resumed checkpoint's record.

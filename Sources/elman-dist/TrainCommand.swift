@@ -163,7 +163,8 @@ struct Train: ParsableCommand {
             StopSignal.install()
             let trainer = try Trainer(
                 comm: comm, options: options, data: dataOptions, start: start, settings: settings,
-                dataRequest: dataRequest, announce: { if !quietGiven { print($0) } })
+                dataRequest: dataRequest, fitBatchToData: !settings.contains { $0.name == "batchSize" },
+                announce: { if !quietGiven { print($0) } })
             trainer.observers = FaultInjection.fromEnvironment.map { [$0] } ?? []
             let printer = try comm.agree {
                 try ProgressPrinter(

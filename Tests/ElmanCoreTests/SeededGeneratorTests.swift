@@ -30,13 +30,27 @@ struct SeededGeneratorTests {
         for c in counts { #expect(abs(c - 1000) < 150) }
     }
 
-    @Test("initialisation follows PyTorch's bounds")
+    @Test("initialisation fills PyTorch's U(−1/√H, 1/√H); with zeroHead the head is zero and the output 0")
     func initBounds() {
-        let net = ElmanNetwork(config: ModelConfig(inputSize: 3, hiddenSize: 16, outputSize: 2))
+        let net = ElmanNetwork(config: ModelConfig(inputSize: 3, hiddenSize: 16, outputSize: 2, layers: 2))
         net.initialize(seed: 3)
         let bound: Float = 0.25
-        #expect(net.parameters.array.allSatisfy { abs($0) <= bound })
-        #expect(net.parameters.array.contains { abs($0) > 0.2 })
+        let layout = net.layout
+        for slot in layout.slots {
+            let values = slot.range.map { net.parameters[$0] }
+            #expect(values.allSatisfy { abs($0) <= bound }, "\(slot.name)")
+            #expect(values.contains { abs($0) > 0.2 } || slot.count < 4, "\(slot.name)")
+        }
+        let zeroHead = ElmanNetwork(config: net.config)
+        zeroHead.initialize(seed: 3, zeroHead: true)
+        for slot in layout.slots {
+            let head = slot.name.hasPrefix("fc.")
+            #expect(
+                slot.range.allSatisfy { zeroHead.parameters[$0] == (head ? 0 : net.parameters[$0]) }, "\(slot.name)")
+        }
+        let x: [Float] = (0..<4 * 5 * 3).map { Float($0 % 7) - 3 }
+        x.withUnsafeBufferPointer { zeroHead.forward($0, batch: 4, steps: 5) }
+        #expect(zeroHead.output.allSatisfy { $0 == 0 })
         let again = ElmanNetwork(config: net.config)
         again.initialize(seed: 3)
         #expect(again.parameters.array == net.parameters.array)

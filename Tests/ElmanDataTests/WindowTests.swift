@@ -33,6 +33,21 @@ struct WindowTests {
         #expect(d.level(row: 100) == 100)
     }
 
+    @Test("a differenced target is scaled by its root mean square and not shifted: 0 stays \"no change\"")
+    func differencedTargetKeepsZero() throws {
+        // Levels 0, 1, 3, 6, 10, 15 → changes 1, 2, 3, 4, 5; T = 1 and no validation, so the
+        // scaling is fitted on every change: rms = √((1+4+9+16+25)/5) = √11.
+        let levels: [Double] = [0, 1, 3, 6, 10, 15]
+        let series = try Series(
+            featureColumns: [levels], featureNames: ["v"], target: levels, targetName: "v", vocabulary: nil
+        ).differenced()
+        let d = try WindowedDataset(series: series, seqLen: 1, validationFraction: 0, scaling: .fit(.zscore))
+        #expect(d.normalization.target == ColumnScaling(shift: 0, scale: 11.0.squareRoot()))
+        #expect(d.normalization.target.denormalize(0) == 0)
+        // The input feature keeps its z-score (mean 3, population std √2).
+        #expect(d.normalization.features == [ColumnScaling(shift: 3, scale: 2.0.squareRoot())])
+    }
+
     @Test("a global batch is split into contiguous near-equal slices: 16 on 3 ranks is 6+5+5")
     func sharding() {
         #expect((0..<3).map { BatchPlan.shard(count: 16, ranks: 3, rank: $0) } == [0..<6, 6..<11, 11..<16])

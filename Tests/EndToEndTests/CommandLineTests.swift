@@ -198,6 +198,22 @@ struct CommandLineTests {
         )
     }
 
+    @Test(
+        "fewer training windows than the default batch: all of them in one batch, said; an explicit --batch-size is refused"
+    )
+    func defaultBatchFitsShortData() throws {
+        // sine with 40 points, T = 16, 20% validation: 40 − 16 = 24 windows, 19 for training.
+        let dir = try Scratch.directory()
+        let flags = ["train", "--data", "sine", "--points", "40", "--steps", "2"]
+        let fitted = try Harness.run(flags + ["--checkpoint-dir", dir + "/a"])
+        #expect(fitted.status == 0, "\(fitted.stderr)")
+        #expect(
+            fitted.stdout.contains("batch size 19: every training window (the default, 32, is more than the data has)"))
+        let explicit = try Harness.run(flags + ["--batch-size", "32", "--checkpoint-dir", dir + "/b"])
+        #expect(explicit.status != 0)
+        #expect(explicit.errorLines == ["error: --batch-size 32 is larger than the 19 training windows"])
+    }
+
     @Test("eval --json prints the documented object; predict forecasts a horizon")
     func evalAndPredict() throws {
         let dir = try Scratch.directory()
