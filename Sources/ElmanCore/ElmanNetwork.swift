@@ -188,7 +188,14 @@ public final class ElmanNetwork {
 
     /// Backpropagates `outputGradient` through the last forward pass, adding every
     /// parameter's gradient into `gradients` (call `zeroGradients()` first for a fresh step).
-    public func backward() {
+    ///
+    /// - Parameters:
+    ///   - final: called with each part of `gradients` as soon as nothing more is added to it
+    ///     (`layout.finalOrder`: the head, then the layers from the top down), so a caller can
+    ///     start reducing it while the layers below run.
+    ///   - meanwhile: called between the steps of each layer's recurrence (to let those
+    ///     reductions progress).
+    public func backward(final: (Range<Int>) -> Void = { _ in }, meanwhile: () -> Void = {}) {
         let B = batch, T = steps, H = config.hiddenSize, O = config.outputSize, L = config.layers
         precondition(B > 0, "backward() before forward()")
         let ws = workspace
@@ -230,6 +237,7 @@ public final class ElmanNetwork {
                 m: B, n: H, k: O, a: dy, lda: O, b: p + layout.headWeight.offset, ldb: H,
                 beta: 0, c: dH + (T - 1) * B * H, ldc: H)
         }
+        final(layout.headRange)
 
         for l in stride(from: L - 1, through: 0, by: -1) {
             let slots = layout.layers[l]
@@ -253,6 +261,7 @@ public final class ElmanNetwork {
                         m: B, n: H, k: H, a: dCur, lda: H, b: p + slots.weightHH.offset, ldb: H,
                         beta: fromAbove, c: dCur - B * H, ldc: H)
                 }
+                meanwhile()
             }
             // dH now holds dpre (T·B, H) for every step.
             // dW_ih += dpreᵀ · x          (H, T·B) · (T·B, In)
@@ -270,6 +279,7 @@ public final class ElmanNetwork {
             BLAS.gemvTransposed(
                 rows: T * B, cols: H, a: dH, x: ws.ones.baseAddress,
                 beta: 1, y: g + slots.biasHH.offset)
+            final(layout.range(ofLayer: l))
             if l > 0 {
                 // differentiates pre += x · W_ihᵀ:  dx = dpre · W_ih   (T·B, H) · (H, In)
                 BLAS.gemm(

@@ -63,6 +63,18 @@ public struct ParameterLayout: Equatable, Sendable {
         count = offset
     }
 
+    /// Layer `l`'s four tensors, a contiguous part of the buffer.
+    public func range(ofLayer l: Int) -> Range<Int> {
+        layers[l].weightIH.offset..<(l + 1 < layers.count ? layers[l + 1].weightIH.offset : headWeight.offset)
+    }
+
+    /// The head's weight and bias, the end of the buffer.
+    public var headRange: Range<Int> { headWeight.offset..<count }
+
+    /// The parts of the buffer in the order `backward` finishes them: the head, then the
+    /// layers from the top down. Together they cover the buffer once.
+    public var finalOrder: [Range<Int>] { [headRange] + layers.indices.reversed().map { range(ofLayer: $0) } }
+
     /// Every tensor in buffer order.
     public var slots: [TensorSlot] {
         layers.flatMap { [$0.weightIH, $0.weightHH, $0.biasIH, $0.biasHH] } + [headWeight, headBias]

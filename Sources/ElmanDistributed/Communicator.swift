@@ -20,6 +20,15 @@ public protocol Communicator: AnyObject {
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError)
     /// Element-wise sum over all ranks, in place.
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError)
+    /// Starts an element-wise sum over all ranks of `buffer`, in place, and returns at once.
+    ///
+    /// `buffer` must stay untouched until `finishReductions()` returns. Every rank starts the
+    /// same sums in the same order. The default sums at once (`allReduceSum`).
+    func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError)
+    /// Moves started sums along while this rank computes (MPI progresses only inside its calls).
+    func progress()
+    /// Waits until every started sum is complete.
+    func finishReductions() throws(CommunicatorError)
     /// Copies `root`'s bytes into every rank's buffer.
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws(CommunicatorError)
     /// Every rank's `values` (same count on all), concatenated in rank order.
@@ -52,6 +61,12 @@ public struct CommunicatorError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Communicator {
+    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) {
+        try allReduceSum(buffer)
+    }
+    public func progress() {}
+    public func finishReductions() throws(CommunicatorError) {}
+
     /// Whether this rank logs, prints and writes files.
     public var isRoot: Bool { rank == 0 }
 

@@ -120,16 +120,44 @@ public final class MPICommunicator: Communicator {
         try collective("the barrier") { request in MPI_Ibarrier(comm, &request) }
     }
 
+    /// Sums started by `startAllReduceSum` and not yet waited for, in the order they started.
+    private var pending: [MPI_Request?] = []
+
+    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) {
+        guard size > 1, let base = buffer.baseAddress else { return }
+        var request: MPI_Request? = nil
+        try check(
+            MPI_Iallreduce(MPI_IN_PLACE, base, Int32(buffer.count), MPI_FLOAT, MPI_SUM, comm, &request),
+            "the all-reduce")
+        pending.append(request)
+    }
+
+    public func progress() {
+        // Testing a request is what lets OpenMPI's progress engine send and receive for it.
+        var done: Int32 = 0
+        for i in pending.indices { MPI_Test(&pending[i], &done, nil) }
+    }
+
+    public func finishReductions() throws(CommunicatorError) {
+        defer { pending.removeAll() }
+        for i in pending.indices { try complete(&pending[i], "the all-reduce") }
+    }
+
     /// Starts a non-blocking collective with `start` and waits for it, within `deadline` when set.
     private func collective(_ what: String, _ start: (inout MPI_Request?) -> Int32) throws(CommunicatorError) {
-        frozen = false
         var request: MPI_Request? = nil
+        try check(start(&request), what)
+        try complete(&request, what)
+    }
+
+    /// Waits for a started collective, within `deadline` when set: past it, the ranks that did
+    /// not arrive are named (see the type's documentation).
+    private func complete(_ request: inout MPI_Request?, _ what: String) throws(CommunicatorError) {
+        frozen = false
         guard let deadline, let probe else {
-            try check(start(&request), what)
             try check(MPI_Wait(&request, nil), what)
             return
         }
-        try check(start(&request), what)
         if try poll(&request, seconds: deadline, what) { return }
         // Time is up. A rank that was itself frozen (stopped, swapped out) is the late one: it
         // says nothing and lets the job end.

@@ -27,6 +27,9 @@ public final class Trainer {
     public var observers: [StepObserver] = []
     /// Notes from preparing the run (a resume's changed settings), reported when it starts.
     public let notes: [String]
+    /// With several ranks and layers, start reducing each layer's gradient while the layers
+    /// below still run backward (the same sums; `bench --no-overlap` measures without).
+    public var overlapsReduction = true
 
     let localStep: LocalStep
     let dataRecord: DataRecord
@@ -93,8 +96,9 @@ public final class Trainer {
                 reduce[.stopFlag] = StopSignal.isRequested ? 1 : 0
                 try observe(step, .computed)
 
-                // Reduce: one all-reduce sums gradients, loss, counts and stop flags over every rank.
-                try comm.allReduceSum(network.gradients.buffer)
+                // Reduce: all-reduce sums gradients, loss, counts and stop flags over every rank
+                // (the gradient in parts, started during backward, when `overlapping`).
+                try finishReduction()
                 try observe(step, .reduced)
                 let loss = Double(reduce[.lossSum]) / Double(reduce[.termCount])
                 var stopRequested = reduce[.stopFlag] > 0
@@ -175,6 +179,46 @@ public final class Trainer {
 
     // MARK: Steps of the loop
 
+    /// Whether gradients are reduced in parts during backward (several ranks and layers).
+    private var overlapping: Bool { overlapsReduction && comm.size > 1 && network.config.layers > 1 }
+
+    /// Backward through the last forward pass; when `overlapping`, each part of the gradient
+    /// (head, then layers top down) starts its all-reduce as soon as backward has finished it,
+    /// and the recurrence lets those reductions progress between its steps.
+    private func backward() {
+        guard overlapping else { return network.backward() }
+        network.backward(final: { startReduction(of: $0) }, meanwhile: { comm.progress() })
+    }
+
+    /// Parts of this step's gradient whose reduction has started; an error starting one.
+    private var reductionsStarted = 0
+    private var reductionError: CommunicatorError?
+
+    private func startReduction(of part: Range<Int>) {
+        reductionsStarted += 1
+        let g = network.gradients.buffer
+        do { try comm.startAllReduceSum(UnsafeMutableBufferPointer(rebasing: g[part])) } catch {
+            reductionError = reductionError ?? error
+        }
+    }
+
+    /// Completes the step's all-reduce: the whole buffer at once, or (overlapping) the parts
+    /// backward has not started (all of them on a rank with no windows this step), then the
+    /// loss, count and stop-flag slots, and waits for all. Every rank starts the same parts in
+    /// the same order.
+    private func finishReduction() throws {
+        guard overlapping else { return try comm.allReduceSum(network.gradients.buffer) }
+        defer { reductionsStarted = 0 }
+        for part in network.layout.finalOrder.dropFirst(reductionsStarted) { startReduction(of: part) }
+        let g = network.gradients.buffer
+        startReduction(of: network.layout.count..<g.count)
+        if let error = reductionError {
+            reductionError = nil
+            throw error
+        }
+        try comm.finishReductions()
+    }
+
     /// Runs this rank's part of step `step` forward and backward; returns its summed loss.
     private func forwardBackward(step: Int) -> LocalStep.Scored {
         switch schedule {
@@ -182,7 +226,7 @@ public final class Trainer {
             let windows = myWindows(plan, step: step)
             guard !windows.isEmpty else { return .zero }
             let scored = localStep.forward(windows: windows)
-            network.backward()
+            backward()
             return scored
         case let .lanes(plan, state):
             let (_, batch) = plan.position(ofStep: step)
@@ -194,7 +238,7 @@ public final class Trainer {
                     runsFrom: state.lanes.lazy.map { plan.row(lane: $0, offset: offset) }, steps: steps,
                     initialHidden: h0)
             }
-            network.backward()
+            backward()
             // Detached: the next step starts from this state, and no gradient flows back into it.
             state.carry(from: network)
             return scored

@@ -39,6 +39,11 @@ struct DistributedTests {
         try expectSameWeightsAtEveryWorldSize { Self.arguments($0) }
     }
 
+    @Test("2 layers, each layer's gradient reduced while the layer below runs backward: the same weights at 1–4 ranks")
+    func overlappedReductionWorldSizeInvariance() throws {
+        try expectSameWeightsAtEveryWorldSize { Self.arguments($0, extra: ["--layers", "2"]) }
+    }
+
     @Test("the TCP transport (as between nodes) gives the same result")
     func tcpTransport() throws {
         let a = try Scratch.directory(), b = try Scratch.directory()

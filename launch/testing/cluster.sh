@@ -4,7 +4,8 @@
 #   launch/testing/cluster.sh up        start it (idempotent); prints the environment to use it
 #   launch/testing/cluster.sh down      stop everything it started and remove its namespaces
 #   launch/testing/cluster.sh shape DELAY RATE
-#                                       tc netem on every host link, e.g. "200us 1gbit"; "shape none" clears
+#                                       shape every host link: "200us 1gbit" (tc netem), "0 1gbit"
+#                                       (rate alone, tc tbf: for kernels without netem), "none" clears
 #   launch/testing/cluster.sh env       the environment (SLURM_CONF, hostfile, agent) as shell lines
 #   launch/testing/cluster.sh check     exit 0 if this machine can run it (root, namespaces, Slurm, munge)
 #
@@ -156,17 +157,36 @@ start_hosts() {
   done
 }
 
+# Shapes each host's outgoing traffic (so each direction of a link once): netem for latency
+# and rate; with no latency ("0"), a token bucket (tbf) for the rate alone, which kernels
+# without netem have too.
 shape() {
-  local k=0
+  local delay=$1 rate=${2:-}
+  if [ "$delay" != none ] && [ "$delay" != 0 ] && ! netem_available; then
+    die "this kernel has no netem (sch_netem): latency cannot be emulated here; 'shape 0 RATE' shapes the rate alone"
+  fi
   for h in "${hosts[@]}"; do
-    k=$((k + 1))
-    if [ "$1" = none ]; then
-      ip netns exec "elman-$h" tc qdisc del dev eth0 root 2>/dev/null || true
+    local ns=elman-$h
+    ip netns exec "$ns" tc qdisc del dev eth0 root 2>/dev/null || true
+    if [ "$delay" = none ]; then
+      continue
+    elif [ "$delay" = 0 ]; then
+      # The bucket holds 2 ms of traffic (at least 256 KiB, above a 64 KiB segment offload).
+      local bits=${rate%bit}
+      bits=${bits/g/000000000}
+      bits=${bits/m/000000}
+      local burst=$((bits / 8 / 500))
+      [ $burst -ge 262144 ] || burst=262144
+      ip netns exec "$ns" tc qdisc add dev eth0 root tbf rate "$rate" burst "$burst" latency 50ms
     else
-      # Each host's outgoing traffic: one link's latency and rate in each direction.
-      ip netns exec "elman-$h" tc qdisc replace dev eth0 root netem delay "$1" rate "$2" limit 100000
+      ip netns exec "$ns" tc qdisc add dev eth0 root netem delay "$delay" rate "$rate" limit 100000
     fi
   done
+}
+
+netem_available() {
+  ip netns exec "elman-${hosts[0]}" tc qdisc add dev lo root netem delay 1us 2>/dev/null || return 1
+  ip netns exec "elman-${hosts[0]}" tc qdisc del dev lo root
 }
 
 up() {
@@ -208,7 +228,7 @@ case "${1:-}" in
   env) environment ;;
   check) check ;;
   shape)
-    [ $# -ge 2 ] || die "usage: cluster.sh shape DELAY RATE | shape none"
+    [ $# -ge 3 ] || [ "${2:-}" = none ] || die "usage: cluster.sh shape DELAY RATE | shape none"
     shape "$2" "${3:-}"
     ;;
   *) die "usage: cluster.sh up|down|env|check|shape DELAY RATE" ;;

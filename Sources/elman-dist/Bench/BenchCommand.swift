@@ -17,6 +17,7 @@ struct Bench: ParsableCommand {
               elman-dist bench --input-size 8 --hidden 128 --seq-len 32 --batch-size 64 --steps 200
               mpirun -n 2 elman-dist bench --input-size 8 --hidden 128 --seq-len 32 --batch-size 64
               elman-dist bench --gemm
+              mpirun -n 2 elman-dist bench --allreduce
             """)
 
     @Option(parsing: .unconditional, help: "Features per step I.") var inputSize = 8
@@ -36,6 +37,12 @@ struct Bench: ParsableCommand {
     @Option(parsing: .unconditional, help: "BLAS threads per rank (default: cores / ranks on the node).") var threads:
         Int?
     @Flag(help: "Measure the linked BLAS's sgemm throughput instead (the roofline).") var gemm = false
+    @Flag(
+        inversion: .prefixedNo,
+        help: "With several layers and ranks, reduce each layer's gradient while the layers below run backward.")
+    var overlap = true
+    @Flag(help: "Measure the all-reduce alone, 4 KiB to 32 MiB, and fit its α–β cost model (run under mpirun).")
+    var allreduce = false
 
     func validate() throws {
         for (name, v) in [
@@ -55,6 +62,25 @@ struct Bench: ParsableCommand {
             ] {
                 let g = Roofline.sgemmGFLOPs(m: m, n: n, k: k)
                 print(String(format: "sgemm %d×%d×%d threads=%d: %.1f GFLOP/s", m, n, k, BLASThreads.current, g))
+            }
+            return
+        }
+        if allreduce {
+            try runDistributed(deadline: collectiveTimeout) { comm in
+                let samples = try AllReduceCost.measure(comm: comm, repeats: max(3, steps / 20))
+                guard comm.isRoot else { return }
+                for s in samples {
+                    print(
+                        String(
+                            format: "allreduce ranks=%d bytes=%d: %.4f ms, %.3f Gbit/s", comm.size, s.bytes,
+                            s.seconds * 1e3, Double(s.bytes) * 8 / s.seconds / 1e9))
+                }
+                let f = AllReduceCost.fit(samples)
+                print(
+                    String(
+                        format:
+                            "fit ranks=%d, 64 KiB and up: t = α + β·bytes, α = %.1f µs, β = %.4f ns/byte (%.2f Gbit/s), R² = %.4f; 4 KiB: %.1f µs",
+                        comm.size, f.alpha * 1e6, f.beta * 1e9, 8 / f.beta / 1e9, f.r2, samples[0].seconds * 1e6))
             }
             return
         }
@@ -86,6 +112,7 @@ struct Bench: ParsableCommand {
             let trainer = try Trainer(comm: comm, options: options, series: series)
             let t = StepTimer(measureFrom: warmup, separateWait: comm.size > 1)
             trainer.observers = [t]
+            trainer.overlapsReduction = overlap
             _ = try trainer.run()
             let perStep = t.total / Double(max(t.steps, 1))
             // Every rank measured; report the slowest rank's step (the one the others wait for).
