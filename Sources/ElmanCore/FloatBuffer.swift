@@ -43,6 +43,19 @@ public final class FloatBuffer {
     /// A copy of the contents as an array.
     public var array: [Float] { Array(buffer) }
 
+    /// Copies the first `count` elements of `other` (same layout) over this buffer's.
+    public func copy(from other: FloatBuffer, count n: Int) {
+        precondition(n <= count && n <= other.count, "FloatBuffer.copy: \(n) elements")
+        baseAddress.update(from: other.baseAddress, count: n)
+    }
+
+    /// Adds the first `count` elements of `other` into this buffer's, element by element.
+    public func add(_ other: FloatBuffer, count n: Int) {
+        precondition(n <= count && n <= other.count, "FloatBuffer.add: \(n) elements")
+        let a = baseAddress, b = other.baseAddress
+        for i in 0..<n { a[i] += b[i] }
+    }
+
     /// Overwrites the contents with `values`, which must have `count` elements.
     public func assign(_ values: [Float]) {
         precondition(values.count == count, "FloatBuffer.assign: \(values.count) values for \(count) slots")

@@ -100,7 +100,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var logEvery: Int = 50
     public var quiet: Bool = false
     public var metricsPath: String?
-    /// BLAS threads per rank (nil: cores on the node / ranks on the node).
+    /// Cores per rank (nil: cores on the node / ranks on the node): one replica of the network
+    /// on each, sharing the rank's batch, with single-threaded BLAS; a stateful run uses them as
+    /// BLAS threads.
     public var threads: Int?
 
     public init() {}

@@ -96,7 +96,11 @@ extension Trainer {
             try resolved.0.validate()
             return resolved
         }
-        BLASThreads.set(options.threads ?? max(1, systemCoreCount() / max(1, comm.localSize)))
+        // The cores this rank may use: one replica of the network on each (windows), with
+        // single-threaded BLAS; a stateful run's lanes carry state, so it uses BLAS threads.
+        let cores = options.threads ?? max(1, systemCoreCount() / max(1, comm.localSize))
+        let replicaCount = options.stateful ? 1 : cores
+        BLASThreads.set(replicaCount > 1 ? 1 : cores)
 
         // 2. Data: loaded by every rank; scaling fitted on the training rows, or the checkpoint's.
         let prior = try resumed?.dataRecord
@@ -175,7 +179,8 @@ extension Trainer {
         let resumedFrom: String? = if case let .resume(path) = start { path } else { nil }
         self.init(
             comm: comm, options: options, data: data, dataRecord: record, schedule: schedule, network: network,
-            optimizer: optimizer, progress: progress, resumedFrom: resumedFrom, notes: notes, lock: lock)
+            optimizer: optimizer, progress: progress, resumedFrom: resumedFrom, notes: notes, lock: lock,
+            replicaCount: replicaCount)
     }
 
     /// Loads and windows the data, checking it against a resumed checkpoint's record.

@@ -98,7 +98,11 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Print a progress line every N steps (default 50).") var logEvery: Int?
     @Flag(inversion: .prefixedNo, help: "Print nothing but errors and warnings.") var quiet: Bool?
     @Option(help: "Append one JSON object per logged step to this file.") var metrics: String?
-    @Option(parsing: .unconditional, help: "BLAS threads per rank (default: cores on the node / ranks on the node).")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Cores per rank, each running a replica of the network on part of the rank's batch (stateful: BLAS threads; default: cores on the node / ranks on the node)."
+    )
     var threads: Int?
     @Option(parsing: .unconditional, help: "Compare replica parameter checksums every N steps (default 100).")
     var replicaCheckEvery: Int?

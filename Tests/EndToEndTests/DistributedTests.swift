@@ -44,6 +44,24 @@ struct DistributedTests {
         try expectSameWeightsAtEveryWorldSize { Self.arguments($0, extra: ["--layers", "2"]) }
     }
 
+    @Test(
+        "replicas inside one process: --threads 2 ends at the weights of --threads 1 and of 2 ranks, and repeats bitwise"
+    )
+    func replicasInsideAProcess() throws {
+        func run(_ threads: Int, ranks: Int = 1) throws -> [Float] {
+            let dir = try Scratch.directory()
+            let args = Self.arguments(dir, extra: ["--threads", String(threads)])
+            let r = ranks == 1 ? try Harness.run(args) : try Harness.mpi(ranks, args)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try Harness.parameters(dir)
+        }
+        let one = try run(1), two = try run(2), again = try run(2), ranks = try run(1, ranks: 2)
+        #expect(maxDifference(one, two) <= 1e-5)
+        #expect(maxDifference(ranks, two) <= 1e-5)
+        #expect(two == again, "two replicas are not deterministic")
+        #expect(one != two, "--threads 2 did not split the batch (the sums would round alike)")
+    }
+
     @Test("the TCP transport (as between nodes) gives the same result")
     func tcpTransport() throws {
         let a = try Scratch.directory(), b = try Scratch.directory()

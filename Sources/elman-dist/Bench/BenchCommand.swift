@@ -34,8 +34,8 @@ struct Bench: ParsableCommand {
     var collectiveTimeout: Double = 600
     @Flag(help: "Stateful lanes (head on every step, the state carried) instead of independent windows.")
     var stateful = false
-    @Option(parsing: .unconditional, help: "BLAS threads per rank (default: cores / ranks on the node).") var threads:
-        Int?
+    @Option(parsing: .unconditional, help: "Cores per rank, as train's --threads (default: cores / ranks on the node).")
+    var threads: Int?
     @Flag(help: "Measure the linked BLAS's sgemm throughput instead (the roofline).") var gemm = false
     @Flag(
         inversion: .prefixedNo,
@@ -141,10 +141,10 @@ struct Bench: ParsableCommand {
                 print(
                     String(
                         format:
-                            "bench I=%d H=%d L=%d T=%d B=%d head=%@ ranks=%d threads=%d: %.3f ms/step, %.1f GFLOP/s, %@, memory +%.1f MiB for %.1f MiB of state and activations, %.0f rows/s, %.0f seq/s",
+                            "bench I=%d H=%d L=%d T=%d B=%d head=%@ ranks=%d replicas=%d threads=%d: %.3f ms/step, %.1f GFLOP/s, %@, memory +%.1f MiB for %.1f MiB of state and activations, %.0f rows/s, %.0f seq/s",
                         inputSize, hidden, layers, seqLen, batchSize,
                         (stateful ? "every, stateful" : head.rawValue) as NSString, comm.size,
-                        BLASThreads.current,
+                        trainer.replicaCount, BLASThreads.current,
                         step * 1e3, flops / step / 1e9, share as NSString,
                         grown / 1_048_576, needed / 1_048_576, Double(batchSize * seqLen) / step,
                         Double(batchSize) / step))
