@@ -18,6 +18,7 @@ struct Bench: ParsableCommand {
               mpirun -n 2 elman-dist bench --input-size 8 --hidden 128 --seq-len 32 --batch-size 64
               elman-dist bench --gemm
               mpirun -n 2 elman-dist bench --allreduce
+              elman-dist bench --data big.csv --target temp
             """)
 
     @Option(parsing: .unconditional, help: "Features per step I.") var inputSize = 8
@@ -41,6 +42,9 @@ struct Bench: ParsableCommand {
         inversion: .prefixedNo,
         help: "With several layers and ranks, reduce each layer's gradient while the layers below run backward.")
     var overlap = true
+    @Option(help: "Measure loading this CSV file (with --target) and taking one step, instead of random data.")
+    var data: String?
+    @Option(help: "With --data: the column to predict.") var target: String?
     @Flag(help: "Measure the all-reduce alone, 4 KiB to 32 MiB, and fit its α–β cost model (run under mpirun).")
     var allreduce = false
 
@@ -62,6 +66,33 @@ struct Bench: ParsableCommand {
             ] {
                 let g = Roofline.sgemmGFLOPs(m: m, n: n, k: k)
                 print(String(format: "sgemm %d×%d×%d threads=%d: %.1f GFLOP/s", m, n, k, BLASThreads.current, g))
+            }
+            return
+        }
+        if let data {
+            guard let target else { throw ValidationError("--data needs --target") }
+            try runDistributed(deadline: collectiveTimeout) { comm in
+                let clock = ContinuousClock(), start = clock.now
+                var options = TrainingOptions()
+                options.steps = 1
+                options.quiet = true
+                options.threads = threads
+                let trainer = try Trainer(
+                    comm: comm, options: options, data: DataOptions(source: .csv(path: data), target: target),
+                    start: .fresh)
+                let loaded = (clock.now - start).seconds
+                _ = try trainer.run()
+                let total = (clock.now - start).seconds
+                guard comm.isRoot else { return }
+                let bytes = Double((try? FileManager.default.attributesOfItem(atPath: data)[.size] as? Int) ?? 0)
+                let rows = Double(trainer.data.rowCount)
+                let peak = peakResidentBytes()
+                print(
+                    String(
+                        format:
+                            "load %@: %.0f rows, %.1f MB in %.3f s (%.0f MB/s, %.2f M rows/s), first step done at %.3f s, peak memory %.1f MiB (%.0f bytes a row) on rank 0",
+                        data as NSString, rows, bytes / 1e6, loaded, bytes / 1e6 / loaded, rows / 1e6 / loaded, total,
+                        peak / 1_048_576, peak / max(rows, 1)))
             }
             return
         }
@@ -151,6 +182,15 @@ struct Bench: ParsableCommand {
             }
         }
     }
+}
+
+/// The most resident memory this process has had (VmHWM in /proc/self/status).
+func peakResidentBytes() -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        let kB = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return 0 }
+    return kB * 1024
 }
 
 /// Resident memory of this process now (from /proc/self/statm).
