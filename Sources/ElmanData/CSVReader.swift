@@ -98,6 +98,12 @@ public struct CSVReader {
             var dropRow = false
             for (k, i) in wanted.enumerated() {
                 let r = lines.trimmed(i)
+                if let v = lines.arena.withUnsafeBufferPointer({
+                    Self.plainDecimal(UnsafeBufferPointer(rebasing: $0[r]))
+                }) {
+                    row[k] = v
+                    continue
+                }
                 // Double(String) stops at a NUL byte ("2\0" + "34" would read as 2): refuse it.
                 // A number is a few bytes: a small string, kept inline, and Swift's own exact parser.
                 let (hasNUL, raw) = lines.arena.withUnsafeBufferPointer { all in
@@ -268,4 +274,45 @@ extension String {
         while let l = s.last, l == " " || l == "\t" { s.removeLast() }
         return String(s)
     }
+}
+
+extension CSVReader {
+    /// The value of a field written as `[+-]digits[.digits]` with at most 15 digits, or nil
+    /// for anything else (which then goes to Swift's own parser).
+    ///
+    /// Hand-written because it is most of a large file's load time otherwise (a String and
+    /// `Double(String)` per field: 5M rows × 3 columns took ~0.5 s of a 1 s load). Exact: the
+    /// digits are an integer below 10¹⁵ < 2⁵³ and 10^k (k ≤ 15) is exact in a Double, so the one
+    /// division is correctly rounded, as Clinger's fast path shows.
+    @inline(__always)
+    static func plainDecimal(_ field: UnsafeBufferPointer<UInt8>) -> Double? {
+        var i = 0, n = field.count
+        guard n > 0 else { return nil }
+        var negative = false
+        if field[0] == UInt8(ascii: "-") || field[0] == UInt8(ascii: "+") {
+            negative = field[0] == UInt8(ascii: "-")
+            i = 1
+        }
+        var mantissa: UInt64 = 0, digits = 0, fraction = -1
+        while i < n {
+            let c = field[i]
+            if c &- 48 < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(c &- 48)
+                digits += 1
+                if fraction >= 0 { fraction += 1 }
+            } else if c == UInt8(ascii: "."), fraction < 0 {
+                fraction = 0
+            } else {
+                return nil
+            }
+            i += 1
+        }
+        n = fraction < 0 ? 0 : fraction
+        // Digits on both sides of a point, 15 at most in all.
+        guard digits > 0, digits <= 15, fraction != 0, digits > n else { return nil }
+        let value = Double(mantissa) / powersOfTen[n]
+        return negative ? -value : value
+    }
+
+    private static let powersOfTen: [Double] = (0...15).map { k in (0..<k).reduce(1.0) { x, _ in x * 10 } }
 }

@@ -266,7 +266,8 @@ public final class Trainer {
     /// ranks), runs each part forward (and backward, with `gradient`) on its own core, and sums
     /// the parts' losses and gradients in replica order into `localStep`'s, so the result
     /// depends on the number of replicas only as on the number of ranks (rounding).
-    private func onReplicas(_ windows: ArraySlice<Int>, gradient: Bool) -> LocalStep.Scored {
+    private func onReplicas<C: RandomAccessCollection<Int>>(_ windows: C, gradient: Bool) -> LocalStep.Scored
+    where C.Index == Int {
         let parts = min(replicas.count, windows.count)
         let P = network.layout.count
         for r in replicas[1..<parts] {
@@ -275,10 +276,11 @@ public final class Trainer {
         }
         let results = Results(count: parts)
         // Each thread touches only its own replica (network, workspace, batch buffers).
-        let replicas = Unchecked(self.replicas)
+        let shared = Unchecked((self.replicas, windows))
         pool.run { i in
             guard i < parts else { return }
-            let replica = replicas.value[i]
+            let (replicas, windows) = shared.value
+            let replica = replicas[i]
             let mine = BatchPlan.shard(count: windows.count, ranks: parts, rank: i)
             let part = windows[(windows.startIndex + mine.lowerBound)..<(windows.startIndex + mine.upperBound)]
             results[i] = replica.forward(windows: part, gradient: gradient)
@@ -416,7 +418,7 @@ public final class Trainer {
             let windows = (data.trainCount + start)..<(data.trainCount + end)
             scored +=
                 replicas.count > 1
-                ? onReplicas(Array(windows)[...], gradient: false)
+                ? onReplicas(windows, gradient: false)
                 : localStep.forward(windows: windows, gradient: false)
         }
         return scored

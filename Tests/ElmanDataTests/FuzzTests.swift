@@ -1,6 +1,6 @@
 import Foundation
 import ElmanCore
-import ElmanData
+@testable import ElmanData
 import TestSupport
 import Testing
 
@@ -25,6 +25,39 @@ struct FuzzTests {
             }
         }
         return String(c)
+    }
+
+    @Test("the CSV fast path for plain decimals gives Swift's own parse bit for bit, and declines the rest")
+    func plainDecimalsMatchSwift() {
+        var rng = SeededGenerator(seed: 21)
+        let characters = Array("0123456789")
+        var accepted = 0
+        for n in 0..<fuzzIterations(200_000) {
+            // Mostly plain decimals of 1–17 digits; every tenth gets a character from the edges.
+            var text = rng.nextInt(below: 3) == 0 ? "-" : (rng.nextInt(below: 8) == 0 ? "+" : "")
+            let digits = 1 + rng.nextInt(below: 17), point = rng.nextInt(below: digits + 2)
+            for d in 0..<digits {
+                if d == point { text += "." }
+                text.append(characters[rng.nextInt(below: 10)])
+            }
+            if n % 10 == 0 {
+                let edge = Array(".eE+- x\u{0}")
+                text.insert(
+                    edge[rng.nextInt(below: edge.count)],
+                    at: text.index(text.startIndex, offsetBy: rng.nextInt(below: text.count + 1)))
+            }
+            let fast = Array(text.utf8).withUnsafeBufferPointer { CSVReader.plainDecimal($0) }
+            guard let fast else { continue }
+            accepted += 1
+            let swift: Double? = Double(text)
+            let same = swift?.bitPattern == fast.bitPattern
+            #expect(same, "\(text): fast \(fast), Swift \(String(describing: swift))")
+            if !same { return }
+        }
+        #expect(accepted > fuzzIterations(200_000) / 2, "the fast path took only \(accepted)")
+        for declined in ["", "-", ".5", "5.", "1e5", "1.2.3", "0x10", "nan", "1234567890123456", " 1"] {
+            #expect(Array(declined.utf8).withUnsafeBufferPointer { CSVReader.plainDecimal($0) } == nil, "\(declined)")
+        }
     }
 
     @Test("CSV: 5000 mutations, each parsed or refused with a message")
