@@ -14,4 +14,7 @@ static inline int elman_cpu_supports_core(void) {
     return 1;
 #endif
 }
+
+/// The name of the kernel set OpenBLAS chose at load time ("Haswell", "SkylakeX", …).
+char *openblas_get_corename(void);
 #endif

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CBLAS
 import ElmanCheckpoint
 import ElmanDistributed
 import ElmanFiles
@@ -76,4 +77,11 @@ func resolveCheckpointArgument(_ argument: String) throws -> String {
 func writeOutput(_ text: String, to path: String?) throws {
     guard let path else { return print(text, terminator: "") }
     try Files.writeAtomically(Array(text.utf8), to: path)
+}
+
+/// The kernels OpenBLAS runs.
+enum BLASKernels {
+    /// The kernel set OpenBLAS chose when it loaded ("Haswell", "SkylakeX", …): from the CPU,
+    /// or from OPENBLAS_CORETYPE, which it reads only then.
+    static var current: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
 }

@@ -65,7 +65,10 @@ struct Bench: ParsableCommand {
                 (1024, 1024, 1024), (128, 512, 512), (64, 128, 128), (64, 32, 32), (seqLen * batchSize, hidden, hidden),
             ] {
                 let g = Roofline.sgemmGFLOPs(m: m, n: n, k: k)
-                print(String(format: "sgemm %d×%d×%d threads=%d: %.1f GFLOP/s", m, n, k, BLASThreads.current, g))
+                print(
+                    String(
+                        format: "sgemm %d×%d×%d threads=%d kernels=%@: %.1f GFLOP/s", m, n, k, BLASThreads.current,
+                        BLASKernels.current as NSString, g))
             }
             return
         }
