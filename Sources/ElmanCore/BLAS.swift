@@ -13,6 +13,10 @@ public enum BLAS {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        if m > 1 && n > 1 && SmallGEMM.handles(transposeA: transposeA, m: m, n: n, k: k, alpha: alpha) {
+            return SmallGEMM.gemm(
+                transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
         // A product with one row or one column is a matrix-vector product: OpenBLAS 0.3.21's
         // sgemm packs both operands even then, which made a one-lane step (a stateful model's
         // validation, a forecast) several times slower than sgemv.
@@ -46,9 +50,13 @@ public enum BLAS {
         rows: Int, cols: Int, alpha: Float = 1, a: UnsafePointer<Float>, x: UnsafePointer<Float>,
         beta: Float, y: UnsafeMutablePointer<Float>
     ) {
-        cblas_sgemv(
-            CblasRowMajor, CblasTrans, blasint(rows), blasint(cols), alpha,
-            a, blasint(cols), x, 1, beta, y, 1)
+        // Ours, not sgemv: OpenBLAS locks a process-wide buffer on every call (see SmallGEMM).
+        guard alpha == 1 else {
+            return cblas_sgemv(
+                CblasRowMajor, CblasTrans, blasint(rows), blasint(cols), alpha,
+                a, blasint(cols), x, 1, beta, y, 1)
+        }
+        SmallGEMM.gemvTransposed(rows: rows, cols: cols, a: a, x: x, beta: beta, y: y)
     }
 
     /// Sets OpenBLAS's thread count for this process.

@@ -82,7 +82,8 @@ final class ReplicaPool: @unchecked Sendable {
         pthread_cond_broadcast(&wake)
         pthread_mutex_unlock(&mutex)
         body(0)
-        while remaining.load(ordering: .acquiring) > 0 { spinPause() }
+        var spun = 0
+        while remaining.load(ordering: .acquiring) > 0 { spinPause(&spun) }
         job = nil
     }
 
@@ -91,9 +92,8 @@ final class ReplicaPool: @unchecked Sendable {
         while true {
             var spun = 0
             while generation.load(ordering: .acquiring) == seen {
-                spun += 1
                 if spun < Self.spins {
-                    spinPause()
+                    spinPause(&spun)
                     continue
                 }
                 pthread_mutex_lock(&mutex)
@@ -107,6 +107,10 @@ final class ReplicaPool: @unchecked Sendable {
         }
     }
 
-    /// A busy-wait iteration the optimiser cannot remove (the loads above are atomic).
-    @inline(__always) private func spinPause() {}
+    /// One busy-wait iteration; every 1024th yields the core, so that a thread waiting for
+    /// another that the scheduler put on the same core lets it run.
+    @inline(__always) private func spinPause(_ spun: inout Int) {
+        spun += 1
+        if spun & 1023 == 0 { sched_yield() }
+    }
 }
