@@ -18,9 +18,11 @@
 #     10.77.0.1), reached by mpirun through launch/testing/netns-agent.sh. `shape` puts latency
 #     and a rate limit on their links.
 # State, logs and the cluster's shared directory live in $ELMAN_CLUSTER_DIR (default
-# /var/tmp/elman-cluster), outside /tmp, which each host replaces with its own.
+# /var/tmp/elman-cluster), outside /tmp, which each host replaces with its own (a repository
+# cloned under /tmp stays visible at its path).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
 dir=${ELMAN_CLUSTER_DIR:-/var/tmp/elman-cluster}
 nodes=(n1 n2)
 hosts=(h1 h2)
@@ -107,6 +109,14 @@ start_munge() {
 
 alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# The shell commands that keep the repository visible in a host whose /tmp is replaced by
+# PRIVATE: a clone under /tmp (CI's, a test's) is bound to the same path inside it.
+expose() {
+  case "$root" in
+    /tmp/*) echo "mkdir -p $1/${root#/tmp/} && mount --bind $root $1/${root#/tmp/} && " ;;
+  esac
+}
+
 start_slurm() {
   alive "$dir/slurmctld.pid" || slurmctld -f "$dir/slurm.conf"
   for n in "${nodes[@]}"; do
@@ -115,7 +125,7 @@ start_slurm() {
     chmod 1777 "$dir/tmp-$n"
     # Its own hostname and /tmp: job steps on different nodes then look like different machines.
     unshare --mount --uts --propagation private sh -c \
-      "hostname $n && mount --bind $dir/tmp-$n /tmp && exec slurmd -f $dir/slurm.conf -N $n"
+      "hostname $n && $(expose "$dir/tmp-$n")mount --bind $dir/tmp-$n /tmp && exec slurmd -f $dir/slurm.conf -N $n"
   done
   local waited=0
   until [ "$(SLURM_CONF=$dir/slurm.conf sinfo -h -N -o '%t' 2>/dev/null | grep -c idle || true)" -eq ${#nodes[@]} ]; do

@@ -13,5 +13,14 @@ last=${address##*.}
   exit 255
 }
 host=h$((last - 10))
-exec ip netns exec "elman-$host" unshare --mount --uts --propagation private \
-  sh -c 'hostname "$1" && mount --bind "$2" /tmp && shift 2 && exec sh -c "$*"' sh "$host" "$dir/tmp-$host" "$@"
+private=$dir/tmp-$host
+# A repository cloned under /tmp stays visible at its path once /tmp is the host's own.
+root=$(cd "$(dirname "$0")/../.." && pwd)
+keep=/nonexistent
+case "$root" in /tmp/*) keep=$root ;; esac
+exec ip netns exec "elman-$host" unshare --mount --uts --propagation private sh -c '
+  hostname "$1" || exit 1
+  if [ "$3" != /nonexistent ]; then
+    mkdir -p "$2/${3#/tmp/}" && mount --bind "$3" "$2/${3#/tmp/}" || exit 1
+  fi
+  mount --bind "$2" /tmp && shift 3 && exec sh -c "$*"' sh "$host" "$private" "$keep" "$@"
