@@ -125,7 +125,7 @@ start_slurm() {
     chmod 1777 "$dir/tmp-$n"
     # Its own hostname and /tmp: job steps on different nodes then look like different machines.
     unshare --mount --uts --propagation private sh -c \
-      "hostname $n && $(expose "$dir/tmp-$n")mount --bind $dir/tmp-$n /tmp && exec slurmd -f $dir/slurm.conf -N $n"
+      "hostname $n && $(expose "$dir/tmp-$n")mount --rbind $dir/tmp-$n /tmp && exec slurmd -f $dir/slurm.conf -N $n"
   done
   local waited=0
   until [ "$(SLURM_CONF=$dir/slurm.conf sinfo -h -N -o '%t' 2>/dev/null | grep -c idle || true)" -eq ${#nodes[@]} ]; do

@@ -23,4 +23,4 @@ exec ip netns exec "elman-$host" unshare --mount --uts --propagation private sh 
   if [ "$3" != /nonexistent ]; then
     mkdir -p "$2/${3#/tmp/}" && mount --bind "$3" "$2/${3#/tmp/}" || exit 1
   fi
-  mount --bind "$2" /tmp && shift 3 && exec sh -c "$*"' sh "$host" "$private" "$keep" "$@"
+  mount --rbind "$2" /tmp && shift 3 && exec sh -c "$*"' sh "$host" "$private" "$keep" "$@"
