@@ -19,6 +19,27 @@ struct SourceTests {
         #expect(s.target.first == 25.94 && s.target.last == 223.02)
     }
 
+    @Test("a file of several read chunks loads whole, and a bad byte past the first chunk is still found")
+    func largeFileReadInChunks() throws {
+        // 900,000 rows of ~12 bytes: more than one 8 MB checking chunk and many released stretches.
+        let n = 900_000
+        var text = "k,v\n"
+        text.reserveCapacity(n * 14)
+        for k in 0..<n { text += "\(k),\(k).5\n" }
+        let path = try temp(text)
+        let table = try CSVReader(columns: ["v"]).read(path: path)
+        let column = try table.column("v")
+        #expect(column.count == n)
+        #expect(column.first == 0.5 && column.last == Double(n - 1) + 0.5)
+        #expect(column.reduce(0, +) == Double(n) * Double(n - 1) / 2 + Double(n) / 2)
+
+        var bytes = Array(text.utf8)
+        bytes[bytes.count - 3] = 0xFF  // in the last row, well past the first 8 MB
+        let bad = try temp("")
+        try Data(bytes).write(to: URL(fileURLWithPath: bad))
+        #expect(throws: DataError("\(bad): not UTF-8 text")) { try CSVReader(columns: ["v"]).read(path: bad) }
+    }
+
     @Test("seattle-temps.csv loads every row")
     func temps() throws {
         let s = try Series.load(DataOptions(source: .csv(path: Fixtures.example("seattle-temps.csv")), target: "temp"))
