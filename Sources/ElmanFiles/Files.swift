@@ -17,23 +17,35 @@ public struct FileError: Error, CustomStringConvertible, Equatable {
 public enum Files {
     /// The bytes of the regular file at `path`, refusing one larger than `limit` bytes.
     public static func read(_ path: String, limit: Int = .max) throws(FileError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileError("\(path): cannot open (\(reason(errno).lowercased()))") }
+        let (fd, size) = try openRegular(path, limit: limit)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw FileError("\(path): \(reason(errno))") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw FileError(
-                "\(path): " + ((info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "not a regular file"))
-        }
-        guard Int(info.st_size) <= limit else { throw FileError("\(path): larger than \(limit >> 20) MiB") }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var bytes = [UInt8](repeating: 0, count: size)
         let (filled, failure) = bytes.withUnsafeMutableBytes { raw in
             transfer(raw.count) { done in Glibc.read(fd, raw.baseAddress.map { $0 + done }, raw.count - done) }
         }
         guard failure == 0 else { throw FileError("\(path): \(reason(failure))") }
         if filled < bytes.count { bytes.removeLast(bytes.count - filled) }
         return bytes
+    }
+
+    /// Opens the regular file at `path` for reading and returns it with its size, refusing a
+    /// directory, a device or a file larger than `limit` bytes. The caller closes it.
+    static func openRegular(_ path: String, limit: Int) throws(FileError) -> (fd: Int32, size: Int) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError("\(path): cannot open (\(reason(errno).lowercased()))") }
+        do throws(FileError) {
+            var info = stat()
+            guard fstat(fd, &info) == 0 else { throw FileError("\(path): \(reason(errno))") }
+            guard (info.st_mode & S_IFMT) == S_IFREG else {
+                throw FileError(
+                    "\(path): " + ((info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "not a regular file"))
+            }
+            guard Int(info.st_size) <= limit else { throw FileError("\(path): larger than \(limit >> 20) MiB") }
+            return (fd, Int(info.st_size))
+        } catch {
+            close(fd)
+            throw error
+        }
     }
 
     /// The file at `path` as UTF-8 text (invalid sequences are an error, not replaced).

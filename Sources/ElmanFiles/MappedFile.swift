@@ -16,17 +16,8 @@ public final class MappedFile {
     private static let page = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     init(path: String, limit: Int) throws(FileError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileError("\(path): cannot open (\(Files.reason(errno).lowercased()))") }
+        let (fd, size) = try Files.openRegular(path, limit: limit)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw FileError("\(path): \(Files.reason(errno))") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw FileError(
-                "\(path): " + ((info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "not a regular file"))
-        }
-        let size = Int(info.st_size)
-        guard size <= limit else { throw FileError("\(path): larger than \(limit >> 20) MiB") }
         guard size > 0 else {
             base = nil
             bytes = UnsafeBufferPointer(start: nil, count: 0)
