@@ -214,6 +214,18 @@ struct CommandLineTests {
         #expect(explicit.errorLines == ["error: --batch-size 32 is larger than the 19 training windows"])
     }
 
+    @Test("bench --data reports the load; --allreduce alone and --data without --target are one-line errors")
+    func benchModes() throws {
+        let load = try Harness.run(["bench", "--data", Harness.example("seattle-temps.csv"), "--target", "temp"])
+        #expect(load.status == 0, "\(load.stderr)")
+        #expect(load.stdout.contains("8759 rows") && load.stdout.contains("peak memory"), "\(load.stdout)")
+        let alone = try Harness.run(["bench", "--allreduce"])
+        #expect(alone.status == 1)
+        #expect(alone.errorLines == ["error: --allreduce measures several ranks: run it under mpirun -n 2 or more"])
+        let untargeted = try Harness.run(["bench", "--data", Harness.example("seattle-temps.csv")])
+        #expect(untargeted.status == 64 && untargeted.errorLines == ["error: --data needs --target"])
+    }
+
     @Test("eval --json prints the documented object; predict forecasts a horizon")
     func evalAndPredict() throws {
         let dir = try Scratch.directory()

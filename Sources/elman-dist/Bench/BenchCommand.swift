@@ -101,6 +101,9 @@ struct Bench: ParsableCommand {
         }
         if allreduce {
             try runDistributed(deadline: collectiveTimeout) { comm in
+                guard comm.size > 1 else {
+                    throw CommandFailure("--allreduce measures several ranks: run it under mpirun -n 2 or more")
+                }
                 let samples = try AllReduceCost.measure(comm: comm, repeats: max(3, steps / 20))
                 guard comm.isRoot else { return }
                 for s in samples {
