@@ -6,6 +6,7 @@
 # layer-by-layer overlap of all-reduce and backward on and off, alternating; ROUNDS rounds,
 # medians. `bench/cluster.sh | python3 bench/project.py` gives the projection to more nodes.
 #   bench/cluster.sh [ROUNDS] [RATE…]        e.g. bench/cluster.sh 5 unshaped 10gbit 1gbit
+# The cluster stays up afterwards, links unshaped; `launch/testing/cluster.sh down` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
