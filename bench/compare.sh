@@ -21,7 +21,11 @@ else
   onednn=""
 fi
 seqs() { grep -oE '[0-9.]+ seq/s' | grep -oE '^[0-9.]+'; }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# The three bench shapes: I H L T B STEPS.
+shapes="1 32 1 16 64 400
+8 128 1 32 64 200
+64 512 1 32 128 40"
 flags() { echo "--input-size $1 --hidden $2 --layers $3 --seq-len $4 --batch-size $5 --steps $6"; }
 
 echo "| shape (I, H, L, T, B) | elman-dist seq/s | PyTorch seq/s | ratio | oneDNN ($cores threads, ${ONEDNN_ISA:-AVX2}) seq/s | ratio |"
@@ -38,16 +42,12 @@ while read -r I H L T B STEPS; do
       dnnl+=("$(ONEDNN_MAX_CPU_ISA=${ONEDNN_ISA:-AVX2} OMP_NUM_THREADS=$cores "$onednn" $(flags "$I" "$H" "$L" "$T" "$B" "$STEPS") | seqs)")
     fi
   done
-  o=$(printf '%s\n' "${ours[@]}" | median) t=$(printf '%s\n' "${torch[@]}" | median)
-  d=$([ -n "$onednn" ] && printf '%s\n' "${dnnl[@]}" | median || echo 0)
+  o=$(median "${ours[@]}") t=$(median "${torch[@]}")
+  d=$([ -n "$onednn" ] && median "${dnnl[@]}" || echo 0)
   printf '| %s, %s, %s, %s, %s | %.0f | %.0f | %.2f× | %s | %s |\n' "$I" "$H" "$L" "$T" "$B" "$o" "$t" \
     "$(echo "$o / $t" | bc -l)" "$([ -n "$onednn" ] && printf '%.0f' "$d" || echo "not built")" \
     "$([ -n "$onednn" ] && printf '%.2f×' "$(echo "$o / $d" | bc -l)" || echo "-")"
-done <<'SHAPES'
-1 32 1 16 64 400
-8 128 1 32 64 200
-64 512 1 32 128 40
-SHAPES
+done <<<"$shapes"
 
 echo
 echo "| shape (I, H, L, T, B) | one process, $cores cores seq/s | mpirun -n $cores --threads 1 seq/s | ratio |"
@@ -60,13 +60,9 @@ while read -r I H L T B STEPS; do
     # shellcheck disable=SC2046
     many+=("$(mpirun --oversubscribe -n "$cores" "$bin" bench $(flags "$I" "$H" "$L" "$T" "$B" "$STEPS") --threads 1 </dev/null | seqs)")
   done
-  a=$(printf '%s\n' "${one[@]}" | median) b=$(printf '%s\n' "${many[@]}" | median)
+  a=$(median "${one[@]}") b=$(median "${many[@]}")
   printf '| %s, %s, %s, %s, %s | %.0f | %.0f | %.2f× |\n' "$I" "$H" "$L" "$T" "$B" "$a" "$b" "$(echo "$a / $b" | bc -l)"
-done <<'SHAPES'
-1 32 1 16 64 400
-8 128 1 32 64 200
-64 512 1 32 128 40
-SHAPES
+done <<<"$shapes"
 
 echo
 echo "| shape | seq/s | GFLOP/s | of sgemm 1024³ |"
@@ -80,8 +76,8 @@ while read -r label extra; do
     rates+=("$(seqs <<<"$line")")
     gflops+=("$(grep -oE '[0-9.]+ GFLOP/s' <<<"$line" | grep -oE '^[0-9.]+')")
   done
-  r=$(printf '%s\n' "${rates[@]}" | median) g=$(printf '%s\n' "${gflops[@]}" | median)
-  p=$(printf '%s\n' "${peaks[@]}" | median)
+  r=$(median "${rates[@]}") g=$(median "${gflops[@]}")
+  p=$(median "${peaks[@]}")
   printf '| %s | %.0f | %.1f | %.0f%% (of %.0f) |\n' "$label" "$r" "$g" "$(echo "100 * $g / $p" | bc -l)" "$p"
 done <<'SHAPES'
 64/512/1/32/128 --input-size 64 --hidden 512 --seq-len 32 --batch-size 128 --steps 40

@@ -38,8 +38,7 @@ public struct CSVReader {
         // Mapped, checked and parsed front to back, the pages behind the reader handed back:
         // a 130 MB file no longer stays resident while it is parsed (5M rows: peak 223 → 144
         // MiB in bench --data).
-        let file: MappedFile
-        do { file = try Files.map(path, limit: CSVReader.maxFileSize) } catch { throw DataError(error.message) }
+        let file = try mapFile(path)
         let bytes = file.bytes
         var checked = 0
         while checked < bytes.count {
@@ -188,27 +187,17 @@ public struct CSVReader {
 
     /// The header's column names of a CSV file.
     public static func header(path: String) throws(DataError) -> [String] {
-        try readBytes(path).withUnsafeBufferPointer { (buffer) throws(DataError) in
-            var lines = CSVLines(buffer)
-            guard try lines.next(name: path) != nil else { throw DataError("\(path): file is empty") }
-            return lines.fields.indices.map { lines.string($0).trimmingSpaces }
-        }
+        // Mapped: only the pages of the first record are read, not the whole file.
+        let file = try mapFile(path)
+        var lines = CSVLines(file.bytes)
+        guard try lines.next(name: path) != nil else { throw DataError("\(path): file is empty") }
+        return lines.fields.indices.map { lines.string($0).trimmingSpaces }
     }
 }
 
-/// Reads a whole text file for a data source (at most `CSVReader.maxFileSize` bytes).
-func readFile(_ path: String) throws(DataError) -> String {
-    do { return try Files.readText(path, limit: CSVReader.maxFileSize) } catch { throw DataError(error.message) }
-}
-
-/// The bytes of a text file for a data source, checked to be UTF-8 in place.
-func readBytes(_ path: String) throws(DataError) -> [UInt8] {
-    let bytes: [UInt8]
-    do { bytes = try Files.read(path, limit: CSVReader.maxFileSize) } catch { throw DataError(error.message) }
-    guard bytes.withUnsafeBufferPointer({ UTF8Scalar.firstInvalid($0) }) == nil else {
-        throw DataError("\(path): not UTF-8 text")
-    }
-    return bytes
+/// The CSV file at `path` mapped read-only (at most `CSVReader.maxFileSize` bytes).
+func mapFile(_ path: String) throws(DataError) -> MappedFile {
+    do { return try Files.map(path, limit: CSVReader.maxFileSize) } catch { throw DataError(error.message) }
 }
 
 /// Reads the records of CSV bytes one at a time, honouring quotes, with 1-based line numbers.

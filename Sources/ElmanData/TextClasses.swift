@@ -93,12 +93,9 @@ enum TextReader {
 
     /// Calls `visit` with every Unicode scalar of the file, reading it in chunks.
     private static func scan(_ path: String, _ visit: (UInt32) throws(DataError) -> Void) throws(DataError) {
-        guard Files.kind(path) == .file else {
-            _ = try readFile(path)  // the same message as any other source for a missing or odd path
-            return
-        }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DataError("\(path): cannot open (\(Files.reason(errno).lowercased()))") }
+        // The same messages as any other source for a missing, unreadable or odd path.
+        let fd: Int32
+        do { fd = try Files.openRegular(path).fd } catch { throw DataError(error.message) }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: chunk + 4)
         var carried = 0  // bytes of an incomplete sequence kept from the previous chunk

@@ -30,7 +30,7 @@ public enum Files {
 
     /// Opens the regular file at `path` for reading and returns it with its size, refusing a
     /// directory, a device or a file larger than `limit` bytes. The caller closes it.
-    static func openRegular(_ path: String, limit: Int) throws(FileError) -> (fd: Int32, size: Int) {
+    public static func openRegular(_ path: String, limit: Int = .max) throws(FileError) -> (fd: Int32, size: Int) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError("\(path): cannot open (\(reason(errno).lowercased()))") }
         do throws(FileError) {

@@ -17,7 +17,8 @@ final class ReplicaPool: @unchecked Sendable {
     private let generation = Atomic<Int>(0)
     private let remaining = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
-    private var job: (@Sendable (Int) -> Void)?
+    /// What `run` runs on every part.
+    private let body: @Sendable (Int) -> Void
     private var mutex = pthread_mutex_t()
     private var wake = pthread_cond_t()
     private var threads: [pthread_t] = []
@@ -25,11 +26,13 @@ final class ReplicaPool: @unchecked Sendable {
     /// Spins this many times waiting for the next job before parking (~100 µs).
     private static let spins = 40_000
 
-    init(parts: Int) {
+    init(parts: Int, body: @escaping @Sendable (Int) -> Void) {
         workers = max(0, parts - 1)
+        self.body = body
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
         for i in 0..<workers {
+            // The thread holds the pool without retaining it: deinit joins every thread first.
             let context = Unmanaged.passRetained(Start(pool: self, part: i + 1)).toOpaque()
             var thread = pthread_t()
             if pthread_create(
@@ -60,7 +63,7 @@ final class ReplicaPool: @unchecked Sendable {
     }
 
     private final class Start {
-        let pool: ReplicaPool
+        unowned(unsafe) let pool: ReplicaPool
         let part: Int
         init(pool: ReplicaPool, part: Int) {
             self.pool = pool
@@ -69,13 +72,12 @@ final class ReplicaPool: @unchecked Sendable {
     }
 
     /// Runs `body(part)` for part 0 ..< workers + 1 at once (part 0 on the calling thread) and
-    /// returns when all have returned.
-    func run(_ body: @escaping @Sendable (Int) -> Void) {
+    /// returns when all have returned. Nothing is allocated.
+    func run() {
         guard threads.count == workers, workers > 0 else {
             for part in 0...workers { body(part) }
             return
         }
-        job = body
         remaining.store(workers, ordering: .relaxed)
         pthread_mutex_lock(&mutex)
         generation.add(1, ordering: .releasing)
@@ -84,7 +86,6 @@ final class ReplicaPool: @unchecked Sendable {
         body(0)
         var spun = 0
         while remaining.load(ordering: .acquiring) > 0 { spinPause(&spun) }
-        job = nil
     }
 
     private func work(part: Int) {
@@ -102,7 +103,7 @@ final class ReplicaPool: @unchecked Sendable {
             }
             seen = generation.load(ordering: .acquiring)
             if stopping.load(ordering: .acquiring) { return }
-            job?(part)
+            body(part)
             remaining.subtract(1, ordering: .releasing)
         }
     }

@@ -27,19 +27,15 @@ public final class Trainer {
     public var observers: [StepObserver] = []
     /// Notes from preparing the run (a resume's changed settings), reported when it starts.
     public let notes: [String]
+    /// How many replicas share this rank's batch (one per core it uses).
+    public var replicaCount: Int { replicas.count }
     /// With several ranks and layers, start reducing each layer's gradient while the layers
     /// below still run backward (the same sums; `bench --no-overlap` measures without).
     public var overlapsReduction = true
 
     let localStep: LocalStep
-    /// The rank's network and its copies, one per core the rank uses (`localStep` first): a
-    /// step's windows are shared out among them, each runs on its own core with single-threaded
-    /// BLAS, and their gradients are summed in replica order (see `forwardBackward`).
-    let replicas: [LocalStep]
-    /// How many replicas share this rank's batch (one per core it uses).
-    public var replicaCount: Int { replicas.count }
-    /// The threads the replicas run on.
-    let pool: ReplicaPool
+    /// The rank's network and its copies, one per core the rank uses (`localStep` first).
+    let replicas: Replicas
     let dataRecord: DataRecord
     let schedule: Schedule
     let totalSteps: Int
@@ -69,12 +65,7 @@ public final class Trainer {
         totalSteps = options.steps ?? options.epochs * schedule.batchesPerEpoch
         checkpoints = options.checkpointDirectory.map(CheckpointDirectory.init)
         localStep = LocalStep(network: network, data: data, loss: options.loss)
-        replicas =
-            [localStep]
-            + (1..<max(1, replicaCount)).map { _ in
-                LocalStep(network: ElmanNetwork(config: network.config), data: data, loss: options.loss)
-            }
-        pool = ReplicaPool(parts: replicas.count)
+        replicas = Replicas(first: localStep, count: replicaCount)
     }
 
     // MARK: The loop
@@ -244,7 +235,7 @@ public final class Trainer {
                 backward()
                 return scored
             }
-            return onReplicas(windows, gradient: true)
+            return windows.withUnsafeBufferPointer { replicas.run(.list($0), gradient: true) }
         case let .lanes(plan, state):
             let (_, batch) = plan.position(ofStep: step)
             if batch == 0 { state.reset() }  // every epoch starts from h = 0
@@ -259,54 +250,6 @@ public final class Trainer {
             // Detached: the next step starts from this state, and no gradient flows back into it.
             state.carry(from: network)
             return scored
-        }
-    }
-
-    /// Shares `windows` out among the replicas in contiguous near-equal parts (as a batch among
-    /// ranks), runs each part forward (and backward, with `gradient`) on its own core, and sums
-    /// the parts' losses and gradients in replica order into `localStep`'s, so the result
-    /// depends on the number of replicas only as on the number of ranks (rounding).
-    private func onReplicas<C: RandomAccessCollection<Int>>(_ windows: C, gradient: Bool) -> LocalStep.Scored
-    where C.Index == Int {
-        let parts = min(replicas.count, windows.count)
-        let P = network.layout.count
-        for r in replicas[1..<parts] {
-            r.network.parameters.copy(from: network.parameters, count: P)
-            if gradient { r.network.zeroGradients() }
-        }
-        let results = Results(count: parts)
-        // Each thread touches only its own replica (network, workspace, batch buffers).
-        let shared = Unchecked((self.replicas, windows))
-        pool.run { i in
-            guard i < parts else { return }
-            let (replicas, windows) = shared.value
-            let replica = replicas[i]
-            let mine = BatchPlan.shard(count: windows.count, ranks: parts, rank: i)
-            let part = windows[(windows.startIndex + mine.lowerBound)..<(windows.startIndex + mine.upperBound)]
-            results[i] = replica.forward(windows: part, gradient: gradient)
-            if gradient { replica.network.backward() }
-        }
-        var scored = results[0]
-        for i in 1..<parts {
-            scored += results[i]
-            if gradient { network.gradients.add(self.replicas[i].network.gradients, count: P) }
-        }
-        return scored
-    }
-
-    /// A value handed to the replicas' threads, each of which uses only its own part of it.
-    private struct Unchecked<T>: @unchecked Sendable {
-        let value: T
-        init(_ value: T) { self.value = value }
-    }
-
-    /// The replicas' results, written by one thread each (its own slot) and read after all end.
-    private final class Results: @unchecked Sendable {
-        private var values: [LocalStep.Scored]
-        init(count: Int) { values = Array(repeating: .zero, count: count) }
-        subscript(i: Int) -> LocalStep.Scored {
-            get { values.withUnsafeBufferPointer { $0[i] } }
-            set { values.withUnsafeMutableBufferPointer { $0[i] = newValue } }
         }
     }
 
@@ -418,7 +361,7 @@ public final class Trainer {
             let windows = (data.trainCount + start)..<(data.trainCount + end)
             scored +=
                 replicas.count > 1
-                ? onReplicas(windows, gradient: false)
+                ? replicas.run(.range(windows), gradient: false)
                 : localStep.forward(windows: windows, gradient: false)
         }
         return scored
