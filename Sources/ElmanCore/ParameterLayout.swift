@@ -61,19 +61,24 @@ public struct ParameterLayout: Equatable, Sendable {
         headWeight = slot("fc.weight", [config.outputSize, H])
         headBias = slot("fc.bias", [config.outputSize])
         count = offset
+        let head = headWeight.offset..<offset
+        finalOrder =
+            [head]
+            + layers.indices.reversed().map { l in
+                layers[l].weightIH.offset..<(l + 1 < layers.count ? layers[l + 1].weightIH.offset : head.lowerBound)
+            }
     }
 
     /// Layer `l`'s four tensors, a contiguous part of the buffer.
-    public func range(ofLayer l: Int) -> Range<Int> {
-        layers[l].weightIH.offset..<(l + 1 < layers.count ? layers[l + 1].weightIH.offset : headWeight.offset)
-    }
+    public func range(ofLayer l: Int) -> Range<Int> { finalOrder[layers.count - l] }
 
     /// The head's weight and bias, the end of the buffer.
-    public var headRange: Range<Int> { headWeight.offset..<count }
+    public var headRange: Range<Int> { finalOrder[0] }
 
     /// The parts of the buffer in the order `backward` finishes them: the head, then the
     /// layers from the top down. Together they cover the buffer once.
-    public var finalOrder: [Range<Int>] { [headRange] + layers.indices.reversed().map { range(ofLayer: $0) } }
+    /// Computed once, when the layout is made: the training loop walks it every step.
+    public let finalOrder: [Range<Int>]
 
     /// Every tensor in buffer order.
     public var slots: [TensorSlot] {
