@@ -133,6 +133,64 @@ struct ClusterTests {
         }
     }
 
+    /// Submits a 2000-step job, lets `interrupt(jobID)` stop it after its first checkpoint, releases
+    /// it from the queue at once (Slurm holds a requeued job for a while), and checks that it
+    /// ran twice and ended at the weights of an uninterrupted one-process run.
+    func requeued(_ interrupt: (String) throws -> Void) throws {
+        try Cluster.withSharedDirectory { shared in
+            let run = shared + "/run", steps = 2000
+            let submitted = try Cluster.sbatch(
+                sbatchVariables(run, steps: steps), Self.twoNodes + ["--output=\(shared)/job.out", "--parsable"],
+                wait: false)
+            try #require(submitted.status == 0, "\(submitted.stderr)")
+            let job = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let clock = ContinuousClock(), start = clock.now
+            while !FileManager.default.fileExists(atPath: run + "/step-00000020.safetensors") {
+                try #require(clock.now - start < .seconds(120), "no checkpoint within 120 s")
+                usleep(50_000)
+            }
+            try interrupt(job)
+            // Requeued, the job waits in PENDING (BeginTime) before it runs again; release it.
+            let interrupted = clock.now
+            var state = ""
+            repeat {
+                try #require(clock.now - interrupted < .seconds(60), "the job was not requeued within 60 s: \(state)")
+                usleep(200_000)
+                state = try Harness.Running("/usr/bin/squeue", ["-h", "-j", job, "-o", "%T"]).wait().stdout
+            } while !state.contains("PENDING")
+            let stopped = try String(contentsOfFile: run + "/latest", encoding: .utf8)
+            #expect(stopped != CheckpointDirectory.fileName(step: steps) + "\n", "the job finished before it was stopped")
+            _ = try Harness.Running("/usr/bin/scontrol", ["update", "jobid=\(job)", "StartTime=now"]).wait()
+            while Cluster.slurmJobs > 0 {
+                try #require(clock.now - interrupted < .seconds(240), "the requeued job did not finish within 240 s")
+                usleep(200_000)
+            }
+            let output = (try? String(contentsOfFile: shared + "/job.out", encoding: .utf8)) ?? ""
+            #expect(output.contains("start 1:"), "the job did not run a second time: \(output)")
+            let done = try String(contentsOfFile: run + "/latest", encoding: .utf8)
+            try #require(done == CheckpointDirectory.fileName(step: steps) + "\n", "job output: \(output)")
+            let d = maxDifference(try oneProcess(steps: steps), try Harness.parameters(run))
+            #expect(d <= 1e-5, "the requeued Slurm run differs from an uninterrupted one by \(d)")
+        }
+    }
+
+    @Test("a job requeued after its first checkpoint (scontrol requeue) continues by itself to the uninterrupted weights")
+    func requeuedByScheduler() throws {
+        try requeued { job in
+            let r = try Harness.Running("/usr/bin/scontrol", ["requeue", job]).wait()
+            try #require(r.status == 0, "scontrol requeue: \(r.stderr)")
+        }
+    }
+
+    @Test("the time-limit warning (SIGUSR1 to the batch script) checkpoints, requeues, and ends at the uninterrupted weights")
+    func timeLimitWarning() throws {
+        // What --signal=B:USR1@120 sends before the time limit, sent now.
+        try requeued { job in
+            let r = try Harness.Running("/usr/bin/scancel", ["--signal=USR1", "--batch", job]).wait()
+            try #require(r.status == 0, "scancel --signal=USR1: \(r.stderr)")
+        }
+    }
+
     @Test("launch/mpirun-hosts.sh over TCP between two network hosts trains to the weights of one process")
     func mpirunAcrossHosts() throws {
         try Cluster.withSharedDirectory { shared in

@@ -29,6 +29,7 @@ hosts=(h1 h2)
 net=10.77.0
 bridge=elman-br0
 ctld_port=${ELMAN_CLUSTER_PORT:-16817}
+port_fixed=${ELMAN_CLUSTER_PORT:+1}
 cpus=$(nproc)
 
 log() { echo "cluster: $*" >&2; }
@@ -199,10 +200,38 @@ netem_available() {
   ip netns exec "elman-${hosts[0]}" tc qdisc del dev lo root
 }
 
+# Whether something listens on 127.0.0.1:PORT (bash's /dev/tcp: no extra tool needed).
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Ports for slurmctld and one slurmd per node: ELMAN_CLUSTER_PORT and the next ones, refused
+# with their number when in use; otherwise the first free run of ports from 16817. Another
+# Slurm controller on this machine would otherwise take the cluster's jobs.
+choose_ports() {
+  local tries=0
+  while :; do
+    local busy=""
+    for k in $(seq 0 ${#nodes[@]}); do
+      port_in_use $((ctld_port + k)) && busy=$((ctld_port + k)) && break
+    done
+    [ -z "$busy" ] && return
+    [ -z "$port_fixed" ] || die "port $busy (ELMAN_CLUSTER_PORT=$ctld_port and the next ${#nodes[@]}) is in use by another process"
+    tries=$((tries + 1))
+    [ $tries -lt 50 ] || die "no free run of $((${#nodes[@]} + 1)) ports from 16817 to $ctld_port"
+    ctld_port=$((ctld_port + ${#nodes[@]} + 1))
+  done
+}
+
 up() {
   check
   mkdir -p "$dir/ctld" "$dir/spool" "$dir/log" "$dir/shared"
   chmod 1777 "$dir/shared"
+  # A cluster already up keeps its configuration and ports (up is idempotent).
+  if alive "$dir/slurmctld.pid" && [ -s "$dir/slurm.conf" ]; then
+    ctld_port=$(sed -n 's/^SlurmctldPort=//p' "$dir/slurm.conf")
+  else
+    choose_ports
+  fi
+  log "slurmctld on port $ctld_port"
   write_slurm_conf
   start_munge
   start_slurm
