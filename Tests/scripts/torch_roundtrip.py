@@ -1,65 +1,73 @@
-"""Round trip with PyTorch: elman-dist trains and exports; PyTorch loads the file with
-load_state_dict and must predict what elman-dist predicts.
+"""Round trip with PyTorch through the README's own snippet: elman-dist trains and exports a model
+of levels and a model of changes; the README's Python block, run as written beside the exported
+file, must forecast what `elman-dist predict --input` forecasts, and its `forecast` function
+must reproduce `elman-dist predict` on every 25th window of the training data.
 
-    python Tests/scripts/torch_roundtrip.py [path/to/elman-dist]
+    python3 Tests/scripts/torch_roundtrip.py [path/to/elman-dist]
 
-Needs torch, numpy and safetensors' format (read here by hand, so only torch and numpy are
-required). Not part of `launch/test.sh`, which must not depend on PyTorch.
+Needs torch and safetensors. Run by the end-to-end test `PyTorchRoundTripTests` where torch is
+installed (it skips, saying so, where it is not).
 """
-import json
+import contextlib
+import csv
+import io
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 
-import numpy as np
-import torch
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+DATA = os.path.join(ROOT, "examples", "data", "seattle-temps.csv")
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    body = data[8 + n:]
-    tensors = {k: torch.from_numpy(np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]], dtype=np.float32)
-                                   .reshape(v["shape"]).copy()) for k, v in header.items()}
-    return tensors, meta
+def readme_snippet():
+    """The README's Python block under "Loading in PyTorch", exactly as a user copies it."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    start = text.index("```python\n", text.index("Loading in PyTorch")) + len("```python\n")
+    return text[start:text.index("```", start)]
 
 
 def main():
-    binary = sys.argv[1] if len(sys.argv) > 1 else ".build/release/elman-dist"
-    work = tempfile.mkdtemp()
+    binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build", "release", "elman-dist")
     run = lambda *a: subprocess.run([binary, *a], check=True, capture_output=True, text=True).stdout
-    run("train", "--data", "sine", "--layers", "2", "--hidden", "12", "--seq-len", "10", "--steps", "50",
-        "--quiet", "--checkpoint-dir", os.path.join(work, "ck"))
-    exported = os.path.join(work, "model.safetensors")
-    run("export", os.path.join(work, "ck"), "--out", exported)
-    csv = run("predict", "--checkpoint", os.path.join(work, "ck")).strip().split("\n")[1:]
-    ours = np.array([float(line.split(",")[2]) for line in csv])
+    with open(DATA, newline="") as f:
+        temps = [float(r["temp"]) for r in csv.DictReader(f)]
+    snippet = readme_snippet()
+    worst = 0.0
+    for kind, flags in (("levels", ["--no-difference"]), ("changes", [])):
+        work = tempfile.mkdtemp()
+        ck = os.path.join(work, "ck")
+        run("train", "--data", DATA, "--target", "temp", "--steps", "40", "--quiet", "--checkpoint-dir", ck, *flags)
+        run("export", ck, "--out", os.path.join(work, "temps.safetensors"))
 
-    # Only the exported file: its metadata carries the model and the data pipeline.
-    state, meta = read_safetensors(exported)
-    m = json.loads(meta["elman_dist_model"])
-    rnn = torch.nn.RNN(m["input_size"], m["hidden_size"], m["num_layers"], nonlinearity=m["nonlinearity"], batch_first=True)
-    fc = torch.nn.Linear(m["hidden_size"], m["output_size"])
-    rnn.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("rnn.")})
-    fc.load_state_dict({k[3:]: v for k, v in state.items() if k.startswith("fc.")})
+        # The snippet as written, in the folder of the exported file: it prints the next hour.
+        scope, printed = {}, io.StringIO()
+        cwd = os.getcwd()
+        os.chdir(work)
+        try:
+            with contextlib.redirect_stdout(printed):
+                exec(compile(snippet, "README.md", "exec"), scope)
+        finally:
+            os.chdir(cwd)
+        theirs = float(printed.getvalue().split()[-1])
+        values = "45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61"
+        ours = float(run("predict", "--checkpoint", ck, "--input", values).split()[-1].split(",")[1])
+        diff = abs(theirs - ours)
+        print(f"{kind}: README snippet {theirs:.6f}, predict --input {ours:.6f}, |difference| {diff:.2e}")
+        worst = max(worst, diff)
 
-    # Raw data in, the data's units out: the same series (sine at x = 0, 0.1, ..., 99.9).
-    T = m["seq_len"]
-    f, t = m["feature_scaling"][0], m["target_scaling"]
-    y = np.sin(np.arange(1000) * 0.1)
-    z = (y - f["shift"]) / f["scale"]
-    windows = np.stack([z[i:i + T] for i in range(len(z) - T)])[:, :, None]
-    with torch.no_grad():
-        out, _ = rnn(torch.tensor(windows, dtype=torch.float32))
-        theirs = fc(out[:, -1, :]).numpy()[:, 0] * t["scale"] + t["shift"]
-    diff = np.abs(theirs - ours).max()
-    print(f"{len(ours)} predictions, max |PyTorch - elman-dist| = {diff:.2e}")
-    sys.exit(0 if diff < 1e-4 else 1)
+        # The snippet's forecast() on the windows of the training data, against `predict`.
+        forecast, T = scope["forecast"], scope["meta"]["seq_len"]
+        rows = list(csv.DictReader(io.StringIO(run("predict", "--checkpoint", ck))))[::25]
+        for r in rows:
+            row = int(r["row"])  # the target's row in the file's data rows
+            mine = forecast(temps[row - T - 1:row] if kind == "changes" else temps[row - T:row])
+            worst = max(worst, abs(mine - float(r["predicted"])))
+        print(f"{kind}: {len(rows)} windows compared")
+    print(f"max |PyTorch - elman-dist| = {worst:.2e}")
+    sys.exit(0 if worst < 1e-4 else 1)
 
 
 if __name__ == "__main__":
