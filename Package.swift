@@ -5,7 +5,8 @@ import PackageDescription
 /// elman-dist: Elman recurrent networks trained data-parallel over MPI.
 ///
 /// Targets, bottom to top (a newcomer reads them in this order):
-/// - `CBLAS`, `CMPI`: system libraries found by pkg-config (OpenBLAS, OpenMPI).
+/// - `CBLAS`, `CMPI`: system libraries found by pkg-config (OpenBLAS, OpenMPI); `CProcess`: the
+///   tool's few C calls about its own process (CPU check, standard output's errors).
 /// - `ElmanCore`: the numerical core (model, BPTT, losses, optimisers). Knows nothing of MPI, files or flags.
 /// - `ElmanFiles`: whole-file reads and crash-safe writes, with messages that name the path.
 /// - `ElmanData`: data sources, scaling, windows and the global batch order.
@@ -33,6 +34,7 @@ let package = Package(
         // MARK: System libraries
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(name: "CProcess"),
 
         // MARK: Libraries
         .target(name: "ElmanCore", dependencies: ["CBLAS"], swiftSettings: optimised + vectorISA),
@@ -57,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "elman-dist",
             dependencies: [
-                "ElmanTraining", "ElmanInference", "ElmanFiles", "ElmanCore", "CBLAS",
+                "ElmanTraining", "ElmanInference", "ElmanFiles", "ElmanCore", "CBLAS", "CProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]

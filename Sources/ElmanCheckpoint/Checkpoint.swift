@@ -255,19 +255,27 @@ public struct StateTensor: Equatable, Sendable {
 }
 
 /// Model tensors from any safetensors file with PyTorch's names (to start a run from them).
-public func loadModelTensors(path: String, model: ModelConfig) throws(CheckpointError) -> [Float] {
+public func loadModelTensors(path: String, model: ModelConfig, strict: Bool = true) throws(CheckpointError) -> [Float] {
     let file: SafeTensorsFile
     do { file = try SafeTensorsFile(bytes: try readBytes(path)) } catch let e as CheckpointError { throw e } catch {
         throw CheckpointError("\(path): not a valid safetensors file: \(error)")
     }
     let layout = ParameterLayout(model)
     var parameters = [Float](repeating: 0, count: layout.count)
+    // Strict, like PyTorch's load_state_dict: every model tensor once, and no tensor left over
+    // (a 2-layer file must not start a 1-layer model from half of itself). A checkpoint's own
+    // optimiser and carried-state tensors are not model tensors.
+    var unused = Set(
+        file.tensors.map(\.name).filter { !$0.hasPrefix("optimizer.") && !$0.hasPrefix(Checkpoint.statePrefix) })
     for slot in layout.slots {
         // Accept both bare names and PyTorch module prefixes such as "model.rnn.weight_ih_l0".
-        guard let info = file.info(slot.name) ?? file.tensors.first(where: { $0.name.hasSuffix("." + slot.name) })
-        else {
-            throw CheckpointError("\(path): no tensor '\(slot.name)'")
+        let candidates = file.info(slot.name).map { [$0] } ?? file.tensors.filter { $0.name.hasSuffix("." + slot.name) }
+        guard let info = candidates.first else { throw CheckpointError("\(path): no tensor '\(slot.name)'") }
+        guard candidates.count == 1 else {
+            throw CheckpointError(
+                "\(path): tensors \(candidates.map { "'\($0.name)'" }.joined(separator: " and ")) both end in '\(slot.name)'")
         }
+        unused.remove(info.name)
         guard info.shape == slot.shape else {
             throw CheckpointError(
                 "\(path): tensor '\(info.name)' has shape \(info.shape), the model needs \(slot.shape)")
@@ -275,6 +283,12 @@ public func loadModelTensors(path: String, model: ModelConfig) throws(Checkpoint
         do { parameters.replaceSubrange(slot.range, with: try file.floats(info.name)) } catch {
             throw CheckpointError("\(path): \(error)")
         }
+    }
+    guard unused.isEmpty || !strict else {
+        let names = unused.sorted()
+        throw CheckpointError(
+            "\(path): \(names.count) tensor(s) the model does not have (\(names.prefix(4).joined(separator: ", "))\(names.count > 4 ? ", …" : "")): the file holds another model than --hidden/--layers/--features describe"
+        )
     }
     guard parameters.allSatisfy(\.isFinite) else {
         throw CheckpointError("\(path): model tensors contain NaN or infinity")

@@ -66,11 +66,23 @@ public struct CheckpointDirectory: Sendable {
         try writeAtomically(bytes, name: Self.bestName)
     }
 
+    /// The newest complete checkpoint: the one `latest` names; without a `latest` file (a run
+    /// stopped before its first step checkpoint, which may have written `best.safetensors`), the
+    /// newest step file, else the best one.
+    public func newest() throws(CheckpointError) -> String {
+        guard Files.kind(path + "/" + Self.latestName) == .missing else { return try latest() }
+        if let step = stepFiles().last { return path + "/" + step }
+        if Files.kind(path + "/" + Self.bestName) == .file { return path + "/" + Self.bestName }
+        throw CheckpointError("no checkpoint in \(path) (no 'latest', step or best file)")
+    }
+
     /// The path `latest` names, checked to exist.
     public func latest() throws(CheckpointError) -> String {
         let pointer = path + "/" + Self.latestName
-        guard Files.kind(pointer) == .file, let data = try? Files.read(pointer, limit: 4096) else {
-            throw CheckpointError("no checkpoint in \(path) (no 'latest' file)")
+        guard Files.kind(pointer) != .missing else { throw CheckpointError("no checkpoint in \(path) (no 'latest' file)") }
+        let data: [UInt8]
+        do { data = try Files.read(pointer, limit: 4096) } catch {
+            throw CheckpointError("\(pointer) is not a checkpoint pointer: \(error.message.replacingOccurrences(of: pointer + ": ", with: ""))")
         }
         let name = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty, !name.contains("/"), name.hasSuffix(".safetensors") else {
@@ -122,7 +134,7 @@ public func resolveCheckpoint(_ argument: String) throws(CheckpointError) -> Str
     guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
         throw CheckpointError("\(argument): no such file or directory")
     }
-    return isDirectory.boolValue ? try CheckpointDirectory(path: argument).latest() : argument
+    return isDirectory.boolValue ? try CheckpointDirectory(path: argument).newest() : argument
 }
 
 /// An exclusive lock on a checkpoint directory, held while a run lives (`flock` on `DIR/.lock`):
@@ -148,9 +160,10 @@ public final class DirectoryLock {
                 "checkpoint directory \(directory) is in use by another run (\(who.isEmpty ? "holder unknown" : who)); wait for it to end or choose another `checkpointDir`"
             )
         }
-        var host = [CChar](repeating: 0, count: 256)
+        var host = [UInt8](repeating: 0, count: 256)
         gethostname(&host, host.count - 1)
-        let text = Array("process \(getpid()) on \(String(cString: host))\n".utf8)
+        let name = String(decoding: host.prefix { $0 != 0 }, as: UTF8.self)
+        let text = Array("process \(getpid()) on \(name)\n".utf8)
         _ = ftruncate(fd, 0)
         _ = pwrite(fd, text, text.count, 0)
         self.fd = fd

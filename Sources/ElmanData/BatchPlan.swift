@@ -10,9 +10,9 @@ public struct BatchPlan: Sendable {
     public let seed: UInt64
 
     public init(windowCount: Int, batchSize: Int, shuffle: Bool, seed: UInt64) throws(DataError) {
-        guard batchSize >= 1 else { throw DataError("`batchSize` must be at least 1, got \(batchSize)") }
+        guard batchSize >= 1 else { throw DataError.usage("`batchSize` must be at least 1, got \(batchSize)") }
         guard batchSize <= windowCount else {
-            throw DataError("`batchSize` \(batchSize) is larger than the \(windowCount) training windows")
+            throw DataError.usage("`batchSize` \(batchSize) is larger than the \(windowCount) training windows")
         }
         self.windowCount = windowCount
         self.batchSize = batchSize

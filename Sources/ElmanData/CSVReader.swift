@@ -105,6 +105,11 @@ public struct CSVReader {
         // column grown by doubling held its old and new storage at once (1.5× its size).
 
         var seenFilterValues: [String] = []
+        var otherFilterValues: Set<String> = []  // distinct values past the first 8, counted up to a bound
+        // With `missing` error, the first bad cell; the file is read on in drop mode so that the
+        // message can say whether --missing drop or ffill would work.
+        var firstBadCell: String? = nil
+        var firstRowBad = false, kept = 0, records = 0
         var row = [Double](repeating: 0, count: wanted.count)  // the record being read, reused
         let filterValue = filter.map { Array($0.value.utf8) }
         while let lineNumber = try lines.next(name: name) {
@@ -119,13 +124,16 @@ public struct CSVReader {
                     wantedValue.withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: all[r]).elementsEqual($0) }
                 }
                 guard matches else {
+                    let v = lines.string(range: r).printable
                     if seenFilterValues.count < 8 {
-                        let v = lines.string(range: r).printable
                         if !seenFilterValues.contains(v) { seenFilterValues.append(v) }
+                    } else if otherFilterValues.count <= 10_000 && !seenFilterValues.contains(v) {
+                        otherFilterValues.insert(v)
                     }
                     continue
                 }
             }
+            records += 1
             var dropRow = false
             for (k, i) in wanted.enumerated() {
                 let r = lines.trimmed(i)
@@ -142,23 +150,26 @@ public struct CSVReader {
                     return (field.contains(0), String(decoding: field, as: UTF8.self))
                 }
                 if hasNUL { throw DataError("\(name):\(lineNumber): a NUL byte in column '\(columns[k])'") }
-                if let v = Double(raw), v.isFinite {
-                    // Training is in float32: a value beyond its range would become infinite.
-                    guard abs(v) <= Double(Float.greatestFiniteMagnitude) else {
-                        throw DataError(
-                            "\(name):\(lineNumber): value \(String(raw.prefix(40)).printable) in column '\(columns[k])' is outside float32's range (±3.4e38)"
-                        )
-                    }
+                switch NumberText.parse(raw) {
+                case let .value(v):
                     row[k] = v
                     continue
+                case .outOfRange:
+                    // Training is in float32: a value beyond its range would become infinite.
+                    throw DataError(
+                        "\(name):\(lineNumber): value \(String(raw.prefix(40)).printable) in column '\(columns[k])' is outside float32's range (±3.4e38)"
+                    )
+                case .notANumber:
+                    break
                 }
                 let what =
                     raw.isEmpty || ["na", "nan", "null", "none"].contains(raw.lowercased())
                     ? "missing value" : "non-numeric value '\(String(raw.prefix(40)).printable)'"
                 switch missing {
                 case .error:
-                    throw DataError(
-                        "\(name):\(lineNumber): \(what) in column '\(columns[k])' (use `missing` drop|ffill to accept)")
+                    if firstBadCell == nil { firstBadCell = "\(name):\(lineNumber): \(what) in column '\(columns[k])'" }
+                    if records == 1 { firstRowBad = true }
+                    dropRow = true
                 case .drop:
                     dropRow = true
                 case .ffill:
@@ -172,12 +183,25 @@ public struct CSVReader {
                 }
             }
             if dropRow { continue }
+            kept += 1
+            guard firstBadCell == nil else { continue }  // only counting now
             for k in row.indices { out[k].append(row[k]) }
+        }
+        if let firstBadCell {
+            // Suggest only what works: drop needs a row left, ffill a complete first row.
+            let hint =
+                kept == 0
+                ? " (no row has a number in every used column, so `missing` drop or ffill would leave no data)"
+                : " (`missing` drop would keep \(kept) of \(records) rows\(firstRowBad ? "" : "; ffill would repeat the previous value"))"
+            throw DataError(firstBadCell + hint)
         }
         if out.first?.isEmpty ?? true {
             if let f = filter {
+                let more =
+                    otherFilterValues.isEmpty
+                    ? "" : otherFilterValues.count > 10_000 ? ", … and over 10000 more" : ", … and \(otherFilterValues.count) more"
                 throw DataError(
-                    "\(name): no rows with \(f.column)=\(f.value) (values seen: \(seenFilterValues.joined(separator: ", ")))"
+                    "\(name): no rows with \(f.column)=\(f.value) (values seen: \(seenFilterValues.joined(separator: ", "))\(more))"
                 )
             }
             throw DataError("\(name): no data rows")
@@ -249,7 +273,12 @@ struct CSVLines {
             case UInt8(ascii: ","):
                 fields.append(fieldStart..<arena.count)
                 fieldStart = arena.count
-            case 0x0D: continue
+            case 0x0D:
+                // CRLF ends a record at its LF; a CR alone (old Mac files) ends one here, as pandas reads it.
+                if i < bytes.count && bytes[i] == 0x0A { continue }
+                line += 1
+                fields.append(fieldStart..<arena.count)
+                return start
             case 0x0A:
                 line += 1
                 fields.append(fieldStart..<arena.count)
@@ -341,4 +370,23 @@ extension CSVReader {
     }
 
     private static let powersOfTen: [Double] = (0...15).map { k in (0..<k).reduce(1.0) { x, _ in x * 10 } }
+}
+
+/// A number written as text, read the way pandas' `read_csv` reads a numeric column: decimal
+/// notation with an optional exponent. Swift's `Double(String)` also reads hexadecimal
+/// (`0x10` is 16), which pandas keeps as text: refused here. One rule for CSV cells and for
+/// numbers given on the command line (`predict --input`).
+public enum NumberText: Equatable, Sendable {
+    case value(Double)
+    /// A finite number beyond float32's range (±3.4e38): it would become infinite in training.
+    case outOfRange
+    /// Not a finite decimal number (text, empty, hexadecimal, nan, inf).
+    case notANumber
+
+    public static func parse(_ raw: String) -> NumberText {
+        guard !raw.utf8.contains(where: { $0 == UInt8(ascii: "x") || $0 == UInt8(ascii: "X") }),
+            let v = Double(raw), v.isFinite
+        else { return .notANumber }
+        return abs(v) <= Double(Float.greatestFiniteMagnitude) ? .value(v) : .outOfRange
+    }
 }

@@ -44,7 +44,7 @@ public struct DataRequest: Equatable, Sendable {
     /// (temperatures, prices, sensors) drift out of their training range, where a model of levels
     /// fails and one of changes does not (measured on every bundled series: README, "What to expect").
     public func options() throws(DataError) -> DataOptions {
-        guard let source else { throw DataError("`data` is required") }
+        guard let source else { throw DataError.usage("`data` is required") }
         var grid = SamplingGrid()
         if let points { grid.points = points }
         if let xStep { grid.step = xStep }
@@ -62,7 +62,7 @@ extension DataOptions {
         func agree<T: Equatable>(_ name: String, _ asked: T?, _ trained: T, _ show: (T) -> String) throws(DataError) {
             guard let asked, asked != trained else { return }
             let was = show(trained).isEmpty ? "no `\(name)`" : "`\(name)` \(show(trained))"
-            throw DataError("`\(name)` \(show(asked)) contradicts the checkpoint, which was trained with \(was)")
+            throw DataError.usage("`\(name)` \(show(asked)) contradicts the checkpoint, which was trained with \(was)")
         }
         let trainedTarget = target ?? (source.isText ? "char" : "y")
         try agree("target", request.target, trainedTarget) { $0 }
@@ -77,6 +77,12 @@ extension DataOptions {
         }
         var resolved = self
         if let source = request.source {
+            // A model reads one kind of data: a text file given to a CSV model (or the reverse)
+            // would otherwise fail later on a setting it never mentioned.
+            guard source.kind == self.source.kind else {
+                throw DataError.usage(
+                    "`data` \(source) is \(source.kind), but the model was trained on \(self.source.kind) (\(self.source))")
+            }
             resolved.source = source
             resolved.grid = SamplingGrid()
         }

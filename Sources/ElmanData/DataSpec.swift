@@ -12,7 +12,7 @@ public enum DataSpec: Equatable, Sendable, Codable, CustomStringConvertible {
 
     /// Parses the `data` setting.
     public init(parsing s: String) throws(DataError) {
-        if s.isEmpty { throw DataError("`data` is empty") }
+        if s.isEmpty { throw DataError.usage("`data` is empty") }
         if s == "sine" { self = .sine; return }
         if s.hasPrefix("formula:") {
             let f = String(s.dropFirst("formula:".count))
@@ -31,6 +31,15 @@ public enum DataSpec: Equatable, Sendable, Codable, CustomStringConvertible {
         case let .formula(f): "formula:" + f
         case .sine: "sine"
         case let .text(path): "text:" + path
+        }
+    }
+
+    /// What kind of data this is, in words ("a CSV file", "text", …): a model reads one kind.
+    public var kind: String {
+        switch self {
+        case .csv: "a CSV file"
+        case .formula, .sine: "a formula"
+        case .text: "text"
         }
     }
 
@@ -58,9 +67,10 @@ public struct SamplingGrid: Equatable, Sendable, Codable {
 
     /// x and f(x) as a table with columns `x` and `y`.
     func table(_ f: (Double) -> Double, name: String) throws(DataError) -> Table {
-        guard points >= 2 else { throw DataError("`points` must be at least 2, got \(points)") }
-        guard points <= 10_000_000 else { throw DataError("`points` must be at most 10000000, got \(points)") }
-        guard step.isFinite, step != 0, start.isFinite else { throw DataError("`xStep` must be a non-zero number") }
+        guard points >= 2 else { throw DataError.usage("`points` must be at least 2, got \(points)") }
+        guard points <= 10_000_000 else { throw DataError.usage("`points` must be at most 10000000, got \(points)") }
+        guard step.isFinite, step != 0 else { throw DataError.usage("`xStep` must be a finite non-zero number, got \(step)") }
+        guard start.isFinite else { throw DataError.usage("`xStart` must be a finite number, got \(start)") }
         let xs = (0..<points).map { start + Double($0) * step }
         var ys = [Double]()
         ys.reserveCapacity(points)

@@ -92,14 +92,14 @@ public struct Series: Sendable {
         case let .csv(path):
             guard let target = options.target else {
                 let header = (try? CSVReader.header(path: path)) ?? []
-                throw DataError("`target` is required for a CSV file (columns: \(header.joined(separator: ", ")))")
+                throw DataError.usage("`target` is required for a CSV file (columns: \(header.joined(separator: ", ")))")
             }
             let features = options.features ?? [target]
             var filter: (String, String)? = nil
             if let f = options.filter {
                 let parts = f.split(separator: "=", maxSplits: 1).map(String.init)
                 guard parts.count == 2, !parts[0].isEmpty else {
-                    throw DataError("`where` must be COLUMN=VALUE, got '\(f)'")
+                    throw DataError.usage("`where` must be COLUMN=VALUE, got '\(f)'")
                 }
                 filter = (parts[0], parts[1])
             }
@@ -185,9 +185,9 @@ public struct WindowedDataset: Sendable {
     public init(
         series: Series, seqLen T: Int, validationFraction: Double, scaling: ScalingChoice, split: Split = .windows
     ) throws(DataError) {
-        guard T >= 1 else { throw DataError("`seqLen` must be at least 1, got \(T)") }
+        guard T >= 1 else { throw DataError.usage("`seqLen` must be at least 1, got \(T)") }
         guard validationFraction >= 0, validationFraction < 1 else {
-            throw DataError("`valFraction` must be in [0, 1), got \(validationFraction)")
+            throw DataError.usage("`valFraction` must be in [0, 1), got \(validationFraction)")
         }
         let n = series.rowCount
         let train: Int, validation: Int
@@ -196,18 +196,18 @@ public struct WindowedDataset: Sendable {
             guard n > T else {
                 // A model of changes has one row fewer than the file: count in the file's rows.
                 let d = series.levels == nil ? 0 : 1
-                throw DataError(
-                    "sequence length \(T) needs at least \(T + 1 + d) rows\(d == 1 ? " (of which \(T + 1) changes)" : ""), the data has \(n + d)"
+                throw DataError.usage(
+                    "`seqLen` \(T) needs at least \(T + 1 + d) rows\(d == 1 ? " (of which \(T + 1) changes)" : ""), the data has \(n + d)"
                 )
             }
             let windows = n - T
             validation = Int((Double(windows) * validationFraction).rounded())
             train = windows - validation
             guard train >= 1 else {
-                throw DataError("`valFraction` \(validationFraction) leaves no training windows (\(windows) in all)")
+                throw DataError.usage("`valFraction` \(validationFraction) leaves no training windows (\(windows) in all)")
             }
             guard validationFraction == 0 || validation >= 1 else {
-                throw DataError("`valFraction` \(validationFraction) of \(windows) windows is less than one window")
+                throw DataError.usage("`valFraction` \(validationFraction) of \(windows) windows is less than one window")
             }
         case .stream:
             validation = Int((Double(n) * validationFraction).rounded())
@@ -217,7 +217,7 @@ public struct WindowedDataset: Sendable {
                     "`valFraction` \(validationFraction) leaves \(train) training rows of \(n); at least 2 are needed")
             }
             guard validationFraction == 0 || validation >= 2 else {
-                throw DataError("`valFraction` \(validationFraction) of \(n) rows holds out fewer than 2 rows")
+                throw DataError.usage("`valFraction` \(validationFraction) of \(n) rows holds out fewer than 2 rows")
             }
         }
         self.split = split

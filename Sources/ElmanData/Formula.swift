@@ -14,14 +14,17 @@ import Glibc
 ///
 /// Functions: sin cos tan exp log sqrt abs tanh.
 public struct Formula: Sendable, CustomStringConvertible {
-    indirect enum Node: Sendable {
+    /// One instruction of the compiled formula, run on a stack (postfix order). A program
+    /// rather than a tree: a 100,000-term sum would be a tree 100,000 deep, whose recursive
+    /// evaluation and release overflow the stack; a program has no depth.
+    enum Op: Sendable, Equatable {
         case number(Double), x
-        case unary(Character, Node)
-        case binary(Character, Node, Node)
-        case call(String, Node)
+        case negate
+        case binary(Character)
+        case call(String)
     }
 
-    private let root: Node
+    private let program: [Op]
     /// The source text.
     public let description: String
 
@@ -31,51 +34,64 @@ public struct Formula: Sendable, CustomStringConvertible {
     /// Parses `text`, or throws a message pointing at the offending character.
     public init(_ text: String) throws(DataError) {
         var p = Parser(chars: Array(text), text: text)
-        root = try p.parseExpression(depth: 0)
+        try p.parseExpression(depth: 0)
         p.skipSpace()
         guard p.i == p.chars.count else { throw p.fail("unexpected '\(p.chars[p.i])'") }
+        program = p.program
         description = text
     }
 
     /// The value at x.
-    public func evaluate(_ x: Double) -> Double { Self.eval(root, x) }
-
-    private static func eval(_ n: Node, _ x: Double) -> Double {
-        switch n {
-        case let .number(v): return v
-        case .x: return x
-        case let .unary(_, a): return -eval(a, x)
-        case let .binary(op, a, b):
-            let l = eval(a, x), r = eval(b, x)
+    public func evaluate(_ x: Double) -> Double {
+        var stack: [Double] = []
+        stack.reserveCapacity(16)
+        for op in program {
             switch op {
-            case "+": return l + r
-            case "-": return l - r
-            case "*": return l * r
-            case "/": return l / r
-            case "%": return fmod(l, r)
-            default: return pow(l, r)
-            }
-        case let .call(f, a):
-            let v = eval(a, x)
-            switch f {
-            case "sin": return sin(v)
-            case "cos": return cos(v)
-            case "tan": return tan(v)
-            case "exp": return exp(v)
-            case "log": return log(v)
-            case "sqrt": return sqrt(v)
-            case "abs": return abs(v)
-            default: return tanh(v)
+            case let .number(v): stack.append(v)
+            case .x: stack.append(x)
+            case .negate: stack.append(-(stack.popLast() ?? .nan))
+            case let .binary(op):
+                let r = stack.popLast() ?? .nan, l = stack.popLast() ?? .nan
+                switch op {
+                case "+": stack.append(l + r)
+                case "-": stack.append(l - r)
+                case "*": stack.append(l * r)
+                case "/": stack.append(l / r)
+                case "%": stack.append(fmod(l, r))
+                default: stack.append(pow(l, r))
+                }
+            case let .call(f):
+                let v = stack.popLast() ?? .nan
+                switch f {
+                case "sin": stack.append(sin(v))
+                case "cos": stack.append(cos(v))
+                case "tan": stack.append(tan(v))
+                case "exp": stack.append(exp(v))
+                case "log": stack.append(log(v))
+                case "sqrt": stack.append(sqrt(v))
+                case "abs": stack.append(abs(v))
+                default: stack.append(tanh(v))
+                }
             }
         }
+        return stack.last ?? .nan
     }
 
     private struct Parser {
         let chars: [Character]
         let text: String
         var i = 0
+        /// The instructions parsed so far, in postfix order.
+        var program: [Op] = []
 
-        func fail(_ m: String) -> DataError { DataError("formula '\(text)': \(m) at position \(i + 1)") }
+        /// The message for a problem at position `i`; a long formula is quoted around it only.
+        func fail(_ m: String) -> DataError {
+            let quoted =
+                chars.count <= 80
+                ? text : (i > 30 ? "…" : "") + String(chars[max(0, i - 30)..<min(chars.count, i + 30)])
+                    + (i + 30 < chars.count ? "…" : "")
+            return DataError.usage("formula '\(quoted)': \(m) at position \(i + 1)")
+        }
 
         mutating func skipSpace() { while i < chars.count, chars[i] == " " { i += 1 } }
 
@@ -85,56 +101,64 @@ public struct Formula: Sendable, CustomStringConvertible {
             return i + c.count <= chars.count && Array(chars[i..<i + c.count]) == c
         }
 
-        mutating func parseExpression(depth: Int) throws(DataError) -> Node {
+        mutating func parseExpression(depth: Int) throws(DataError) {
             guard depth < Formula.maxDepth else { throw fail("nested too deeply") }
-            var lhs = try parseTerm(depth: depth)
+            try parseTerm(depth: depth)
             while true {
                 if peek("+") {
-                    i += 1; lhs = .binary("+", lhs, try parseTerm(depth: depth))
+                    i += 1
+                    try parseTerm(depth: depth)
+                    program.append(.binary("+"))
                 } else if peek("-") {
-                    i += 1; lhs = .binary("-", lhs, try parseTerm(depth: depth))
+                    i += 1
+                    try parseTerm(depth: depth)
+                    program.append(.binary("-"))
                 } else {
-                    return lhs
+                    return
                 }
             }
         }
 
-        mutating func parseTerm(depth: Int) throws(DataError) -> Node {
-            var lhs = try parseUnary(depth: depth)
+        mutating func parseTerm(depth: Int) throws(DataError) {
+            try parseUnary(depth: depth)
             while true {
-                if peek("**") { return lhs }
-                if peek("*") {
-                    i += 1; lhs = .binary("*", lhs, try parseUnary(depth: depth))
-                } else if peek("/") {
-                    i += 1; lhs = .binary("/", lhs, try parseUnary(depth: depth))
-                } else if peek("%") {
-                    i += 1; lhs = .binary("%", lhs, try parseUnary(depth: depth))
-                } else {
-                    return lhs
-                }
+                if peek("**") { return }
+                guard let op = ["*", "/", "%"].first(where: { peek($0) }) else { return }
+                i += 1
+                try parseUnary(depth: depth)
+                program.append(.binary(Character(op)))
             }
         }
 
-        mutating func parseUnary(depth: Int) throws(DataError) -> Node {
+        mutating func parseUnary(depth: Int) throws(DataError) {
             guard depth < Formula.maxDepth else { throw fail("nested too deeply") }
-            if peek("-") { i += 1; return .unary("-", try parseUnary(depth: depth + 1)) }
-            if peek("+") { i += 1; return try parseUnary(depth: depth + 1) }
-            let base = try parseAtom(depth: depth)
-            if peek("**") { i += 2; return .binary("^", base, try parseUnary(depth: depth + 1)) }
-            if peek("^") { i += 1; return .binary("^", base, try parseUnary(depth: depth + 1)) }
-            return base
+            if peek("-") {
+                i += 1
+                try parseUnary(depth: depth + 1)
+                return program.append(.negate)
+            }
+            if peek("+") {
+                i += 1
+                return try parseUnary(depth: depth + 1)
+            }
+            try parseAtom(depth: depth)
+            if peek("**") || peek("^") {
+                i += peek("**") ? 2 : 1
+                try parseUnary(depth: depth + 1)
+                program.append(.binary("^"))
+            }
         }
 
-        mutating func parseAtom(depth: Int) throws(DataError) -> Node {
+        mutating func parseAtom(depth: Int) throws(DataError) {
             skipSpace()
             guard i < chars.count else { throw fail("expression ends too soon") }
             let c = chars[i]
             if c == "(" {
                 i += 1
-                let e = try parseExpression(depth: depth + 1)
+                try parseExpression(depth: depth + 1)
                 guard peek(")") else { throw fail("missing ')'") }
                 i += 1
-                return e
+                return
             }
             if c.isNumber || c == "." {
                 let start = i
@@ -149,16 +173,16 @@ public struct Formula: Sendable, CustomStringConvertible {
                     while i < chars.count, chars[i].isNumber { i += 1 }
                 }
                 guard let v = Double(String(chars[start..<i])) else { i = start; throw fail("bad number") }
-                return .number(v)
+                return program.append(.number(v))
             }
             if c.isLetter {
                 let start = i
                 while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" { i += 1 }
                 let name = String(chars[start..<i])
                 switch name {
-                case "x": return .x
-                case "pi": return .number(Double.pi)
-                case "e": return .number(M_E)
+                case "x": return program.append(.x)
+                case "pi": return program.append(.number(Double.pi))
+                case "e": return program.append(.number(M_E))
                 default:
                     guard Formula.functions.contains(name) else {
                         i = start
@@ -167,10 +191,10 @@ public struct Formula: Sendable, CustomStringConvertible {
                     }
                     guard peek("(") else { throw fail("'\(name)' needs parentheses") }
                     i += 1
-                    let arg = try parseExpression(depth: depth + 1)
+                    try parseExpression(depth: depth + 1)
                     guard peek(")") else { throw fail("missing ')'") }
                     i += 1
-                    return .call(name, arg)
+                    return program.append(.call(name))
                 }
             }
             throw fail("unexpected '\(c)'")

@@ -18,10 +18,10 @@ public struct LanePlan: Sendable, Equatable {
     public let origin: Int
 
     public init(rows: Int, lanes: Int, seqLen: Int, origin: Int = 0) throws(DataError) {
-        guard lanes >= 1 else { throw DataError("`batchSize` must be at least 1, got \(lanes)") }
+        guard lanes >= 1 else { throw DataError.usage("`batchSize` must be at least 1, got \(lanes)") }
         let length = rows / lanes
         guard length >= 2 else {
-            throw DataError(
+            throw DataError.usage(
                 "`batchSize` \(lanes) lanes of \(rows) training rows leave \(length) row(s) a lane; at least 2 are needed"
             )
         }

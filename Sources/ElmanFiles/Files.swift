@@ -31,7 +31,9 @@ public enum Files {
     /// Opens the regular file at `path` for reading and returns it with its size, refusing a
     /// directory, a device or a file larger than `limit` bytes. The caller closes it.
     public static func openRegular(_ path: String, limit: Int = .max) throws(FileError) -> (fd: Int32, size: Int) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO that nobody writes would otherwise block for good, before
+        // fstat can refuse it. A regular file ignores the flag.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw FileError("\(path): cannot open (\(reason(errno).lowercased()))") }
         do throws(FileError) {
             var info = stat()
@@ -40,7 +42,11 @@ public enum Files {
                 throw FileError(
                     "\(path): " + ((info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "not a regular file"))
             }
-            guard Int(info.st_size) <= limit else { throw FileError("\(path): larger than \(limit >> 20) MiB") }
+            guard Int(info.st_size) <= limit else {
+                throw FileError(
+                    "\(path): larger than " + (limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit) bytes")
+                        + " (\(Int(info.st_size)) bytes)")
+            }
             return (fd, Int(info.st_size))
         } catch {
             close(fd)
@@ -78,9 +84,7 @@ public enum Files {
         let temp = directory + "/." + name + ".tmp-\(getpid())"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileError("cannot write \(path): \(reason(errno))") }
-        var (_, failure) = bytes.withUnsafeBytes { raw in
-            transfer(raw.count) { done in Glibc.write(fd, raw.baseAddress.map { $0 + done }, raw.count - done) }
-        }
+        var failure = bytes.withUnsafeBytes { raw in writeAll(fd, raw) }
         if failure == 0 && fsync(fd) != 0 { failure = errno }
         close(fd)
         guard failure == 0 else {
@@ -93,11 +97,21 @@ public enum Files {
             unlink(temp)
             throw FileError("cannot move \(temp) to \(path): \(why)")
         }
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        syncDirectory(of: path)
+    }
+
+    /// Fsyncs the directory holding `path`, so a rename into it survives a crash.
+    static func syncDirectory(of path: String) {
+        let dfd = open(parent(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 {
             fsync(dfd)
             close(dfd)
         }
+    }
+
+    /// Writes all of `raw` to `fd`, retrying interrupted and short writes; the errno of a failure, or 0.
+    static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) -> Int32 {
+        transfer(raw.count) { done in Glibc.write(fd, raw.baseAddress.map { $0 + done }, raw.count - done) }.failure
     }
 
     /// Calls `io(bytesDone)` until `count` bytes have moved or it returns 0 (end of file),

@@ -28,8 +28,9 @@ public struct ErrorMetrics: Sendable, Equatable, Codable {
     public var count: Int
 
     /// The errors of `(forecast, actual)` pairs; `scale` is the in-sample naive MAE for MASE.
+    /// With no pairs nothing is measured: every value is NaN (null in JSON, n/a in tables), never 0.
     public init(_ pairs: [(forecast: Double, actual: Double)], scale: Double?) {
-        let n = Double(max(pairs.count, 1))
+        let n = pairs.isEmpty ? Double.nan : Double(pairs.count)
         count = pairs.count
         mae = pairs.reduce(0) { $0 + abs($1.forecast - $1.actual) } / n
         mse = pairs.reduce(0) { $0 + ($1.forecast - $1.actual) * ($1.forecast - $1.actual) } / n

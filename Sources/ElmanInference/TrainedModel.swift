@@ -13,9 +13,12 @@ public final class TrainedModel {
     public let options: TrainingOptions
     public let dataRecord: DataRecord
     public let network: ElmanNetwork
+    /// The checkpoint file it was loaded from.
+    public let path: String
 
     /// Loads and verifies `path` (a checkpoint file).
     public init(path: String) throws {
+        self.path = path
         checkpoint = try Checkpoint.load(path: path)
         options = try checkpoint.trainingOptions
         dataRecord = try checkpoint.dataRecord
@@ -133,7 +136,7 @@ public final class TrainedModel {
             while row < scored.upperBound {
                 let steps = min(chunk, (row < warm.upperBound ? warm.upperBound : scored.upperBound) - row)
                 h.withUnsafeBufferPointer {
-                    step.forward(runsFrom: [row], steps: steps, initialHidden: $0, gradient: false)
+                    _ = step.forward(runsFrom: [row], steps: steps, initialHidden: $0, gradient: false)
                 }
                 h = network.finalHidden()
                 if row >= scored.lowerBound {
@@ -215,16 +218,20 @@ public final class TrainedModel {
     /// The errors at each lead 1 … `horizon` of forecasts from every window of `windows` whose
     /// leads lie in the data, the model's predictions fed back (univariate windowed models).
     public func evaluate(_ data: WindowedDataset, windows: Range<Int>, horizon H: Int) throws -> [LeadErrors] {
-        guard H >= 1 else { throw RunError("`horizon` must be at least 1, got \(H)") }
+        guard H >= 1 else { throw RunError.usage("`horizon` must be at least 1, got \(H)") }
         guard !isStateful, !data.isClassification, data.inputSize == 1,
             dataRecord.featureNames == [dataRecord.targetName]
         else {
-            throw RunError("`horizon` evaluation needs a windowed (not stateful) model of the target alone")
+            throw RunError.usage("`horizon` evaluation needs a windowed (not stateful) model of the target alone")
         }
         let T = options.seqLen, O = checkpoint.model.outputSize
         let everyStep = checkpoint.model.head == .every
-        let usable = windows.lowerBound..<min(windows.upperBound, data.rowCount - T - H + 1)
-        guard !usable.isEmpty else { throw RunError("no window is followed by \(H) rows to score `horizon` \(H)") }
+        // Windows followed by H rows: their starts end at rowCount − T − H (none when the data is short).
+        let end = min(windows.upperBound, data.rowCount - T - H + 1)
+        guard end > windows.lowerBound else {
+            throw RunError("no window is followed by \(H) rows to score `horizon` \(H) (the data has \(data.rowCount) rows, a window \(T))")
+        }
+        let usable = windows.lowerBound..<end
         let feature = dataRecord.normalization.features[0]
         var model = [[(forecast: Double, actual: Double)]](repeating: [], count: H)
         var naive = model
@@ -266,8 +273,16 @@ public final class TrainedModel {
     /// the last T values (stateless models), or after warming the state over the whole series
     /// (stateful models). Needs a univariate model (the target is the only feature).
     public func forecast(_ series: Series, horizon: Int) throws -> [Double] {
-        guard horizon >= 1 else { throw RunError("`horizon` must be at least 1, got \(horizon)") }
-        guard series.vocabulary == nil else { throw RunError("`horizon` is for numeric series; use generate for text") }
+        var values: [Double] = []
+        try forecast(series, horizon: horizon) { values.append($0) }
+        return values
+    }
+
+    /// `forecast(_:horizon:)` value by value: `emit` gets each as soon as it is known, so a long
+    /// horizon holds nothing in memory (and a throwing `emit` stops it).
+    public func forecast(_ series: Series, horizon: Int, emit: (Double) throws -> Void) throws {
+        guard horizon >= 1 else { throw RunError.usage("`horizon` must be at least 1, got \(horizon)") }
+        guard series.vocabulary == nil else { throw RunError.usage("`horizon` is for numeric series; use generate for text") }
         let T = options.seqLen
         let levels = series.levels?.count ?? series.rowCount
         guard series.rowCount >= (isStateful ? 1 : T) else {
@@ -282,7 +297,7 @@ public final class TrainedModel {
                     "`horizon` \(horizon) needs the target as the only feature (the model reads \(series.featureNames.joined(separator: ", "))); a model of several features forecasts one step"
                 )
             }
-            return [try nextValue(series)]
+            return try emit(nextValue(series))
         }
         let scaling = dataRecord.normalization.features[0]
         let O = checkpoint.model.outputSize
@@ -304,7 +319,6 @@ public final class TrainedModel {
             window.removeFirst(chunk)
         }
         var level = series.levels?.last
-        var result: [Double] = []
         for _ in 0..<horizon {
             let steps = window.count
             window.withUnsafeBufferPointer { x in
@@ -320,9 +334,9 @@ public final class TrainedModel {
             let value = dataRecord.normalization.target.denormalize(Double(scaled))
             if let l = level {
                 level = l + value
-                result.append(l + value)
+                try emit(l + value)
             } else {
-                result.append(value)
+                try emit(value)
             }
             if isStateful {
                 // Carry the state; the next step reads only the value just forecast.
@@ -333,7 +347,6 @@ public final class TrainedModel {
                 window.append(Float(scaling.normalize(value)))
             }
         }
-        return result
     }
 
     /// The next value after the last T rows of a series of several features (windowed models).
@@ -369,11 +382,22 @@ public final class TrainedModel {
 
     /// Generates `length` characters after `prime`, sampling at `temperature` (0: most likely).
     public func generate(prime: String, length: Int, temperature: Double, seed: UInt64) throws -> String {
+        var text = ""
+        try generate(prime: prime, length: length, temperature: temperature, seed: seed) { text += $0 }
+        return text
+    }
+
+    /// `generate(prime:length:temperature:seed:)` piece by piece: `emit` gets the prime, then
+    /// each character as it is sampled, so any length runs in constant memory.
+    public func generate(
+        prime: String, length: Int, temperature: Double, seed: UInt64, emit: (String) throws -> Void
+    ) throws {
         guard let vocabulary = dataRecord.vocabulary else {
             throw RunError("generate needs a character model (trained on text)")
         }
-        guard length >= 0 else { throw RunError("`length` must be ≥ 0") }
-        guard temperature >= 0, temperature.isFinite else { throw RunError("`temperature` must be ≥ 0") }
+        guard length >= 0 else { throw RunError.usage("`length` must be ≥ 0") }
+        guard temperature.isFinite else { throw RunError.usage("`temperature` must be a finite number, got \(temperature)") }
+        guard temperature >= 0 else { throw RunError.usage("`temperature` must be ≥ 0, got \(temperature)") }
         var index: [String: Int] = [:]
         for (i, c) in vocabulary.enumerated() { index[c] = i }
         let V = vocabulary.count, H = checkpoint.model.hiddenSize, L = checkpoint.model.layers
@@ -413,13 +437,12 @@ public final class TrainedModel {
             return V - 1
         }
 
+        try emit(prime)
         var logits = step(classes)
-        var generated = ""
         for _ in 0..<length {
             let next = sample(logits)
-            generated += vocabulary[next]
+            try emit(vocabulary[next])
             logits = step([next])
         }
-        return prime + generated
     }
 }

@@ -145,7 +145,7 @@ public struct OptionField: Sendable {
 
     /// The setting's value in `options` is a problem for its check: the message, in backticks style.
     func validate(_ options: TrainingOptions) throws(RunError) {
-        if let problem = problem(options) { throw RunError("`\(name)` \(problem)") }
+        if let problem = problem(options) { throw RunError.usage("`\(name)` \(problem)") }
     }
 }
 
@@ -202,7 +202,7 @@ public func resolveOptions(
         guard let field = OptionTable.field(setting.name) else { throw RunError("unknown setting `\(setting.name)`") }
         var next = options
         guard field.assign(&next, setting.value) else {
-            throw RunError("`\(setting.name)` cannot be \(setting.value) (\(type(of: setting.value)))")
+            throw RunError.usage("`\(setting.name)` cannot be \(setting.value) (\(type(of: setting.value)))")
         }
         let before = field.describe(options), after = field.describe(next)
         if resuming && field.role == .trajectory && before != after {

@@ -126,13 +126,13 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Checks every setting's range (the option table's checks) and the combinations.
     public func validate() throws(RunError) {
         for field in OptionTable.fields { try field.validate(self) }
-        if earlyStop != nil && validationFraction == 0 { throw RunError("`earlyStop` needs `valFraction` > 0") }
-        if optimizer.nesterov && optimizer.momentum == 0 { throw RunError("`nesterov` needs `momentum` > 0") }
+        if earlyStop != nil && validationFraction == 0 { throw RunError.usage("`earlyStop` needs `valFraction` > 0") }
+        if optimizer.nesterov && optimizer.momentum == 0 { throw RunError.usage("`nesterov` needs `momentum` > 0") }
         if stateful && head == .last {
-            throw RunError("`stateful` training predicts at every step; `head` last makes no sense with it")
+            throw RunError.usage("`stateful` training predicts at every step; `head` last makes no sense with it")
         }
         if stateful && shuffle {
-            throw RunError("`stateful` training reads each lane in order; `shuffle` makes no sense with it")
+            throw RunError.usage("`stateful` training reads each lane in order; `shuffle` makes no sense with it")
         }
     }
 
@@ -164,6 +164,20 @@ public struct RunError: Error, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// A problem with a setting the user gave (exit 64).
+    public static func usage(_ message: String) -> RunError {
+        var e = RunError(message)
+        e.isUsage = true
+        return e
+    }
+
+    /// Whether this error, or the one it wraps, is about a setting rather than data or files.
+    public var isUsage: Bool {
+        get { usageFlag || (underlying as? RunError)?.isUsage == true || (underlying as? DataError)?.isUsage == true }
+        set { usageFlag = newValue }
+    }
+    private var usageFlag = false
 }
 
 extension RunError: Equatable {

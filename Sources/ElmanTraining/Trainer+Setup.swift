@@ -13,8 +13,10 @@ import Glibc
 public enum RunStart: Sendable {
     /// Fresh weights from the seed.
     case fresh
-    /// Model tensors from a safetensors file (for example one saved by PyTorch).
-    case initialize(path: String)
+    /// Model tensors from a safetensors file (for example one saved by PyTorch). `strict`, as
+    /// PyTorch's `load_state_dict`: a tensor the model does not have is an error; otherwise it is
+    /// ignored (a reference file that also holds inputs and expected results).
+    case initialize(path: String, strict: Bool = true)
     /// Continue a checkpoint exactly.
     case resume(path: String)
 
@@ -145,8 +147,8 @@ extension Trainer {
             case .fresh:
                 // A model of changes starts as the last-value forecast (see `initialize`).
                 network.initialize(seed: options.seed, zeroHead: data.isDifferenced)
-            case let .initialize(path):
-                do { network.parameters.assign(try loadModelTensors(path: path, model: model)) } catch {
+            case let .initialize(path, strict):
+                do { network.parameters.assign(try loadModelTensors(path: path, model: model, strict: strict)) } catch {
                     throw RunError("`init`", error)
                 }
             case .resume:
@@ -187,13 +189,13 @@ extension Trainer {
     private static func loadData(
         options: TrainingOptions, source: DataOptions?, series inMemory: Series?, prior: DataRecord?
     ) throws -> (WindowedDataset, DataRecord) {
-        guard let source else { throw RunError("`data` is required") }
+        guard let source else { throw RunError.usage("`data` is required") }
         let series = try inMemory ?? Series.load(source, vocabulary: prior?.vocabulary)
         if series.vocabulary != nil && options.loss != .crossEntropy {
             throw RunError("text data needs `loss` cross-entropy")
         }
         if series.vocabulary == nil && options.loss == .crossEntropy {
-            throw RunError("`loss` cross-entropy needs class targets (text data); use mse for numeric series")
+            throw RunError.usage("`loss` cross-entropy needs class targets (text data); use mse for numeric series")
         }
         let scaling: WindowedDataset.ScalingChoice = prior.map { .fixed($0.normalization) } ?? .fit(options.normalize)
         let data = try WindowedDataset(

@@ -25,6 +25,10 @@ public final class Trainer {
     public let optimizer: Optimizer
     /// Observers called at the named points of every step (benchmark timing, fault injection).
     public var observers: [StepObserver] = []
+    /// Whether the caller asks the run to stop after the current step (a signal, a lost output):
+    /// read once a step on every rank and agreed on in the all-reduce, so all ranks stop together.
+    /// Called from the training thread and from validation's replicas.
+    public var stopRequested: @Sendable () -> Bool = { false }
     /// Notes from preparing the run (a resume's changed settings), reported when it starts.
     public let notes: [String]
     /// How many replicas share this rank's batch (one per core it uses).
@@ -37,6 +41,8 @@ public final class Trainer {
     /// The rank's network and its copies, one per core the rank uses (`localStep` first).
     let replicas: Replicas
     let dataRecord: DataRecord
+    /// Where the run's data comes from (a resumed run's may be the checkpoint's).
+    public var dataSource: DataSpec { dataRecord.options.source }
     let schedule: Schedule
     let totalSteps: Int
     let checkpoints: CheckpointDirectory?
@@ -98,7 +104,7 @@ public final class Trainer {
                 let reduce = ReduceBuffer(network.gradients, parameterCount: network.layout.count)
                 reduce[.lossSum] = Float(scored.sum)
                 reduce[.termCount] = Float(scored.terms)
-                reduce[.stopFlag] = StopSignal.isRequested ? 1 : 0
+                reduce[.stopFlag] = stopRequested() ? 1 : 0
                 try observe(step, .computed)
 
                 // Reduce: all-reduce sums gradients, loss, counts and stop flags over every rank
@@ -110,16 +116,18 @@ public final class Trainer {
 
                 // Update: the exact global mean, clipped, through the optimiser (identical on every rank).
                 let lr = options.schedule.rate(base: options.optimizer.learningRate, step: step, total: totalSteps)
-                let outcome = try update(loss: loss, termCount: Double(reduce[.termCount]), lr: lr, step: step)
-                guard case let .applied(norm) = outcome else {
-                    if case let .skipped(reason) = outcome { report(.skipped(step: step + 1, reason: reason)) }
-                    advance()
-                    continue
+                // A skipped update (`onNonfinite` skip) still logs, checkpoints and honours a stop.
+                var norm = Double.nan
+                switch try update(loss: loss, termCount: Double(reduce[.termCount]), lr: lr, step: step) {
+                case let .applied(gradientNorm):
+                    norm = gradientNorm
+                    try observe(step, .updated)
+                    samples += schedule.samples(ofStep: step)
+                    meter.add(loss)
+                case let .skipped(reason):
+                    report(.skipped(step: step + 1, reason: reason))
                 }
-                try observe(step, .updated)
-                samples += schedule.samples(ofStep: step)
                 advance()
-                meter.add(loss)
 
                 // Evaluate: at epoch ends (or every `evalEvery` steps) and after the last step.
                 let validationStart = clock.now
@@ -346,7 +354,7 @@ public final class Trainer {
             case .windows: validationWindows()
             case let .lanes(plan, _): try validationLanes(plan)
             }
-        var sums = [scored.sum, Double(scored.terms), StopSignal.isRequested ? 1 : 0]
+        var sums = [scored.sum, Double(scored.terms), stopRequested() ? 1 : 0]
         try sums.withUnsafeMutableBufferPointer { try comm.allReduceSum($0) }
         return sums[2] > 0 ? nil : sums[0] / sums[1]
     }
@@ -356,7 +364,7 @@ public final class Trainer {
         let share = BatchPlan.shard(count: data.validationCount, ranks: comm.size, rank: comm.rank)
         let chunk = (options.batchSize + comm.size - 1) / comm.size
         var scored = LocalStep.Scored.zero
-        for start in stride(from: share.lowerBound, to: share.upperBound, by: chunk) where !StopSignal.isRequested {
+        for start in stride(from: share.lowerBound, to: share.upperBound, by: chunk) where !stopRequested() {
             let end = min(start + chunk, share.upperBound)
             let windows = (data.trainCount + start)..<(data.trainCount + end)
             scored +=
@@ -378,7 +386,7 @@ public final class Trainer {
         let m = network.config
         var h = [Float](repeating: 0, count: m.layers * mine.count * m.hiddenSize)
         var scored = LocalStep.Scored.zero
-        for batch in 0..<plan.batchesPerEpoch where !StopSignal.isRequested {
+        for batch in 0..<plan.batchesPerEpoch where !stopRequested() {
             let (offset, steps) = plan.chunk(batch)
             scored += h.withUnsafeBufferPointer {
                 localStep.forward(

@@ -37,7 +37,10 @@ enum ConfigFile {
             throw Failure(description: "config file \(error)")
         }
         let settings = try parse(text, name: path)
-        args.insert(contentsOf: settings, at: args.first == "train" ? 1 : 0)
+        guard args.first == "train" else { throw Failure(description: "--config is for train") }
+        // The file's settings first (the command line's win), and the file itself, which the
+        // run then knows as one of its inputs (no output may replace it).
+        args.insert(contentsOf: settings + ["--config=" + path], at: 1)
         return args
     }
 

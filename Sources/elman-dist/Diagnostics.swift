@@ -22,6 +22,18 @@ enum Diagnostics {
         return flags(in: firstLine(text))
     }
 
+    /// The exit status for `error`: 64 (EX_USAGE) when it is about what the user asked for
+    /// (a flag's value, a missing or contradictory setting), 1 otherwise.
+    static func exitCode(_ error: any Error) -> Int32 {
+        switch error {
+        case let e as AgreedFailure: exitCode(e.underlying)
+        case let e as RunError: e.isUsage ? 64 : 1
+        case let e as DataError: e.isUsage ? 64 : 1
+        case is ValidationError: 64
+        default: 1
+        }
+    }
+
     /// Replaces every `` `name` `` by `--kebab-name`.
     static func flags(in text: String) -> String {
         var out = ""

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CBLAS
+import CProcess
 import Foundation
 
 #if canImport(Glibc)
@@ -38,18 +38,25 @@ struct ElmanDist: ParsableCommand {
             )
             Glibc.exit(1)
         }
+        // Signals are honoured from here on: before training's loop they end the process at once.
+        StopSignal.install()
         do {
-            let arguments = try ConfigFile.expand(Array(CommandLine.arguments.dropFirst()))
+            let given = Array(CommandLine.arguments.dropFirst())
+            try refuseRepeatedOptions(given)
+            let arguments = try ConfigFile.expand(given)
             var command = try parseAsRoot(arguments)
             try command.run()
+            try checkStandardOutput()
+            // A warning that could not be shown is a failure too: the user never saw it.
+            if standardErrorFailed { Glibc.exit(1) }
         } catch let reported as Reported {
             Glibc.exit(reported.code)
         } catch let failure as ConfigFile.Failure {
             printError("error: \(failure.description)")
             Glibc.exit(64)
-        } catch  where !isParserError(error) {
+        } catch where !isParserError(error) {
             printError("error: " + Diagnostics.message(error))
-            Glibc.exit(1)
+            Glibc.exit(Diagnostics.exitCode(error))
         } catch {
             // ArgumentParser's own errors: help and version print as usual; usage errors become
             // one line and exit 64 (EX_USAGE); anything else is a one-line failure.
@@ -62,6 +69,21 @@ struct ElmanDist: ParsableCommand {
             }
             printError("error: " + Diagnostics.message(error))
             Glibc.exit(1)
+        }
+    }
+
+    /// Refuses an option given twice on the command line: ArgumentParser keeps the last one
+    /// without a word (`--where a=1 --where b=2` would filter on b alone). A `--config` file's
+    /// settings may still be overridden by the command line: they are added after this check.
+    static func refuseRepeatedOptions(_ arguments: [String]) throws {
+        var seen: Set<String> = []
+        for token in arguments {
+            if token == "--" { break }
+            guard token.hasPrefix("--"), token.count > 2 else { continue }
+            let name = String(token.split(separator: "=", maxSplits: 1)[0])
+            guard seen.insert(name).inserted else {
+                throw ValidationError("\(name) is given twice; give it once (each option takes one value)")
+            }
         }
     }
 

@@ -52,6 +52,13 @@ struct Inspect: ParsableCommand {
                 "data            \(d.options.source) target \(d.targetName), features \(d.featureNames.joined(separator: ",")), fingerprint \(d.fingerprint)"
             )
             print(
+                "pipeline        "
+                    + [
+                        d.options.filter.map { "where \($0)" } ?? "every row",
+                        "missing \(d.options.missing.rawValue)",
+                        d.options.difference ? "changes (differenced)" : "levels",
+                    ].joined(separator: ", "))
+            print(
                 "scaling         \(d.normalization.kind.rawValue)"
                     + (d.vocabulary.map { ", vocabulary \($0.count) characters" } ?? ""))
         }
@@ -76,20 +83,22 @@ struct Export: ParsableCommand {
             """)
 
     @Argument(help: "A checkpoint file, or a checkpoint directory (its latest).") var checkpoint: String
-    @Option(help: "The safetensors file to write (must not exist unless --force).") var out: String
-    @Flag(help: "Overwrite --out if it exists.") var force = false
+    @Option(help: "The safetensors file to write (an existing file needs --force).") var out: String
+    @OptionGroup var overwrite: ForceFlag
 
     func run() throws {
         let path = try resolveCheckpointArgument(checkpoint)
         let ckpt: Checkpoint
         do { ckpt = try Checkpoint.load(path: path) } catch { throw CommandFailure("\(path): \(error)") }
-        if Files.kind(out) != .missing && !force { throw CommandFailure("\(out) exists (use --force to overwrite)") }
+        // Checked before the work, so a refusal costs nothing.
+        let output = try OutputFile(path: out, flag: "--out", replace: overwrite.force, inputs: [path])
         var writer = SafeTensorsWriter()
         for slot in ElmanCore.ParameterLayout(ckpt.model).slots {
             writer.add(slot.name, shape: slot.shape, values: Array(ckpt.parameters[slot.range]))
         }
         writer.metadata = ["elman_dist_model": try ExportedModel(ckpt).json()]
-        try Files.writeAtomically(writer.serialized(), to: out)
+        try output.write(writer.serialized())
+        try output.commit()
         print("wrote \(out): \(ParameterLayout(ckpt.model).slots.count) tensors (rnn.*, fc.*)")
     }
 }

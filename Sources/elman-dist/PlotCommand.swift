@@ -18,7 +18,8 @@ struct Plot: ParsableCommand {
     @Option(help: "A checkpoint (file or directory): plots predictions against actual values.") var checkpoint: String?
     @OptionGroup(title: "Data") var data: DataArguments
     @Option(parsing: .unconditional, help: "Plot only the last N predictions (default 500).") var last = 500
-    @Option(help: "The SVG file to write.") var out: String
+    @Option(help: "The SVG file to write (an existing file needs --force).") var out: String
+    @OptionGroup var overwrite: ForceFlag
 
     func validate() throws {
         if (metrics == nil) == (checkpoint == nil) { throw ValidationError("give either --metrics or --checkpoint") }
@@ -27,7 +28,9 @@ struct Plot: ParsableCommand {
 
     func run() throws {
         var chart: LineChart
+        var inputs: [String] = []
         if let metrics {
+            inputs = [metrics]
             let text = try Files.readText(metrics)
             var loss: [(Double, Double)] = [], val: [(Double, Double)] = []
             for line in text.split(separator: "\n") {
@@ -42,6 +45,7 @@ struct Plot: ParsableCommand {
         } else {
             let m = try CheckpointArgument.parse(["--checkpoint", checkpoint ?? ""]).load()
             let request = try data.request()
+            inputs = [m.path] + inputPaths(try m.dataOptions(request).source)
             let d = try m.dataset(request)
             guard !d.isClassification else { throw CommandFailure("forecast plots are for numeric series") }
             let p = m.predictions(d, m.selection(d, .all)).suffix(last)
@@ -56,7 +60,9 @@ struct Plot: ParsableCommand {
                 chart.marker = Double(d.trainCount + (d.split == WindowedDataset.Split.windows ? d.seqLen : 0))
             }
         }
-        try Files.writeAtomically(Array(chart.svg().utf8), to: out)
+        let output = try OutputFile(path: out, flag: "--out", replace: overwrite.force, inputs: inputs)
+        try output.write(chart.svg())
+        try output.commit()
         print("wrote \(out)")
     }
 }

@@ -35,13 +35,19 @@ struct Predict: ParsableCommand {
     @OptionGroup var model: CheckpointArgument
     @OptionGroup(title: "Data") var data: DataArguments
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp("The last values of the target, comma-separated, to forecast from.", valueName: "v,v,…"))
     var input: String?
     @Option(
         parsing: .unconditional,
         help: "Forecast this many steps past the end by feeding predictions back (default 1 with --input).")
     var horizon: Int?
-    @Option(help: "Write CSV here instead of standard output.") var out: String?
+    @Option(help: "Write CSV here instead of standard output (an existing file needs --force).") var out: String?
+    @OptionGroup var overwrite: ForceFlag
+
+    func validate() throws {
+        if let horizon, horizon < 1 { throw ValidationError("--horizon must be at least 1, got \(horizon)") }
+    }
 
     func run() throws {
         let m = try model.load()
@@ -49,24 +55,24 @@ struct Predict: ParsableCommand {
         let series: Series
         if let input {
             guard request.source == nil else { throw ValidationError("--input and --data cannot be combined") }
-            let values = input.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let numbers = values.compactMap { Double($0) }
-            guard !values.isEmpty, numbers.count == values.count, numbers.allSatisfy(\.isFinite) else {
-                throw ValidationError("--input must be comma-separated numbers, got '\(input.prefix(80))'")
-            }
-            series = try m.series(values: numbers)
+            series = try m.series(values: try Self.numbers(input))
         } else {
             series = try m.series(request)
         }
         guard series.vocabulary == nil else {
             throw CommandFailure("predict is for numeric series; use generate for text")
         }
+        let output = try CommandOutput(
+            path: out, force: overwrite.force, inputs: [m.path] + inputPaths(try m.dataOptions(request).source))
         // Too few rows for a window with a target: the user has the last values and wants the next.
         let forecast = input != nil || horizon != nil || (!m.isStateful && series.rowCount <= m.options.seqLen)
-        var csv: String
         if forecast {
-            let values = try m.forecast(series, horizon: horizon ?? 1)
-            csv = "step,forecast\n" + values.enumerated().map { "\($0.offset + 1),\($0.element)\n" }.joined()
+            try output.write("step,forecast\n")
+            var step = 0
+            try m.forecast(series, horizon: horizon ?? 1) { value in
+                step += 1
+                try output.write("\(step),\(value)\n")
+            }
         } else {
             let d = try m.dataset(series, whole: request.isNewData)
             // The split column only for the training data; a new file is all of it.
@@ -76,18 +82,35 @@ struct Predict: ParsableCommand {
             }
             let splitHeader = request.isNewData ? "" : ",split"
             if m.checkpoint.model.head == .every && !m.isStateful {
-                csv = "window,step,row,actual,predicted\(splitHeader)\n"
+                try output.write("window,step,row,actual,predicted\(splitHeader)\n")
                 for (w, t, x) in m.stepPredictions(d, windows: 0..<d.windowCount) {
-                    csv += "\(w),\(t + 1),\(x.row),\(x.actual),\(x.predicted)\(split(x.row))\n"
+                    try output.write("\(w),\(t + 1),\(x.row),\(x.actual),\(x.predicted)\(split(x.row))\n")
                 }
             } else {
-                csv = "row,actual,predicted\(splitHeader)\n"
+                try output.write("row,actual,predicted\(splitHeader)\n")
                 for x in m.predictions(d, m.selection(d, .all)) {
-                    csv += "\(x.row),\(x.actual),\(x.predicted)\(split(x.row))\n"
+                    try output.write("\(x.row),\(x.actual),\(x.predicted)\(split(x.row))\n")
                 }
             }
         }
-        try writeOutput(csv, to: out)
+        try output.commit()
+    }
+
+    /// `--input`'s numbers, each read by the rule a CSV cell is read by.
+    static func numbers(_ input: String) throws -> [Double] {
+        let fields = input.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        return try fields.enumerated().map { k, field in
+            switch NumberText.parse(field) {
+            case let .value(v): return v
+            case .outOfRange:
+                throw ValidationError("--input value \(k + 1), \(field.prefix(40)), is outside float32's range (±3.4e38)")
+            case .notANumber:
+                throw ValidationError(
+                    "--input must be comma-separated decimal numbers; value \(k + 1) is '\(field.prefix(40))'")
+            }
+        }
     }
 }
 
@@ -159,7 +182,7 @@ struct Eval: ParsableCommand {
                     e.naiveAccuracy ?? 0, e.crossEntropy ?? 0))
             return
         }
-        func g(_ v: Double?) -> String { v.map { String(format: "%.6g", $0) } ?? "—" }
+        func g(_ v: Double?) -> String { v.flatMap { $0.isFinite ? String(format: "%.6g", $0) : nil } ?? "n/a" }
         func row(_ name: String, _ cells: [String]) -> String {
             name.padding(toLength: 26, withPad: " ", startingAt: 0)
                 + cells.map { String(repeating: " ", count: max(0, 13 - $0.count)) + $0 }.joined()
@@ -172,7 +195,11 @@ struct Eval: ParsableCommand {
                 row("seasonal naive (\(season))", [g(s.mae), g(s.rmse), g(s.mase), g(s.smape)]) + "   over \(s.count)")
         }
         print(
-            mm.rmse < naive.rmse
+            !(mm.rmse.isFinite && naive.rmse.isFinite)
+                ? "no RMSE to compare"
+                : naive.rmse == 0
+                ? String(format: "the last-value forecast is exact here (the target does not change); the model's RMSE is %.6g", mm.rmse)
+                : mm.rmse < naive.rmse
                 ? String(
                     format: "the model's RMSE is %.1f%% below the last-value forecast's",
                     100 * (1 - mm.rmse / naive.rmse))
@@ -203,9 +230,27 @@ struct Generate: ParsableCommand {
         1.0
     @Option(parsing: .unconditional, help: "Sampling seed.") var seed: UInt64 = 0
 
+    func validate() throws {
+        if length < 0 { throw ValidationError("--length must be at least 0, got \(length)") }
+        guard temperature.isFinite, temperature >= 0 else {
+            throw ValidationError("--temperature must be a finite number ≥ 0, got \(temperature)")
+        }
+    }
+
     func run() throws {
         let m = try model.load()
-        print(try m.generate(prime: prime, length: length, temperature: temperature, seed: seed))
+        // Streamed: any --length runs in constant memory, and the text shows as it is made.
+        var pending = 0
+        try m.generate(prime: prime, length: length, temperature: temperature, seed: seed) { piece in
+            print(piece, terminator: "")
+            pending += 1
+            if pending >= 4096 {
+                pending = 0
+                try checkStandardOutput()
+            }
+        }
+        print("")
+        try checkStandardOutput()
     }
 }
 
@@ -216,6 +261,17 @@ struct EvaluationJSON: Encodable {
     struct Errors: Encodable {
         var mse, rmse, mae, smape, mase: Double?
         var count: Int
+        enum CodingKeys: String, CodingKey { case mse, rmse, mae, smape, mase, count }
+        /// Every key, a value not measured as null (the synthesized encoding would leave it out).
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(mse, forKey: .mse)
+            try c.encode(rmse, forKey: .rmse)
+            try c.encode(mae, forKey: .mae)
+            try c.encode(smape, forKey: .smape)
+            try c.encode(mase, forKey: .mase)
+            try c.encode(count, forKey: .count)
+        }
         init(_ m: ErrorMetrics) {
             mse = m.mse.finite
             rmse = m.rmse.finite

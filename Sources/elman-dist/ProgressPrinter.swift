@@ -24,7 +24,7 @@ final class ProgressPrinter {
     private let quiet: Bool
     private let live: Bool
     private let lines: Bool
-    private var metrics: FileHandle?
+    private var metrics: AppendFile?
     private var liveLineOpen = false
     /// What a sample is in the rate: "seq" (windows) or "rows" (stateful lanes' rows).
     private var unit = "seq"
@@ -35,8 +35,13 @@ final class ProgressPrinter {
         return e
     }()
 
-    /// Opens the metrics file on rank 0 (`appendMetrics` when resuming); other ranks show nothing.
-    init(options: TrainingOptions, mode: ProgressMode, isRoot: Bool, ranks: Int, appendMetrics: Bool) throws {
+    /// Opens the metrics file on rank 0 under `OutputFile`'s rules (an existing file needs
+    /// `force`, never an input); a resumed run (`resuming`) appends to an existing metrics file.
+    /// Other ranks show nothing.
+    init(
+        options: TrainingOptions, mode: ProgressMode, isRoot: Bool, ranks: Int, resuming: Bool, force: Bool,
+        inputs: [String]
+    ) throws {
         quiet = options.quiet || !isRoot
         // mpirun gives ranks a pseudo-terminal even when its own output is a pipe, so a live
         // line needs rank 0 alone; it also needs a terminal type, which a pipe's environment rarely claims.
@@ -44,25 +49,34 @@ final class ProgressPrinter {
         live = mode == .live && !quiet && ranks == 1 && isatty(STDOUT_FILENO) == 1 && !term.isEmpty && term != "dumb"
         lines = mode != .none
         guard isRoot, let path = options.metricsPath else { return }
-        if !appendMetrics || Files.kind(path) == .missing {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw CommandFailure("cannot create metrics file \(path)")
-            }
-        }
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw CommandFailure("cannot write metrics file \(path)")
-        }
-        handle.seekToEndOfFile()
-        metrics = handle
+        let append = resuming && Self.isMetricsFile(path)
+        metrics = try AppendFile(path: path, flag: "--metrics", replace: force, append: append, inputs: inputs)
     }
 
-    deinit { try? metrics?.close() }
+    /// Whether `path` is a metrics file this tool wrote: its first line is a JSON object with a step.
+    static func isMetricsFile(_ path: String) -> Bool {
+        guard Files.kind(path) == .file, let head = try? Files.read(path, limit: 1 << 30).prefix(4096) else {
+            return false
+        }
+        let first = head.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).first ?? []
+        return (try? JSONDecoder().decode(StepOnly.self, from: Data(first))) != nil
+    }
+
+    private struct StepOnly: Decodable { var step: Int }
+
+    /// Why the metrics file could not be written, once it could not: training then stops after
+    /// the step, and the command fails with this.
+    private(set) var metricsFailure: String?
 
     /// Shows one event.
     func show(_ event: TrainingEvent) {
         switch event {
         case let .started(o) where o.firstStep > o.totalSteps:
-            say("nothing to do: the checkpoint is at step \(o.firstStep - 1) of \(o.totalSteps)")
+            // Said even with --quiet: a command that does nothing must not look like one that worked.
+            finish()
+            print(
+                "nothing to do: the checkpoint is at step \(o.firstStep - 1) and the run ends at step \(o.totalSteps); give a larger --steps to continue"
+            )
         case let .started(o):
             unit = o.lanes == nil ? "seq" : "rows"
             let data =
@@ -132,9 +146,17 @@ final class ProgressPrinter {
         flushOutput()
     }
 
+    /// Appends a metrics line; a failure (a full disk) is said once and stops the run after its step.
     private func record<T: Encodable>(_ value: T) {
-        guard let metrics, let json = try? encoder.encode(value) else { return }
-        metrics.write(json + Data("\n".utf8))
+        guard let metrics, metricsFailure == nil else { return }
+        do {
+            try metrics.append(Array(try encoder.encode(value)) + [UInt8(ascii: "\n")])
+        } catch {
+            metricsFailure = "\(error)"
+            StopSignal.request()
+            finish()
+            printError("error: --metrics: \(error); stopping after this step")
+        }
     }
 }
 

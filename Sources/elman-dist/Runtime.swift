@@ -1,6 +1,8 @@
 import ArgumentParser
 import CBLAS
+import CProcess
 import ElmanCheckpoint
+import ElmanData
 import ElmanDistributed
 import ElmanFiles
 import Foundation
@@ -9,10 +11,25 @@ import Foundation
 import Glibc
 #endif
 
-/// Writes one line to standard error.
+/// Writes one line to standard error. A write that fails (`2> /dev/full`) cannot be reported
+/// there; it is remembered, and the command then exits non-zero (`standardErrorFailed`).
+/// (FileHandle's write would trap on the failure instead.)
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    let bytes = Array((message + "\n").utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress.map { $0 + done }, bytes.count - done) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else {
+            standardErrorFailed = true
+            return
+        }
+        done += n
+    }
 }
+
+/// Whether a line written to standard error was lost.
+nonisolated(unsafe) var standardErrorFailed = false
 
 /// Flushes C's standard output (what `print` writes to), so progress shows at once in a pipe.
 func flushOutput() { fflush(nil) }
@@ -59,12 +76,12 @@ func runDistributed(deadline: Double? = nil, _ body: (Communicator) throws -> Vo
         throw Reported(code: 1)
     } catch let e as AgreedFailure {
         printError((e.everyRank ? "error: " : prefix) + Diagnostics.message(e))
-        throw Reported(code: 1)
+        throw Reported(code: Diagnostics.exitCode(e))
     } catch {
         printError(prefix + Diagnostics.message(error))
         flushOutput()
         if comm.size > 1 { comm.abort(code: 1) }
-        throw Reported(code: 1)
+        throw Reported(code: Diagnostics.exitCode(error))
     }
 }
 
@@ -73,10 +90,52 @@ func resolveCheckpointArgument(_ argument: String) throws -> String {
     try resolveCheckpoint(argument)
 }
 
-/// Writes a command's output file (`--out`) whole, or standard output when `path` is nil.
-func writeOutput(_ text: String, to path: String?) throws {
-    guard let path else { return print(text, terminator: "") }
-    try Files.writeAtomically(Array(text.utf8), to: path)
+/// `--force`: shared by every command that writes a file the user names.
+struct ForceFlag: ParsableArguments {
+    @Flag(help: "Replace an existing output file (never one of the command's inputs or a checkpoint).")
+    var force = false
+}
+
+/// Where a command's output goes: a file the user named (`--out`, under `OutputFile`'s rules:
+/// nothing is replaced without `--force`, never an input), or standard output. Rows are
+/// streamed as they come, so a long forecast holds nothing in memory and a signal stops it.
+final class CommandOutput {
+    private let file: OutputFile?
+
+    init(path: String?, flag: String = "--out", force: Bool, inputs: [String]) throws {
+        file = try path.map { path throws(FileError) in
+            try OutputFile(path: path, flag: flag, replace: force, inputs: inputs)
+        }
+    }
+
+    /// Writes `text` (standard output's failures are reported when the command ends).
+    func write(_ text: String) throws {
+        if let file { try file.write(text) } else { print(text, terminator: "") }
+    }
+
+    /// Gives the file its name; on standard output, flushes it.
+    func commit() throws {
+        if let file { try file.commit() } else { try checkStandardOutput() }
+    }
+}
+
+/// Flushes standard output and fails, naming the reason, if anything written to it was lost
+/// (`predict > /dev/full`): a lost result must not look like success.
+func checkStandardOutput() throws {
+    let code = elman_stdout_flush_error()
+    // A closed pipe: the reader stopped reading (`train | head`), which training honours as a
+    // stop request; nothing it wanted was lost.
+    if code != 0 && code != EPIPE && StopSignal.outputClosed == 0 {
+        throw CommandFailure("cannot write standard output: \(Files.reason(code))")
+    }
+}
+
+/// The files a data request reads (the paths of CSV and text sources), for `OutputFile`'s inputs.
+func inputPaths(_ source: DataSpec?) -> [String] {
+    switch source {
+    case let .csv(path)?, let .text(path)?: [path]
+    default: []
+    }
 }
 
 /// The kernels OpenBLAS runs.

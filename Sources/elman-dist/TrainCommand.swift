@@ -2,6 +2,8 @@ import ArgumentParser
 import ElmanCore
 import ElmanData
 import ElmanDistributed
+import ElmanFiles
+import ElmanCheckpoint
 import ElmanRun
 import ElmanTraining
 import Foundation
@@ -88,8 +90,8 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Step checkpoints to keep (default 3).") var keep: Int?
     @Option(
         help: ArgumentHelp(
-            "Continue a run: 'latest' (in --checkpoint-dir), a checkpoint file or a directory.",
-            valueName: "latest|path"))
+            "Continue a run: 'latest' (in --checkpoint-dir), 'auto' (continue the run --checkpoint-dir holds, or start one there), a checkpoint file or a directory.",
+            valueName: "latest|auto|path"))
     var resume: String?
     @Option(name: .customLong("init"), help: "Start from the model tensors of a safetensors file (PyTorch names).")
     var initFrom: String?
@@ -97,7 +99,11 @@ struct Train: ParsableCommand {
     // Output and runtime.
     @Option(parsing: .unconditional, help: "Print a progress line every N steps (default 50).") var logEvery: Int?
     @Flag(inversion: .prefixedNo, help: "Print nothing but errors and warnings.") var quiet: Bool?
-    @Option(help: "Append one JSON object per logged step to this file.") var metrics: String?
+    @Option(
+        help: "Write one JSON object per logged step to this file (a new file, or with --force; a resumed run appends to its own)."
+    )
+    var metrics: String?
+    @OptionGroup var overwrite: ForceFlag
     @Option(
         parsing: .unconditional,
         help:
@@ -124,8 +130,11 @@ struct Train: ParsableCommand {
             throw ValidationError("--collective-timeout must be positive, got \(collectiveTimeout)")
         }
         if resume != nil && initFrom != nil { throw ValidationError("--resume and --init cannot be combined") }
-        if resume == "latest" && checkpointDir == nil {
-            throw ValidationError("--resume latest needs --checkpoint-dir")
+        if let resume, resume == "latest" || resume == "auto", checkpointDir == nil {
+            throw ValidationError("--resume \(resume) needs --checkpoint-dir")
+        }
+        for (flag, value) in [("--checkpoint-dir", checkpointDir), ("--metrics", metrics), ("--resume", resume)] {
+            if let value, value.allSatisfy(\.isWhitespace) { throw ValidationError("\(flag) is empty: name a path") }
         }
     }
 
@@ -147,6 +156,9 @@ struct Train: ParsableCommand {
 
     func run() throws {
         // A resumed run's data settings are checked against the checkpoint's; a new run's are its own.
+        // `auto`: what a requeued job runs, the same command each time: continue the run the
+        // directory holds, or start one there when it holds none.
+        let resume = resume == "auto" ? (Self.holdsCheckpoint(checkpointDir) ? "latest" : nil) : resume
         let dataRequest = try dataArguments.request()
         let dataOptions = resume == nil ? try dataArguments.options() : nil
         var start = RunStart.fresh
@@ -163,6 +175,10 @@ struct Train: ParsableCommand {
         let settings = settings()
         let resuming: Bool = if case .resume = start { true } else { false }
         let options = resuming ? base : try resolveOptions(base: base, settings: settings, resuming: false).options
+        // What this run reads: no output of it may replace one of these.
+        let inputs =
+            inputPaths(dataOptions?.source) + [config].compactMap { $0 }
+            + [start.checkpointPath].compactMap { $0 }
         try runDistributed(deadline: collectiveTimeout) { comm in
             StopSignal.install()
             let trainer = try Trainer(
@@ -170,23 +186,44 @@ struct Train: ParsableCommand {
                 dataRequest: dataRequest, fitBatchToData: !settings.contains { $0.name == "batchSize" },
                 announce: { if !quietGiven { print($0) } })
             trainer.observers = FaultInjection.fromEnvironment.map { [$0] } ?? []
+            trainer.stopRequested = { StopSignal.isRequested }
             let printer = try comm.agree {
                 try ProgressPrinter(
                     options: trainer.options, mode: progress, isRoot: comm.isRoot, ranks: comm.size,
-                    appendMetrics: resuming)
+                    resuming: resuming, force: overwrite.force, inputs: inputs + inputPaths(trainer.dataSource))
             }
+            StopSignal.deferStops()
             let summary = try trainer.run(report: printer.show)
             printer.finish()
+            if let failure = printer.metricsFailure { throw CommandFailure("--metrics: \(failure)") }
             guard comm.isRoot && !trainer.options.quiet else { return }
             var line = "done: \(summary.steps) steps"
             line +=
                 summary.finalLoss.isFinite
-                ? ", last loss \(String(format: "%.6g", summary.finalLoss))" : ", no update applied"
+                ? ", last step's loss \(String(format: "%.6g", summary.finalLoss))" : ", no update applied"
             if let v = summary.validationLoss { line += ", validation loss \(String(format: "%.6g", v))" }
             if let c = summary.checkpoint { line += ", checkpoint \(c)" }
             if summary.stoppedEarly { line += " (stopped early)" }
             if summary.interrupted { line += " (interrupted)" }
             print(line)
+        }
+    }
+}
+
+extension Train {
+    /// Whether `directory` holds a checkpoint to continue (`--resume auto`).
+    static func holdsCheckpoint(_ directory: String?) -> Bool {
+        guard let directory, Files.kind(directory) == .directory else { return false }
+        return (try? resolveCheckpoint(directory)) != nil
+    }
+}
+
+extension RunStart {
+    /// The checkpoint or weights file a run reads, if any.
+    var checkpointPath: String? {
+        switch self {
+        case .fresh: nil
+        case let .initialize(path, _), let .resume(path): path
         }
     }
 }

@@ -50,7 +50,7 @@ struct SourceTests {
     @Test("missing and non-numeric values name the file, line and column; drop and ffill handle them")
     func missing() throws {
         let path = try temp("date,v\n1,1.5\n2,\n3,abc\n4,4\n")
-        #expect(throws: DataError("\(path):3: missing value in column 'v' (use `missing` drop|ffill to accept)")) {
+        #expect(throws: DataError("\(path):3: missing value in column 'v' (`missing` drop would keep 2 of 4 rows; ffill would repeat the previous value)")) {
             try Series.load(DataOptions(source: .csv(path: path), target: "v"))
         }
         #expect(try Series.load(DataOptions(source: .csv(path: path), target: "v", missing: .drop)).target == [1.5, 4])
@@ -97,7 +97,7 @@ struct SourceTests {
             ),
         ])
     func badFormulas(_ text: String, _ message: String) {
-        #expect(throws: DataError(message)) { try Formula(text) }
+        #expect(throws: DataError.usage(message)) { try Formula(text) }
     }
 
     @Test("deep nesting is refused, not a stack overflow")

@@ -77,13 +77,13 @@ struct WindowTests {
 
     @Test("bad sizes are named")
     func badSizes() {
-        #expect(throws: DataError("sequence length 10 needs at least 11 rows, the data has 10")) {
+        #expect(throws: DataError.usage("`seqLen` 10 needs at least 11 rows, the data has 10")) {
             try WindowedDataset(series: rowSeries(10), seqLen: 10, validationFraction: 0, scaling: .fit(.zscore))
         }
-        #expect(throws: DataError("`batchSize` 11 is larger than the 10 training windows")) {
+        #expect(throws: DataError.usage("`batchSize` 11 is larger than the 10 training windows")) {
             try BatchPlan(windowCount: 10, batchSize: 11, shuffle: true, seed: 0)
         }
-        #expect(throws: DataError("`seqLen` must be at least 1, got 0")) {
+        #expect(throws: DataError.usage("`seqLen` must be at least 1, got 0")) {
             try WindowedDataset(series: rowSeries(10), seqLen: 0, validationFraction: 0, scaling: .fit(.zscore))
         }
     }

@@ -10,7 +10,7 @@ struct CommandLineTests {
     static let temps = "examples/data/seattle-temps.csv"
 
     @Test(
-        "bad input gets a one-line error and exit status 1 or 64",
+        "bad input gets a one-line error and exit status 64 for a usage error, 1 for anything else",
         arguments: [
             (["train"], 64, "error: --data is required (or --resume a run)"),
             (["train", "--frobnicate"], 64, "error: Unknown option '--frobnicate'"),
@@ -18,18 +18,18 @@ struct CommandLineTests {
                 ["train", "--data", "sine", "--hidden", "abc"], 64,
                 "error: The value 'abc' is invalid for '--hidden <hidden>'"
             ),
-            (["train", "--data", "sine", "--hidden=-3"], 1, "error: --hidden must be at least 1, got -3"),
-            (["train", "--data", "sine", "--batch-size=0"], 1, "error: --batch-size must be at least 1, got 0"),
+            (["train", "--data", "sine", "--hidden=-3"], 64, "error: --hidden must be at least 1, got -3"),
+            (["train", "--data", "sine", "--batch-size=0"], 64, "error: --batch-size must be at least 1, got 0"),
             (
-                ["train", "--data", "sine", "--stateful", "--head", "last"], 1,
+                ["train", "--data", "sine", "--stateful", "--head", "last"], 64,
                 "error: --stateful training predicts at every step; --head last makes no sense with it"
             ),
             (
-                ["train", "--data", "sine", "--stateful", "--shuffle"], 1,
+                ["train", "--data", "sine", "--stateful", "--shuffle"], 64,
                 "error: --stateful training reads each lane in order; --shuffle makes no sense with it"
             ),
             (
-                ["train", "--data", "sine", "--stateful", "--batch-size", "500"], 1,
+                ["train", "--data", "sine", "--stateful", "--batch-size", "500"], 64,
                 "error: --batch-size 500 lanes of 800 training rows leave 1 row(s) a lane; at least 2 are needed"
             ),
             (
@@ -40,13 +40,13 @@ struct CommandLineTests {
                 ["train", "--data", temps, "--target", "nope"], 1,
                 "error: \(temps): no column 'nope' (columns: date, temp)"
             ),
-            (["train", "--data", temps], 1, "error: --target is required for a CSV file (columns: date, temp)"),
+            (["train", "--data", temps], 64, "error: --target is required for a CSV file (columns: date, temp)"),
             (
-                ["train", "--data", temps, "--target", "temp", "--seq-len", "9000"], 1,
-                "error: sequence length 9000 needs at least 9002 rows (of which 9001 changes), the data has 8759"
+                ["train", "--data", temps, "--target", "temp", "--seq-len", "9000"], 64,
+                "error: --seq-len 9000 needs at least 9002 rows (of which 9001 changes), the data has 8759"
             ),
             (
-                ["train", "--data", temps, "--target", "temp", "--batch-size", "9000"], 1,
+                ["train", "--data", temps, "--target", "temp", "--batch-size", "9000"], 64,
                 "error: --batch-size 9000 is larger than the 6994 training windows"
             ),
             (
@@ -54,15 +54,15 @@ struct CommandLineTests {
                 "error: examples/data/stocks.csv: no rows with symbol=XYZ (values seen: MSFT, AMZN, IBM, GOOG, AAPL)"
             ),
             (
-                ["train", "--data", "formula:2*y"], 1,
+                ["train", "--data", "formula:2*y"], 64,
                 "error: formula '2*y': unknown name 'y' (use x, pi, e, sin, cos, tan, exp, log, sqrt, abs, tanh) at position 3"
             ),
             (
-                ["train", "--data", "sine", "--val-fraction", "1.5"], 1,
+                ["train", "--data", "sine", "--val-fraction", "1.5"], 64,
                 "error: --val-fraction must be in [0, 1), got 1.5"
             ),
             (
-                ["train", "--data", "sine", "--loss", "cross-entropy"], 1,
+                ["train", "--data", "sine", "--loss", "cross-entropy"], 64,
                 "error: --loss cross-entropy needs class targets (text data); use mse for numeric series"
             ),
             (
@@ -102,7 +102,7 @@ struct CommandLineTests {
         let existing = dir + "/existing.safetensors"
         _ = FileManager.default.createFile(atPath: existing, contents: Data("keep".utf8))
         let export = try Harness.run(["export", dir, "--out", existing])
-        #expect(export.status == 1 && export.stderr == "error: \(existing) exists (use --force to overwrite)\n")
+        #expect(export.status == 1 && export.stderr == "error: \(existing) exists; give --force to replace it\n")
         #expect(FileManager.default.contents(atPath: existing) == Data("keep".utf8))
     }
 
@@ -188,7 +188,7 @@ struct CommandLineTests {
         // Real TOML: a '#' inside a string is not a comment; a table is refused, naming it.
         try "data = \"formula:x # not a comment\"\n".write(toFile: toml, atomically: true, encoding: .utf8)
         let hash = try Harness.run(["train", "--config", toml])
-        #expect(hash.status == 1 && hash.stderr.contains("formula 'x # not a comment'"), "\(hash.stderr)")
+        #expect(hash.status == 64 && hash.stderr.contains("formula 'x # not a comment'"), "\(hash.stderr)")
         try "hidden = 3\n[model]\nlayers = 2\n".write(toFile: toml, atomically: true, encoding: .utf8)
         let table = try Harness.run(["train", "--config", toml])
         #expect(

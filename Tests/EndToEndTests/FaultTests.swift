@@ -99,9 +99,9 @@ struct FaultTests {
             ranks == 1
             ? try Harness.Running(Harness.binary, args)
             : try Harness.Running(Harness.mpirun, Harness.mpiArguments(ranks, args))
-        // Wait until training runs (the directory is prepared before the first step).
-        #expect(Self.eventually { FileManager.default.fileExists(atPath: dir) })
-        usleep(1_500_000)
+        // Wait until training runs: its "training …" line is printed as the loop starts.
+        #expect(Self.waitUntilTraining(job))
+        usleep(500_000)
         // As a scheduler does: every rank gets the signal.
         let targets = ranks == 1 ? [job.process.processIdentifier] : Self.children(of: job.process.processIdentifier)
         #expect(targets.count == ranks)
@@ -113,13 +113,56 @@ struct FaultTests {
         #expect(r.stdout.contains("stop requested: finishing at step \(step)"))
     }
 
+    /// Waits until the run prints its "training …" line: its loop is about to run, so a signal
+    /// from then on stops it after a step (before, a signal ends the process at once).
+    static func waitUntilTraining(_ job: Harness.Running, timeout: Double = 60) -> Bool {
+        eventually(timeout) { ((try? String(contentsOfFile: job.out, encoding: .utf8)) ?? "").contains("training ") }
+    }
+
+    @Test(
+        "a scheduler's signals (SIGUSR1, SIGUSR2, SIGXCPU, SIGALRM) finish the step, write a checkpoint and exit 0",
+        arguments: [SIGUSR1, SIGUSR2, SIGXCPU, SIGALRM])
+    func schedulerSignal(_ signal: Int32) throws {
+        let dir = try Scratch.directory() + "/run"
+        let args = Self.longRun(dir, every: 1000).filter { $0 != "--quiet" } + ["--log-every", "1000000"]
+        let job = try Harness.Running(Harness.binary, args)
+        #expect(Self.waitUntilTraining(job))
+        usleep(300_000)
+        kill(job.process.processIdentifier, signal)
+        let r = job.wait(timeout: 60)
+        #expect(r.status == 0, "signal \(signal): \(r.stderr)")
+        let step = try Self.stepOfLatest(dir)
+        #expect(step > 0 && r.stdout.contains("stop requested: finishing at step \(step)"))
+    }
+
+    @Test("a signal while the data loads ends the process at once (128 + signal), leaving no checkpoint")
+    func signalWhileLoading() throws {
+        let dir = try Scratch.directory()
+        // 1.5 million rows: loading takes long enough that the signal arrives before the first step.
+        var csv = "a,b,y\n"
+        csv.reserveCapacity(40 << 20)
+        for i in 0..<1_500_000 { csv += "\(i % 97).25,\(i % 89).5,\(i % 83).125\n" }
+        try csv.write(toFile: dir + "/big.csv", atomically: false, encoding: .utf8)
+        let job = try Harness.Running(
+            Harness.binary, ["train", "--data", dir + "/big.csv", "--target", "y", "--features", "a,b,y", "--checkpoint-dir", dir + "/run"])
+        // 50 ms in: still starting or loading (a signal before the handlers exist ends it the same way).
+        usleep(50_000)
+        let sent = Date()
+        kill(job.process.processIdentifier, SIGTERM)
+        let r = job.wait(timeout: 60)
+        #expect(r.status == 128 + SIGTERM, "\(r.stderr)")
+        #expect(Date().timeIntervalSince(sent) < 20)
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/run")) ?? []
+        #expect(!left.contains { $0.hasSuffix(".safetensors") || $0 == "latest" }, "\(left)")
+    }
+
     @Test("SIGHUP (a closed terminal) finishes the step, writes a checkpoint and exits 0, as SIGTERM does")
     func hangUp() throws {
         let dir = try Scratch.directory() + "/run"
         let args = Self.longRun(dir, every: 1000).filter { $0 != "--quiet" } + ["--log-every", "1000000"]
         let job = try Harness.Running(Harness.binary, args)
-        #expect(Self.eventually { FileManager.default.fileExists(atPath: dir) })
-        usleep(1_000_000)
+        #expect(Self.waitUntilTraining(job))
+        usleep(300_000)
         kill(job.process.processIdentifier, SIGHUP)
         let r = job.wait(timeout: 60)
         #expect(r.status == 0, "\(r.stderr)")
@@ -312,5 +355,23 @@ struct FaultTests {
         let latest = try resolveCheckpoint(dir)
         _ = try Checkpoint.load(path: latest)
         #expect(try Self.stepOfLatest(dir) % 5 == 0)
+    }
+
+    @Test(
+        "a metrics file on a disk that fills up: one line, training stops after the step with a checkpoint, exit 1",
+        .enabled(if: FaultTests.canMount, "needs root to mount a 64 KiB tmpfs"))
+    func metricsDiskFull() throws {
+        let full = try Scratch.directory(), run = try Scratch.directory() + "/run"
+        #expect(Harness.shell("mount -t tmpfs -o size=64k tmpfs '\(full)'") == 0)
+        defer { _ = Harness.shell("umount '\(full)'") }
+        let r = try Harness.run([
+            "train", "--data", "sine", "--steps", "100000", "--log-every", "1", "--quiet", "--metrics", full + "/m.jsonl",
+            "--checkpoint-dir", run,
+        ])
+        #expect(r.status == 1)
+        #expect(r.errorLines.first == "error: --metrics: writing \(full)/m.jsonl failed: No space left on device; stopping after this step")
+        #expect(r.errorLines.last == "error: --metrics: writing \(full)/m.jsonl failed: No space left on device")
+        let step = try Self.stepOfLatest(run)
+        #expect(step > 0 && step < 100000)
     }
 }
