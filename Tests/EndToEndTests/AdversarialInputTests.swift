@@ -263,6 +263,36 @@ struct AdversarialInputTests {
         #expect(try Checkpoint.load(path: try resolveCheckpoint(ck)).optimizerState.step == 15)
     }
 
+    @Test("other data on resume: the refusal suggests --init, and --init with that checkpoint starts a new run from its weights")
+    func otherDataSuggestsInit() throws {
+        let ck = try Scratch.directory()
+        let lines = try String(contentsOfFile: Harness.example("seattle-temps.csv"), encoding: .utf8).split(separator: "\n")
+        let later = try Self.write(([lines[0]] + lines.suffix(2000)).joined(separator: "\n") + "\n", "later.csv")
+        let first = try Harness.run([
+            "train", "--data", Harness.example("seattle-temps.csv"), "--target", "temp", "--steps", "5", "--quiet", "--checkpoint-dir", ck,
+        ])
+        #expect(first.status == 0, "\(first.stderr)")
+        let resumed = try Harness.run(["train", "--resume", "latest", "--checkpoint-dir", ck, "--data", later, "--steps", "10"])
+        #expect(resumed.status == 1 && resumed.stderr.contains("use --init to start a new run from its weights"), "\(resumed.stderr)")
+        let started = try Harness.run([
+            "train", "--init", try resolveCheckpoint(ck), "--data", later, "--target", "temp", "--steps", "3", "--quiet",
+        ])
+        #expect(started.status == 0, "\(started.stderr)")
+    }
+
+    @Test("inspect shows the pipeline's filter, and the done line names the last step's loss apart from the progress mean")
+    func namesWhatItShows() throws {
+        let ck = try Scratch.directory()
+        let r = try Harness.run([
+            "train", "--data", Harness.example("stocks.csv"), "--where", "symbol=IBM", "--target", "price", "--steps", "4",
+            "--progress", "plain", "--log-every", "2", "--checkpoint-dir", ck,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("done: 4 steps, last step's loss "), "\(r.stdout)")
+        let inspect = try Harness.run(["inspect", ck])
+        #expect(inspect.stdout.contains("pipeline        where symbol=IBM, missing error, changes (differenced)"), "\(inspect.stdout)")
+    }
+
     @Test("--resume auto starts a run in an empty directory and continues it the next time, as a requeued job does")
     func resumeAuto() throws {
         let ck = try Scratch.directory() + "/run"
