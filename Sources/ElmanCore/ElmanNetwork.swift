@@ -79,6 +79,14 @@ public final class ElmanNetwork {
         UnsafeMutableBufferPointer(start: workspace.outputGradient.baseAddress, count: outputCount)
     }
 
+    /// The output of batch element `b` at the last step of the last forward pass: (O) values,
+    /// whichever the head (with a head on every step, the last of its T outputs).
+    public func lastOutput(_ b: Int) -> UnsafeBufferPointer<Float> {
+        let O = config.outputSize
+        let offset = config.head == .every ? (b * steps + steps - 1) * O : b * O
+        return UnsafeBufferPointer(rebasing: output[offset..<offset + O])
+    }
+
     private var outputCount: Int {
         (config.head == .every ? steps * batch : batch) * config.outputSize
     }

@@ -26,11 +26,11 @@ public enum OptionTable {
         .init("seed", \.seed, .trajectory),
         .init("stateful", \.stateful, .trajectory),
         // Optimiser: choosing a kind takes that kind's torch.optim defaults (lr, weight decay).
-        OptionField("optimizer", .trajectory, describe: { $0.optimizer.kind.rawValue }) { (o, kind: OptimizerKind) in
-            let old = o.optimizer
-            guard kind != old.kind else { return }
+        .init("optimizer", \.optimizer.kind, .trajectory) { o, before in
+            guard o.optimizer.kind != before.optimizer.kind else { return }
+            let old = before.optimizer
             o.optimizer = OptimizerConfig(
-                kind: kind, beta1: old.beta1, beta2: old.beta2, epsilon: old.epsilon,
+                kind: o.optimizer.kind, beta1: old.beta1, beta2: old.beta2, epsilon: old.epsilon,
                 momentum: old.momentum, nesterov: old.nesterov)
         },
         .init("lr", \.optimizer.learningRate, .course, check: .nonNegative),
@@ -48,10 +48,7 @@ public enum OptionTable {
         .init("lrMinFraction", \.schedule.minFraction, .course, check: .unitInterval),
         // Length: `epochs` counts only while `steps` is unset, so setting it unsets `steps`.
         .init("steps", optional: \.steps, .course, check: .atLeast(1)),
-        OptionField("epochs", .course, check: .atLeast(1), get: \.epochs) { (o, v: Int) in
-            o.epochs = v
-            o.steps = nil
-        },
+        .init("epochs", \.epochs, .course, check: .atLeast(1)) { o, _ in o.steps = nil },
         .init("evalEvery", optional: \.evalEvery, .course, check: .atLeast(1)),
         .init("earlyStop", optional: \.earlyStop, .course, check: .atLeast(1)),
         .init("onNonfinite", \.onNonFinite, .course),
@@ -66,10 +63,26 @@ public enum OptionTable {
         .init("replicaCheckEvery", \.replicaCheckEvery, .output, check: .atLeast(1)),
     ]
 
-    /// The row named `name`, if any.
+    /// The row named `name` (a config key, a message's setting), if any.
     public static func field(_ name: String) -> OptionField? { byName[name] }
 
+    /// The row that sets the field at `path`: every key path a setting is built from is one.
+    public static func field(_ path: AnyKeyPath) -> OptionField {
+        // A linear search: a run applies a few dozen settings once.
+        guard let field = fields.first(where: { $0.path == path }) else {
+            preconditionFailure("\(path) is not a row of the option table")
+        }
+        return field
+    }
+
     private static let byName: [String: OptionField] = Dictionary(uniqueKeysWithValues: fields.map { ($0.name, $0) })
+
+    /// Settings that are not rows but that messages name (data, inference and launch flags):
+    /// with the rows, every name a library may write in backticks.
+    public static let otherSettings: Set<String> = [
+        "data", "target", "features", "where", "missing", "points", "xStep", "xStart", "difference", "noDifference",
+        "resume", "init", "input", "horizon", "season", "temperature", "length", "prime", "split",
+    ]
 }
 
 /// What a setting is to a run.
@@ -83,45 +96,32 @@ public enum OptionRole: Sendable {
     case output
 }
 
-/// One row of the option table.
+/// One row of the option table: a field of `TrainingOptions`, by key path, with its name,
+/// role and range check.
 public struct OptionField: Sendable {
-    /// The setting's name: its key in config files and checkpoints' messages, its flag in kebab case.
+    /// The setting's name: its key in config files and messages, its flag in kebab case.
     public let name: String
     public let role: OptionRole
-    /// Applies a value of the setting's type; false when `value` has another type.
-    let assign: @Sendable (inout TrainingOptions, Any) -> Bool
+    /// The field it sets (for looking the row up from a setting's key path).
+    let path: AnyKeyPath & Sendable
     /// The current value as text ("none" when unset).
     public let describe: @Sendable (TrainingOptions) -> String
     /// The range check, as a problem ("must be at least 1, got 0"), or nil when the value is fine.
     let problem: @Sendable (TrainingOptions) -> String?
+    /// What else changes when the setting is set: (options after, options before).
+    let didSet: @Sendable (inout TrainingOptions, TrainingOptions) -> Void
 
-    /// A row with a custom assignment (the setting writes more than one field).
+    /// A row for a plain field; `didSet` for a setting that writes more than its field.
     init<V: Sendable>(
-        _ name: String, _ role: OptionRole, check: OptionCheck<V>? = nil,
-        get: (@Sendable (TrainingOptions) -> V)? = nil,
-        describe: (@Sendable (TrainingOptions) -> String)? = nil,
-        set: @escaping @Sendable (inout TrainingOptions, V) -> Void
+        _ name: String, _ path: WritableKeyPath<TrainingOptions, V> & Sendable, _ role: OptionRole,
+        check: OptionCheck<V>? = nil, didSet: @escaping @Sendable (inout TrainingOptions, TrainingOptions) -> Void = { _, _ in }
     ) {
         self.name = name
         self.role = role
-        assign = { options, value in
-            guard let v = value as? V else { return false }
-            set(&options, v)
-            return true
-        }
-        self.describe = describe ?? { o in get.map { "\($0(o))" } ?? "?" }
-        problem = { o in
-            guard let check, let get else { return nil }
-            return check.problem(get(o))
-        }
-    }
-
-    /// A row for a plain field.
-    init<V: Sendable>(
-        _ name: String, _ path: WritableKeyPath<TrainingOptions, V> & Sendable, _ role: OptionRole,
-        check: OptionCheck<V>? = nil
-    ) {
-        self.init(name, role, check: check, get: { $0[keyPath: path] }, set: { $0[keyPath: path] = $1 })
+        self.path = path
+        describe = { "\($0[keyPath: path])" }
+        problem = { o in check?.problem(o[keyPath: path]) }
+        self.didSet = didSet
     }
 
     /// A row for an optional field: the user gives a `V`; unset means "not given".
@@ -131,16 +131,10 @@ public struct OptionField: Sendable {
     ) {
         self.name = name
         self.role = role
-        assign = { options, value in
-            guard let v = value as? V else { return false }
-            options[keyPath: path] = v
-            return true
-        }
+        self.path = path
         describe = { o in o[keyPath: path].map { "\($0)" } ?? "none" }
-        problem = { o in
-            guard let check, let v = o[keyPath: path] else { return nil }
-            return check.problem(v)
-        }
+        problem = { o in o[keyPath: path].flatMap { check?.problem($0) } }
+        didSet = { _, _ in }
     }
 
     /// The setting's value in `options` is a problem for its check: the message, in backticks style.
@@ -172,21 +166,36 @@ public struct OptionCheck<V>: Sendable {
     }
 }
 
-/// One setting the user gave (a flag or a config-file key): a row's name and a value of its type.
-///
-/// Values are the plain types of `TrainingOptions`' fields (numbers, strings, enums), all
-/// Sendable; `Any` because a row's type is only known when the table applies it.
-public struct OptionSetting: @unchecked Sendable {
-    public var name: String
-    public var value: Any
+/// One setting the user gave (a flag or a config-file key): a row of the option table and a
+/// value of its field's type, checked by the compiler (`OptionSetting(\.hidden, 64)`; a
+/// `String` there, or a field that does not exist, does not compile).
+public struct OptionSetting: Sendable {
+    /// The row.
+    public let field: OptionField
+    /// The value as the user gave it, for messages.
+    let valueText: String
+    /// Writes the value into options.
+    let write: @Sendable (inout TrainingOptions) -> Void
 
-    public init(_ name: String, _ value: Any) {
-        self.name = name
-        self.value = value
+    /// A setting of a plain field.
+    public init<V: Sendable>(_ path: WritableKeyPath<TrainingOptions, V> & Sendable, _ value: V) {
+        field = OptionTable.field(path)
+        valueText = "\(value)"
+        write = { $0[keyPath: path] = value }
     }
 
+    /// A setting of an optional field: the user gives a value.
+    public init<V: Sendable>(_ path: WritableKeyPath<TrainingOptions, V?> & Sendable, _ value: V) {
+        field = OptionTable.field(path)
+        valueText = "\(value)"
+        write = { $0[keyPath: path] = value }
+    }
+
+    /// The setting's name (its row's).
+    public var name: String { field.name }
+
     /// "`seed` 9", for messages (the command line shows "--seed 9").
-    var text: String { "`\(name)` \(value)" }
+    var text: String { "`\(name)` \(valueText)" }
 }
 
 /// Applies explicit settings on top of a base: defaults for a new run, the checkpoint's for a resume.
@@ -199,14 +208,13 @@ public func resolveOptions(
     var options = base
     var notes: [String] = []
     for setting in settings {
-        guard let field = OptionTable.field(setting.name) else { throw RunError("unknown setting `\(setting.name)`") }
+        let field = setting.field
         var next = options
-        guard field.assign(&next, setting.value) else {
-            throw RunError.usage("`\(setting.name)` cannot be \(setting.value) (\(type(of: setting.value)))")
-        }
+        setting.write(&next)
+        field.didSet(&next, options)
         let before = field.describe(options), after = field.describe(next)
         if resuming && field.role == .trajectory && before != after {
-            throw RunError(
+            throw RunError.usage(
                 "\(setting.text) contradicts the checkpoint, which was trained with `\(field.name)` \(before)")
         }
         if resuming && next != options { notes.append("resuming with \(setting.text)") }

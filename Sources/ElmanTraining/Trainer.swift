@@ -359,7 +359,8 @@ public final class Trainer {
         return sums[2] > 0 ? nil : sums[0] / sums[1]
     }
 
-    /// The summed loss of this rank's contiguous share of the validation windows.
+    /// The summed loss of this rank's contiguous share of the validation windows (on the
+    /// replicas when there are several).
     private func validationWindows() -> LocalStep.Scored {
         let share = BatchPlan.shard(count: data.validationCount, ranks: comm.size, rank: comm.rank)
         let chunk = (options.batchSize + comm.size - 1) / comm.size
@@ -369,8 +370,7 @@ public final class Trainer {
             let windows = (data.trainCount + start)..<(data.trainCount + end)
             scored +=
                 replicas.count > 1
-                ? replicas.run(.range(windows), gradient: false)
-                : localStep.forward(windows: windows, gradient: false)
+                ? replicas.run(.range(windows), gradient: false) : ForwardPass(localStep).score(windows: windows)
         }
         return scored
     }
@@ -383,19 +383,9 @@ public final class Trainer {
         let plan = try LanePlan(rows: rows, lanes: count, seqLen: data.seqLen, origin: data.trainCount)
         let mine = BatchPlan.shard(count: count, ranks: comm.size, rank: comm.rank)
         guard !mine.isEmpty else { return .zero }
-        let m = network.config
-        var h = [Float](repeating: 0, count: m.layers * mine.count * m.hiddenSize)
-        var scored = LocalStep.Scored.zero
-        for batch in 0..<plan.batchesPerEpoch where !stopRequested() {
-            let (offset, steps) = plan.chunk(batch)
-            scored += h.withUnsafeBufferPointer {
-                localStep.forward(
-                    runsFrom: mine.map { plan.row(lane: $0, offset: offset) }, steps: steps, initialHidden: $0,
-                    gradient: false)
-            }
-            h = network.finalHidden()
-        }
-        return scored
+        return ForwardPass(localStep).lanes(
+            from: mine.map { plan.row(lane: $0, offset: 0) }, chunks: (0..<plan.batchesPerEpoch).lazy.map(plan.chunk),
+            stop: stopRequested, visit: { _, _ in })
     }
 
     /// A warning when the predictions on the validation data barely vary while the targets do:
@@ -404,36 +394,23 @@ public final class Trainer {
     func constantModelWarning() -> String? {
         guard !data.isClassification, data.validationCount > 0 else { return nil }
         var predictions: [Double] = [], targets: [Double] = []
-        let T = data.seqLen
+        let pass = ForwardPass(localStep)
         switch schedule {
         case .windows:
             let stride = max(1, data.validationCount / 4096)
-            let windows = Array(Swift.stride(from: data.trainCount, to: data.windowCount, by: stride))
-            for start in Swift.stride(from: 0, to: windows.count, by: 256) {
-                let batch = windows[start..<min(start + 256, windows.count)]
-                localStep.forward(windows: batch, gradient: false)
-                let everyStep = network.config.head == .every
-                for (k, w) in batch.enumerated() {
-                    predictions.append(Double(network.output[everyStep ? k * T + T - 1 : k]))
-                    targets.append(Double(data.scaledTarget(row: w + T)))
-                }
+            pass.windows(Array(Swift.stride(from: data.trainCount, to: data.windowCount, by: stride))) { w, output in
+                predictions.append(Double(output[0]))
+                targets.append(Double(data.scaledTarget(row: w + data.seqLen)))
             }
         case .lanes:
-            let m = network.config
-            var h = [Float](repeating: 0, count: m.layers * m.hiddenSize)
-            var row = data.trainCount
-            let last = min(data.trainCount + data.validationCount - 1, data.trainCount + 4096)
-            while row < last {
-                let steps = min(T, last - row)
-                _ = h.withUnsafeBufferPointer {
-                    localStep.forward(runsFrom: [row], steps: steps, initialHidden: $0, gradient: false)
-                }
-                h = network.finalHidden()
+            let first = data.trainCount
+            let rows = min(data.validationCount - 1, 4096)
+            pass.lanes(from: [first], chunks: ForwardPass.chunks(rows: rows, length: data.seqLen)) {
+                offset, steps in
                 for t in 0..<steps {
                     predictions.append(Double(network.output[t]))
-                    targets.append(Double(data.scaledTarget(row: row + t + 1)))
+                    targets.append(Double(data.scaledTarget(row: first + offset + t + 1)))
                 }
-                row += steps
             }
         }
         func spread(_ v: [Double]) -> Double {

@@ -8,8 +8,9 @@ import ElmanRun
 /// The one place where errors become the line a user reads.
 ///
 /// Libraries name settings as the option table does, in backticks (`` `seqLen` ``); here each
-/// becomes the flag that sets it (`--seq-len`). Errors that wrap another keep it, and the
-/// wrapped one is rendered the same way.
+/// that is a setting (a row, or one of `OptionTable.otherSettings`) becomes the flag that sets
+/// it (`--seq-len`). `SettingNamesTests` checks that every name the libraries write is one.
+/// Errors that wrap another keep it, and the wrapped one is rendered the same way.
 enum Diagnostics {
     /// The one-line message for `error`, without the "error: " prefix.
     static func message(_ error: any Error) -> String {
@@ -45,11 +46,17 @@ enum Diagnostics {
                 rest = rest[open...]
                 break
             }
-            let name = after[..<close]
-            out += name.allSatisfy({ $0.isLetter || $0.isNumber }) && !name.isEmpty ? flag(String(name)) : "`\(name)`"
+            let name = String(after[..<close])
+            out += isSetting(name) ? flag(name) : "`\(name)`"
             rest = after[after.index(after: close)...]
         }
         return out + rest
+    }
+
+    /// Whether `name` is a setting: a row of the option table or one of the settings messages
+    /// may name besides (`OptionTable.otherSettings`). Nothing else is rewritten.
+    static func isSetting(_ name: String) -> Bool {
+        OptionTable.field(name) != nil || OptionTable.otherSettings.contains(name)
     }
 
     /// The flag of a setting: `seqLen` → `--seq-len`.

@@ -29,8 +29,7 @@ struct Train: ParsableCommand {
 
     @OptionGroup(title: "Data") var dataArguments: DataArguments
 
-    // Every option below is a row of `OptionTable` under the same name: `settings()` reads
-    // them by name, so a property here is all it takes to expose a row as a flag.
+    // Every option below is a row of `OptionTable` under the same name, bound to it in `settings()`.
 
     // Model.
     @Option(parsing: .unconditional, help: "Hidden units per layer (default 32).") var hidden: Int?
@@ -138,17 +137,61 @@ struct Train: ParsableCommand {
         }
     }
 
-    /// The settings the user gave, in the option table's order: every property named after a
-    /// row of `OptionTable` that holds a value.
+    /// The settings the user gave: each flag bound to its row of `OptionTable` by key path, so
+    /// a flag of the wrong type, or a row that does not exist, does not compile. The test
+    /// `optionTableIsTheCommandLine` checks that every row has its flag here.
     func settings() -> [OptionSetting] {
-        var given: [String: Any] = [:]
-        for child in Mirror(reflecting: self).children {
-            guard let label = child.label, label.hasPrefix("_"),
-                let option = child.value as? any GivenValue, let value = option.given
-            else { continue }
-            given[String(label.dropFirst())] = value
-        }
-        return OptionTable.fields.compactMap { field in given[field.name].map { OptionSetting(field.name, $0) } }
+        var s = SettingList()
+        // Model.
+        s.add(\.hidden, hidden)
+        s.add(\.layers, layers)
+        s.add(\.activation, activation)
+        s.add(\.head, head)
+        s.add(\.loss, loss)
+        // Windows.
+        s.add(\.seqLen, seqLen)
+        s.add(\.batchSize, batchSize)
+        s.add(\.validationFraction, valFraction)
+        s.add(\.normalize, normalize)
+        s.add(\.shuffle, shuffle)
+        s.add(\.seed, seed)
+        s.add(\.stateful, stateful)
+        // Optimiser.
+        s.add(\.optimizer.kind, optimizer)
+        s.add(\.optimizer.learningRate, lr)
+        s.add(\.optimizer.momentum, momentum)
+        s.add(\.optimizer.nesterov, nesterov)
+        s.add(\.optimizer.weightDecay, weightDecay)
+        s.add(\.optimizer.beta1, beta1)
+        s.add(\.optimizer.beta2, beta2)
+        s.add(\.optimizer.epsilon, eps)
+        s.add(optional: \.clipNorm, clipNorm)
+        s.add(\.schedule.warmupSteps, warmup)
+        s.add(\.schedule.decay, lrDecay)
+        s.add(\.schedule.stepSize, lrStepSize)
+        s.add(\.schedule.gamma, lrGamma)
+        s.add(\.schedule.minFraction, lrMinFraction)
+        // Length.
+        s.add(optional: \.steps, steps)
+        s.add(\.epochs, epochs)
+        s.add(optional: \.evalEvery, evalEvery)
+        s.add(optional: \.earlyStop, earlyStop)
+        s.add(\.onNonFinite, onNonfinite)
+        // Checkpoints and output.
+        s.add(optional: \.checkpointDirectory, checkpointDir)
+        s.add(optional: \.checkpointEvery, checkpointEvery)
+        s.add(\.keep, keep)
+        s.add(\.logEvery, logEvery)
+        s.add(\.quiet, quiet)
+        s.add(optional: \.metricsPath, metrics)
+        s.add(optional: \.threads, threads)
+        s.add(\.replicaCheckEvery, replicaCheckEvery)
+        // Every row bound: a row added to the table without its flag here stops every run (and so
+        // every test that trains) instead of being silently ignored.
+        let unbound = OptionTable.fields.map(\.name).filter { !s.bound.contains($0) }
+        precondition(unbound.isEmpty, "option table rows without a flag in Train.settings(): \(unbound)")
+        // In the table's order, as `train --help` lists them.
+        return OptionTable.fields.compactMap { field in s.given.first { $0.field.name == field.name } }
     }
 
     /// Whether --quiet was given (the checkpoint's own setting is known only after it is read).
@@ -183,7 +226,7 @@ struct Train: ParsableCommand {
             StopSignal.install()
             let trainer = try Trainer(
                 comm: comm, options: options, data: dataOptions, start: start, settings: settings,
-                dataRequest: dataRequest, fitBatchToData: !settings.contains { $0.name == "batchSize" },
+                dataRequest: dataRequest, fitBatchToData: batchSize == nil,
                 announce: { if !quietGiven { print($0) } })
             trainer.observers = FaultInjection.fromEnvironment.map { [$0] } ?? []
             trainer.stopRequested = { StopSignal.isRequested }
@@ -228,25 +271,21 @@ extension RunStart {
     }
 }
 
-/// An ArgumentParser property wrapper whose parsed value can be read without knowing its type.
-protocol GivenValue {
-    /// The value the user gave, or nil when the option was left out.
-    var given: Any? { get }
+/// The settings a command line gave, built flag by flag (a flag left out adds nothing).
+struct SettingList {
+    private(set) var given: [OptionSetting] = []
+    /// The rows bound so far, given or not.
+    private(set) var bound: Set<String> = []
+
+    mutating func add<V: Sendable>(_ path: WritableKeyPath<TrainingOptions, V> & Sendable, _ value: V?) {
+        bound.insert(OptionTable.field(path).name)
+        if let value { given.append(OptionSetting(path, value)) }
+    }
+
+    mutating func add<V: Sendable>(optional path: WritableKeyPath<TrainingOptions, V?> & Sendable, _ value: V?) {
+        bound.insert(OptionTable.field(path).name)
+        if let value { given.append(OptionSetting(path, value)) }
+    }
 }
 
 extension ProgressMode: ExpressibleByArgument {}
-
-extension Option: GivenValue {
-    var given: Any? { unwrapped(wrappedValue) }
-}
-
-extension Flag: GivenValue {
-    var given: Any? { unwrapped(wrappedValue) }
-}
-
-/// `value` without its Optional layer; nil for `.none`.
-private func unwrapped(_ value: Any) -> Any? {
-    let mirror = Mirror(reflecting: value)
-    guard mirror.displayStyle == .optional else { return value }
-    return mirror.children.first?.value
-}

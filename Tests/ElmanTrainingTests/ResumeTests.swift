@@ -34,7 +34,7 @@ struct ResumeTests {
         let (straight, _) = try train(Self.options(dir), Self.data)
         let mid = CheckpointDirectory.fileName(step: 20)
         // A resumed run takes its options from the checkpoint; a new directory is a setting, as on the command line.
-        let moveTo = OptionSetting("checkpointDir", dir + "/resumed")
+        let moveTo = OptionSetting(\.checkpointDirectory, dir + "/resumed")
         let (resumed, summary) = try train(
             Self.options(dir), nil, start: .resume(path: dir + "/" + mid), settings: [moveTo])
         #expect(summary.steps == 40)
@@ -58,20 +58,20 @@ struct ResumeTests {
     @Test("a resume that contradicts the checkpoint's model is refused; other changes are applied")
     func contradictions() throws {
         let (o, path) = try twentySteps()
-        let hidden = OptionSetting("hidden", 64)
+        let hidden = OptionSetting(\.hidden, 64)
         #expect(throws: AgreedFailure.self) { try train(o, nil, start: .resume(path: path), settings: [hidden]) }
         let (t, s) = try train(
             o, nil, start: .resume(path: path),
             settings: [
-                OptionSetting("steps", 25),
-                OptionSetting("lr", 0.001),
+                OptionSetting(\.steps, 25),
+                OptionSetting(\.optimizer.learningRate, 0.001),
             ])
         #expect(s.steps == 25)
         #expect(t.options.optimizer.learningRate == 0.001)
-        let (_, notes) = try resolveOptions(base: t.options, settings: [OptionSetting("lr", 0.5)], resuming: true)
+        let (_, notes) = try resolveOptions(base: t.options, settings: [OptionSetting(\.optimizer.learningRate, 0.5)], resuming: true)
         #expect(notes == ["resuming with `lr` 0.5"])
         #expect(throws: RunError("`seed` 9 contradicts the checkpoint, which was trained with `seed` 0")) {
-            try resolveOptions(base: t.options, settings: [OptionSetting("seed", UInt64(9))], resuming: true)
+            try resolveOptions(base: t.options, settings: [OptionSetting(\.seed, UInt64(9))], resuming: true)
         }
     }
 

@@ -111,7 +111,7 @@ struct StatefulTests {
         let (straight, _) = try train(o, data)
         let mid = dir + "/" + CheckpointDirectory.fileName(step: 21)  // epoch 2, step 5 of 16
         let (resumed, summary) = try train(
-            o, nil, start: .resume(path: mid), settings: [OptionSetting("checkpointDir", dir + "/resumed")])
+            o, nil, start: .resume(path: mid), settings: [OptionSetting(\.checkpointDirectory, dir + "/resumed")])
         #expect(summary.steps == 30)
         #expect(resumed.network.parameters.array == straight.network.parameters.array)
         let a = try Checkpoint.load(path: dir + "/" + CheckpointDirectory.fileName(step: 30))
@@ -148,7 +148,7 @@ struct StatefulTests {
         let dir = try Scratch.directory()
         let (_, summary) = try train(
             options, nil, start: .resume(path: path),
-            settings: [OptionSetting("steps", 25), OptionSetting("checkpointDir", dir)])
+            settings: [OptionSetting(\.steps, 25), OptionSetting(\.checkpointDirectory, dir)])
         #expect(summary.steps == 25)
     }
 

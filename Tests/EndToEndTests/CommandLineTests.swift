@@ -137,7 +137,7 @@ struct CommandLineTests {
         #expect(try Harness.parameters(dir2) == original)
     }
 
-    @Test("every row of the option table is a train flag, and a config key of the same name sets it")
+    @Test("every row of the option table is a train flag, and a resume names a contradicting row by its flag")
     func optionTableIsTheCommandLine() throws {
         let help = try Harness.run(["train", "--help"]).stdout
         // seqLen → --seq-len, written here independently of the tool's own conversion.
@@ -157,7 +157,7 @@ struct CommandLineTests {
         )
         let r = try Harness.run(["train", "--resume", "latest", "--checkpoint-dir", dir, "--batch-size", "7"])
         #expect(
-            r.status == 1
+            r.status == 64
                 && r.stderr
                     == "error: --batch-size 7 contradicts the checkpoint, which was trained with --batch-size 32\n"
         )

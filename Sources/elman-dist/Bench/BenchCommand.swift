@@ -49,13 +49,35 @@ struct Bench: ParsableCommand {
     var allreduce = false
 
     func validate() throws {
-        for (name, v) in [
-            ("--input-size", inputSize), ("--hidden", hidden), ("--layers", layers), ("--seq-len", seqLen),
-            ("--batch-size", batchSize), ("--steps", steps),
-        ] where v < 1 {
-            throw ValidationError("\(name) must be at least 1, got \(v)")
-        }
-        if warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
+        // The model's and the batch's flags are train's rows: the table checks them (same
+        // messages as train); bench's own flags are checked here.
+        do { _ = try modelOptions() } catch { throw ValidationError(Diagnostics.message(error)) }
+        if inputSize < 1 { throw ValidationError("--input-size must be at least 1, got \(inputSize)") }
+        if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if warmup < 0 { throw ValidationError("--warmup must be ≥ 0, got \(warmup)") }
+    }
+
+    /// The measured run's options: bench's flags for train's settings applied through the option
+    /// table, on a run that only measures (no validation, no scaling, no checkpoints).
+    func modelOptions() throws -> TrainingOptions {
+        var base = TrainingOptions()
+        base.validationFraction = 0
+        base.normalize = .none
+        base.quiet = true
+        var s = SettingList()
+        s.add(\.hidden, hidden)
+        s.add(\.layers, layers)
+        s.add(\.seqLen, seqLen)
+        s.add(\.batchSize, batchSize)
+        s.add(\.head, stateful ? .every : head)
+        s.add(\.stateful, stateful)
+        s.add(\.shuffle, !stateful)
+        s.add(optional: \.threads, threads)
+        var options = try resolveOptions(base: base, settings: s.given, resuming: false).options
+        try options.validate()
+        options.steps = warmup + steps
+        options.replicaCheckEvery = max(1, warmup + steps)
+        return options
     }
 
     func run() throws {
@@ -129,20 +151,7 @@ struct Bench: ParsableCommand {
             let series = Series(
                 featureColumns: columns, featureNames: (0..<inputSize).map { "f\($0)" },
                 target: columns[0], targetName: "f0", vocabulary: nil)
-            var options = TrainingOptions()
-            options.hidden = hidden
-            options.layers = layers
-            options.seqLen = seqLen
-            options.batchSize = batchSize
-            options.head = stateful ? .every : head
-            options.stateful = stateful
-            options.shuffle = !stateful
-            options.validationFraction = 0
-            options.normalize = .none
-            options.steps = warmup + steps
-            options.quiet = true
-            options.threads = threads
-            options.replicaCheckEvery = max(1, warmup + steps)
+            let options = try modelOptions()
             // BLAS allocates its buffers on first use: do that before the memory baseline.
             _ = Roofline.sgemmGFLOPs(m: 64, n: 64, k: 64, seconds: 0)
             let rssBefore = residentBytes()

@@ -1,0 +1,119 @@
+import ElmanCore
+import ElmanData
+import ElmanRun
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Scoring a trained model: predictions in the data's units and their errors next to the naive forecasts.
+extension TrainedModel {
+    /// Next-step predictions in original units (regression models).
+    public func predictions(_ data: WindowedDataset, _ selection: Selection, season: Int? = nil) -> [Prediction] {
+        var result: [Prediction] = []
+        result.reserveCapacity(selection.count)
+        forEachPrediction(data, selection) { row, out in
+            result.append(prediction(data, row: row, output: out[0], season: season))
+        }
+        return result
+    }
+
+    /// The prediction `output` (scaled) makes for the target at `row`, with the naive forecasts.
+    func prediction(_ data: WindowedDataset, row: Int, output: Float, season: Int?) -> Prediction {
+        let seasonal = season.flatMap { k in row - k + data.levelOffset >= 0 ? data.level(row: row - k) : nil }
+        return Prediction(
+            row: row + data.levelOffset, predicted: data.predictedLevel(row: row, output: output),
+            actual: data.level(row: row), naive: data.level(row: row - 1), seasonal: seasonal)
+    }
+
+    /// Every step's prediction of windows `windows` of a model with a head on every step:
+    /// (window, step, prediction), step t of window w predicting row w + t + 1.
+    public func stepPredictions(_ data: WindowedDataset, windows: Range<Int>) -> [(Int, Int, Prediction)] {
+        var result: [(Int, Int, Prediction)] = []
+        ForwardPass(LocalStep(network: network, data: data, loss: options.loss)).everyStep(windows) { w, t, output in
+            result.append((w, t, prediction(data, row: w + t + 1, output: output[0], season: nil)))
+        }
+        return result
+    }
+
+    /// Scores the model on `selection` next to the last-value forecast, and the seasonal naive
+    /// forecast of period `season` when given (over the predictions whose season is in the data).
+    public func evaluate(_ data: WindowedDataset, _ selection: Selection, season: Int? = nil) -> Evaluation {
+        if data.isClassification {
+            var correct = 0, naiveCorrect = 0
+            var ce = 0.0
+            forEachPrediction(data, selection) { row, out in
+                let actual = Int(data.scaledTarget(row: row))
+                let best = out.indices.max { out[$0] < out[$1] } ?? 0
+                if best == actual { correct += 1 }
+                if Int(data.scaledTarget(row: row - 1)) == actual { naiveCorrect += 1 }
+                let m = out.max() ?? 0
+                let lse = Double(m) + log(out.reduce(0.0) { $0 + exp(Double($1 - m)) })
+                ce += lse - Double(out[actual])
+            }
+            let n = Double(max(selection.count, 1))
+            return Evaluation(
+                windows: selection.count, accuracy: Double(correct) / n,
+                naiveAccuracy: Double(naiveCorrect) / n, crossEntropy: ce / n)
+        }
+        let p = predictions(data, selection, season: season)
+        let scale = dataRecord.naiveMAE
+        let seasonal = p.compactMap { x in x.seasonal.map { (forecast: $0, actual: x.actual) } }
+        return Evaluation(
+            windows: selection.count, model: ErrorMetrics(p.map { ($0.predicted, $0.actual) }, scale: scale),
+            naive: ErrorMetrics(p.map { ($0.naive, $0.actual) }, scale: scale),
+            seasonal: season == nil ? nil : ErrorMetrics(seasonal, scale: scale))
+    }
+
+    /// The errors at each lead 1 … `horizon` of forecasts from every window of `windows` whose
+    /// leads lie in the data, the model's predictions fed back (univariate windowed models).
+    public func evaluate(_ data: WindowedDataset, windows: Range<Int>, horizon H: Int) throws -> [LeadErrors] {
+        guard H >= 1 else { throw RunError.usage("`horizon` must be at least 1, got \(H)") }
+        guard !isStateful, !data.isClassification, data.inputSize == 1,
+            dataRecord.featureNames == [dataRecord.targetName]
+        else {
+            throw RunError.usage("`horizon` evaluation needs a windowed (not stateful) model of the target alone")
+        }
+        let T = options.seqLen
+        // Windows followed by H rows: their starts end at rowCount − T − H (none when the data is short).
+        let end = min(windows.upperBound, data.rowCount - T - H + 1)
+        guard end > windows.lowerBound else {
+            throw RunError("no window is followed by \(H) rows to score `horizon` \(H) (the data has \(data.rowCount) rows, a window \(T))")
+        }
+        let usable = windows.lowerBound..<end
+        let feature = dataRecord.normalization.features[0]
+        var model = [[(forecast: Double, actual: Double)]](repeating: [], count: H)
+        var naive = model
+        for start in stride(from: usable.lowerBound, to: usable.upperBound, by: 256) {
+            let batch = start..<min(start + 256, usable.upperBound)
+            var x = [Float](repeating: 0, count: batch.count * T)
+            var y = [Float](repeating: 0, count: batch.count * T)
+            data.fill(windows: batch, everyStep: false, x: &x, y: &y)
+            var level = batch.map { data.level(row: $0 + T - 1) }  // the last known level
+            let last = level
+            for lead in 1...H {
+                x.withUnsafeBufferPointer { network.forward($0, batch: batch.count, steps: T) }
+                for (k, w) in batch.enumerated() {
+                    let scaled = network.lastOutput(k)[0]
+                    let value = dataRecord.normalization.target.denormalize(Double(scaled))
+                    // A differenced model forecasts the change: add it to the level so far.
+                    let forecast = data.isDifferenced ? level[k] + value : value
+                    level[k] = forecast
+                    let actual = data.level(row: w + T + lead - 1)
+                    model[lead - 1].append((forecast, actual))
+                    naive[lead - 1].append((last[k], actual))
+                    // Feed the forecast back: the window moves one step on.
+                    let row = k * T
+                    for t in 0..<T - 1 { x[row + t] = x[row + t + 1] }
+                    x[row + T - 1] = Float(feature.normalize(data.isDifferenced ? value : forecast))
+                }
+            }
+        }
+        let scale = dataRecord.naiveMAE
+        return (0..<H).map {
+            LeadErrors(
+                lead: $0 + 1, model: ErrorMetrics(model[$0], scale: scale), naive: ErrorMetrics(naive[$0], scale: scale)
+            )
+        }
+    }
+}
