@@ -59,7 +59,8 @@ let package = Package(
         .executableTarget(
             name: "elman-dist",
             dependencies: [
-                "ElmanTraining", "ElmanInference", "ElmanFiles", "ElmanCore", "CBLAS", "CProcess",
+                "ElmanCore", "ElmanFiles", "ElmanData", "ElmanCheckpoint", "ElmanDistributed", "ElmanRun",
+                "ElmanTraining", "ElmanInference", "CBLAS", "CProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]

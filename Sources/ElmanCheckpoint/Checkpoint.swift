@@ -57,8 +57,8 @@ public struct Checkpoint: Equatable {
     }
 
     /// Encodes `value` as section `key`.
-    public mutating func setSection<T: Encodable>(_ key: String, _ value: T) {
-        sections[key] = Self.json(value)
+    public mutating func setSection<T: Encodable>(_ key: String, _ value: T) throws(CheckpointError) {
+        sections[key] = try Self.json(value)
     }
 
     static let reservedKeys: Set<String> = [
@@ -68,7 +68,7 @@ public struct Checkpoint: Equatable {
     // MARK: Writing
 
     /// The checkpoint as safetensors bytes.
-    public func serialized() -> [UInt8] {
+    public func serialized() throws(CheckpointError) -> [UInt8] {
         let layout = ParameterLayout(model)
         var writer = SafeTensorsWriter()
         var checksums: [String: String] = [:]
@@ -89,9 +89,9 @@ public struct Checkpoint: Equatable {
         var meta = sections
         meta["format"] = Self.formatName
         meta["format_version"] = String(Self.currentVersion)
-        meta["model"] = Self.json(model)
-        meta["optimizer"] = Self.json(OptimizerRecord(config: optimizer, step: optimizerState.step))
-        meta["checksums"] = Self.json(checksums)
+        meta["model"] = try Self.json(model)
+        meta["optimizer"] = try Self.json(OptimizerRecord(config: optimizer, step: optimizerState.step))
+        meta["checksums"] = try Self.json(checksums)
         meta["metadata_crc32c"] = Self.metadataChecksum(meta)
         writer.metadata = meta
         return writer.serialized()
@@ -102,11 +102,14 @@ public struct Checkpoint: Equatable {
         var step: Int
     }
 
-    /// `v` as JSON with sorted keys (encoding plain Codable structs of numbers and strings cannot fail).
-    static func json<T: Encodable>(_ v: T) -> String {
+    /// `v` as JSON with sorted keys. A value JSON cannot hold (a NaN in a record) is an error:
+    /// it would otherwise write a checkpoint that cannot be loaded.
+    static func json<T: Encodable>(_ v: T) throws(CheckpointError) -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
-        return (try? e.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        do { return String(decoding: try e.encode(v), as: UTF8.self) } catch {
+            throw CheckpointError("cannot record \(T.self) in the checkpoint: \(error)")
+        }
     }
 
     static func metadataChecksum(_ meta: [String: String]) -> String {

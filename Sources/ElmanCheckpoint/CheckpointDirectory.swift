@@ -50,20 +50,24 @@ public struct CheckpointDirectory: Sendable {
     /// Writes `bytes` as the checkpoint of `step`, moves `latest` to it, and keeps the newest `keep`.
     ///
     /// - Returns: the path written.
+    /// `beforeRename` runs once each file is on disk, before it takes its name (a seam for tests
+    /// that kill the process mid-write).
     @discardableResult
-    public func write(_ bytes: [UInt8], step: Int, keep: Int) throws(CheckpointError) -> String {
+    public func write(
+        _ bytes: [UInt8], step: Int, keep: Int, beforeRename: () -> Void = {}
+    ) throws(CheckpointError) -> String {
         let name = Self.fileName(step: step)
         // Make room first (never removing the file latest names), so the disk holds at most `keep`.
         prune(keep: keep - 1)
-        try writeAtomically(bytes, name: name)
-        try writeAtomically(Array((name + "\n").utf8), name: Self.latestName)
+        try writeAtomically(bytes, name: name, beforeRename: beforeRename)
+        try writeAtomically(Array((name + "\n").utf8), name: Self.latestName, beforeRename: beforeRename)
         prune(keep: keep)
         return path + "/" + name
     }
 
     /// Writes `bytes` as the best checkpoint.
-    public func writeBest(_ bytes: [UInt8]) throws(CheckpointError) {
-        try writeAtomically(bytes, name: Self.bestName)
+    public func writeBest(_ bytes: [UInt8], beforeRename: () -> Void = {}) throws(CheckpointError) {
+        try writeAtomically(bytes, name: Self.bestName, beforeRename: beforeRename)
     }
 
     /// The newest complete checkpoint: the one `latest` names; without a `latest` file (a run
@@ -108,19 +112,10 @@ public struct CheckpointDirectory: Sendable {
         for name in files.dropLast(max(0, keep)) where name != current { unlink(path + "/" + name) }
     }
 
-    /// Test hook: milliseconds to sleep between writing the data and renaming it into place,
-    /// so a test can kill the process mid-write. Read from ELMAN_DIST_CHECKPOINT_DELAY_MS.
-    static let writeDelay: UInt32 = {
-        guard let v = getenv("ELMAN_DIST_CHECKPOINT_DELAY_MS"), let ms = UInt32(String(cString: v)) else { return 0 }
-        return ms
-    }()
-
     /// Writes `name` in the directory crash-safely (see `Files.writeAtomically`).
-    func writeAtomically(_ bytes: [UInt8], name: String) throws(CheckpointError) {
+    func writeAtomically(_ bytes: [UInt8], name: String, beforeRename: () -> Void) throws(CheckpointError) {
         do {
-            try Files.writeAtomically(bytes, to: path + "/" + name) {
-                if Self.writeDelay > 0 { usleep(Self.writeDelay * 1000) }
-            }
+            try Files.writeAtomically(bytes, to: path + "/" + name, beforeRename: beforeRename)
         } catch {
             let previous = (try? latest()) != nil ? "the previous checkpoint is intact" : "no earlier checkpoint exists"
             throw CheckpointError(error.message + "; " + previous)

@@ -44,18 +44,13 @@ public enum BLAS {
             a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 
-    /// y = alpha · Aᵀ · x + beta · y with A (rows, cols) row-major: column sums when x is all ones.
+    /// y = Aᵀ · x + beta · y with A (rows, cols) row-major: column sums when x is all ones.
     @inline(__always)
     static func gemvTransposed(
-        rows: Int, cols: Int, alpha: Float = 1, a: UnsafePointer<Float>, x: UnsafePointer<Float>,
-        beta: Float, y: UnsafeMutablePointer<Float>
+        rows: Int, cols: Int, a: UnsafePointer<Float>, x: UnsafePointer<Float>, beta: Float,
+        y: UnsafeMutablePointer<Float>
     ) {
         // Ours, not sgemv: OpenBLAS locks a process-wide buffer on every call (see SmallGEMM).
-        guard alpha == 1 else {
-            return cblas_sgemv(
-                CblasRowMajor, CblasTrans, blasint(rows), blasint(cols), alpha,
-                a, blasint(cols), x, 1, beta, y, 1)
-        }
         SmallGEMM.gemvTransposed(rows: rows, cols: cols, a: a, x: x, beta: beta, y: y)
     }
 

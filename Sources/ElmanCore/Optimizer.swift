@@ -48,19 +48,6 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
         case .adam, .adamw: ["exp_avg", "exp_avg_sq"]
         }
     }
-
-    /// Checks the values torch.optim itself rejects.
-    public func validate() throws(ModelConfigError) {
-        func fail(_ m: String) -> ModelConfigError { ModelConfigError(message: m) }
-        guard learningRate.isFinite, learningRate >= 0 else {
-            throw fail("learning rate must be ≥ 0, got \(learningRate)")
-        }
-        guard (0..<1).contains(beta1), (0..<1).contains(beta2) else { throw fail("betas must be in [0, 1)") }
-        guard epsilon.isFinite, epsilon >= 0 else { throw fail("epsilon must be ≥ 0") }
-        guard weightDecay.isFinite, weightDecay >= 0 else { throw fail("weight decay must be ≥ 0, got \(weightDecay)") }
-        guard momentum.isFinite, momentum >= 0 else { throw fail("momentum must be ≥ 0, got \(momentum)") }
-        if nesterov && momentum == 0 { throw fail("Nesterov momentum needs `momentum` > 0") }
-    }
 }
 
 /// Everything an optimiser remembers between steps, as a plain value that can be saved and restored.
@@ -126,7 +113,10 @@ public final class Optimizer {
         switch config.kind {
         case .sgd:
             let mu = Float(config.momentum), rate = Float(lr)
-            if let bufferStorage = slots["momentum_buffer"] {
+            if config.momentum != 0 {
+                guard let bufferStorage = slots["momentum_buffer"] else {
+                    preconditionFailure("SGD's momentum buffer is missing from an optimizer built with momentum")
+                }
                 let b = bufferStorage.baseAddress
                 let first = step == 1
                 for i in 0..<n {
@@ -144,7 +134,10 @@ public final class Optimizer {
                 }
             }
         case .adam, .adamw:
-            guard let mStore = slots["exp_avg"], let vStore = slots["exp_avg_sq"] else { return }
+            // The slots exist by construction (`init` makes `slotNames`); a missing one is a bug, never a no-op.
+            guard let mStore = slots["exp_avg"], let vStore = slots["exp_avg_sq"] else {
+                preconditionFailure("Adam's moments are missing from an optimizer built for \(config.kind)")
+            }
             let m = mStore.baseAddress, v = vStore.baseAddress
             // 1 − β is formed in Double before rounding, as torch.optim does (1 − Float(0.999) is 1.3e-5 off).
             let oneMinusB1 = Float(1 - config.beta1), oneMinusB2 = Float(1 - config.beta2)

@@ -32,7 +32,7 @@ public struct BatchPlan: Sendable {
     public func order(epoch: Int) -> [Int] {
         var order = Array(0..<windowCount)
         if shuffle {
-            var rng = ElmanCoreRandom.generator(seed: seed, stream: UInt64(epoch))
+            var rng = DataOrderRandom.generator(seed: seed, stream: UInt64(epoch))
             rng.shuffle(&order)
         }
         return order

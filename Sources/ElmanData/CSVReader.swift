@@ -101,9 +101,6 @@ public struct CSVReader {
         let wanted = try columns.map { (c) throws(DataError) in try index(c) }
         let filterIndex = try filter.map { (f) throws(DataError) in try index(f.column) }
         var out = [[Double]](repeating: [], count: columns.count)
-        // Room for every row at once, estimated from the header's length and the file's: a
-        // column grown by doubling held its old and new storage at once (1.5× its size).
-
         var seenFilterValues: [String] = []
         var otherFilterValues: Set<String> = []  // distinct values past the first 8, counted up to a bound
         // With `missing` error, the first bad cell; the file is read on in drop mode so that the

@@ -27,3 +27,11 @@ public struct Fingerprint: Sendable {
         u.withUnsafeBytes { combine(bytes: $0) }
     }
 }
+
+extension UInt64 {
+    /// 16 lowercase hex digits: how fingerprints are written in checkpoints and messages.
+    public var hex16: String {
+        let s = String(self, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+}

@@ -96,20 +96,3 @@ extension Checkpoint {
         get throws(CheckpointError) { try section(SectionKey.progress, as: ProgressRecord.self) }
     }
 }
-
-extension ModelConfig {
-    /// The model a run's options build for a dataset.
-    public init(options: TrainingOptions, data: WindowedDataset) {
-        self.init(
-            inputSize: data.inputSize, hiddenSize: options.hidden, outputSize: data.outputSize,
-            layers: options.layers, activation: options.activation, head: options.head)
-    }
-}
-
-extension UInt64 {
-    /// 16 lowercase hex digits.
-    public var hex16: String {
-        let s = String(self, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
-}

@@ -160,7 +160,12 @@ public struct RunError: Error, CustomStringConvertible {
 
     /// `context: underlying`, keeping the underlying error.
     public init(_ context: String, _ underlying: any Error) {
-        self.init(context.isEmpty ? "\(underlying)" : "\(context): \(underlying)", underlying: underlying)
+        self.init("\(context): \(underlying)", underlying: underlying)
+    }
+
+    /// `underlying` as a run's error, its message unchanged (it names its file or setting already).
+    public init(wrapping underlying: any Error) {
+        self.init("\(underlying)", underlying: underlying)
     }
 
     public var description: String { message }

@@ -5,7 +5,8 @@ import ElmanDistributed
 public enum StepPoint: Sendable {
     /// Before the batch is filled.
     case start
-    /// The local gradients are complete; the all-reduce is next.
+    /// The local gradients are complete; the rest of the all-reduce is next (with overlap, the
+    /// reductions of the parts backward finished have already started).
     case computed
     /// The all-reduce has summed gradients, loss and counts over every rank.
     case reduced

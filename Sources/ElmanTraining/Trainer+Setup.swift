@@ -102,7 +102,6 @@ extension Trainer {
         // single-threaded BLAS; a stateful run's lanes carry state, so it uses BLAS threads.
         let cores = options.threads ?? max(1, systemCoreCount() / max(1, comm.localSize))
         let replicaCount = options.stateful ? 1 : cores
-        BLASThreads.set(replicaCount > 1 ? 1 : cores)
 
         // 2. Data: loaded by every rank; scaling fitted on the training rows, or the checkpoint's.
         let prior = try resumed?.dataRecord
@@ -182,7 +181,7 @@ extension Trainer {
         self.init(
             comm: comm, options: options, data: data, dataRecord: record, schedule: schedule, network: network,
             optimizer: optimizer, progress: progress, resumedFrom: resumedFrom, notes: notes, lock: lock,
-            replicaCount: replicaCount)
+            replicaCount: replicaCount, blasThreads: replicaCount > 1 ? 1 : cores)
     }
 
     /// Loads and windows the data, checking it against a resumed checkpoint's record.
@@ -227,7 +226,7 @@ extension Trainer {
 
     /// Refuses a model and batch whose training memory exceeds this machine's, giving both.
     private static func checkMemory(_ model: ModelConfig, options: TrainingOptions, ranks: Int) throws {
-        do { try model.validate() } catch { throw RunError("", error) }
+        do { try model.validate() } catch { throw RunError(wrapping: error) }
         let perRank = (options.batchSize + ranks - 1) / ranks
         let machine = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
         let needed = model.trainingBytes(

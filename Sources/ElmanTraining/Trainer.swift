@@ -10,7 +10,8 @@ import ElmanRun
 ///
 ///     take my contiguous slice of the global batch (same order on all ranks, from the seed)
 ///     forward, loss SUM, backward                    (gradients of the sum of my terms)
-///     all-reduce [gradients | loss sum | term count | stop flag]   — one MPI_Allreduce
+///     all-reduce [gradients | loss sum | term count | stop flag]   — one MPI_Allreduce, or
+///                                                      per layer during backward (GradientReduction)
 ///     gradients /= global term count                 (exact mean over the global batch)
 ///     clip, optimiser update                         (identical on every rank)
 ///
@@ -29,13 +30,25 @@ public final class Trainer {
     /// read once a step on every rank and agreed on in the all-reduce, so all ranks stop together.
     /// Called from the training thread and from validation's replicas.
     public var stopRequested: @Sendable () -> Bool = { false }
+    /// The BLAS threads this run's kernels expect: 1 when replicas share the cores, the rank's
+    /// cores for a stateful run. BLAS threading is process-wide, so the caller sets it
+    /// (`BLASThreads.set(trainer.blasThreads)`) before `run`; the library never does.
+    public let blasThreads: Int
+    /// Runs after a checkpoint file is on disk and before it takes its name (a seam for tests
+    /// that kill the process mid-write); nothing by default.
+    public var beforeCheckpointRename: @Sendable () -> Void = {}
     /// Notes from preparing the run (a resume's changed settings), reported when it starts.
     public let notes: [String]
     /// How many replicas share this rank's batch (one per core it uses).
     public var replicaCount: Int { replicas.count }
     /// With several ranks and layers, start reducing each layer's gradient while the layers
     /// below still run backward (the same sums; `bench --no-overlap` measures without).
-    public var overlapsReduction = true
+    public var overlapsReduction: Bool {
+        get { reduction.overlaps }
+        set { reduction.overlaps = newValue }
+    }
+    /// The step's all-reduce, overlapped with backward where the run allows it.
+    let reduction: GradientReduction
 
     let localStep: LocalStep
     /// The rank's network and its copies, one per core the rank uses (`localStep` first).
@@ -55,9 +68,10 @@ public final class Trainer {
     init(
         comm: Communicator, options: TrainingOptions, data: WindowedDataset, dataRecord: DataRecord, schedule: Schedule,
         network: ElmanNetwork, optimizer: Optimizer, progress: ProgressRecord, resumedFrom: String?, notes: [String],
-        lock: DirectoryLock?, replicaCount: Int
+        lock: DirectoryLock?, replicaCount: Int, blasThreads: Int
     ) {
         self.lock = lock
+        self.blasThreads = blasThreads
         self.comm = comm
         self.options = options
         self.data = data
@@ -72,6 +86,7 @@ public final class Trainer {
         checkpoints = options.checkpointDirectory.map(CheckpointDirectory.init)
         localStep = LocalStep(network: network, data: data, loss: options.loss)
         replicas = Replicas(first: localStep, count: replicaCount)
+        reduction = GradientReduction(comm: comm, network: network)
     }
 
     // MARK: The loop
@@ -109,7 +124,7 @@ public final class Trainer {
 
                 // Reduce: all-reduce sums gradients, loss, counts and stop flags over every rank
                 // (the gradient in parts, started during backward, when `overlapping`).
-                try finishReduction()
+                try reduction.finish()
                 try observe(step, .reduced)
                 let loss = Double(reduce[.lossSum]) / Double(reduce[.termCount])
                 var stopRequested = reduce[.stopFlag] > 0
@@ -140,20 +155,14 @@ public final class Trainer {
                 let validationSeconds = validationLoss.map { _ in (clock.now - validationStart).seconds }
 
                 // Log.
-                let elapsed = (clock.now - started).seconds
-                let done = progress.step - startStep
                 let logged =
                     progress.step % options.logEvery == 0 || validationLoss != nil || progress.step == totalSteps
                 report(
                     .stepDone(
-                        StepReport(
-                            step: progress.step, epoch: epoch + 1, totalSteps: totalSteps, loss: meter.mean,
-                            validationLoss: validationLoss, lastValidationLoss: progress.lastValidationLoss,
-                            validationSeconds: validationSeconds, learningRate: lr, gradientNorm: norm,
-                            samplesPerSecond: Double(samples) / max(elapsed, 1e-9),
-                            elapsed: elapsed,
-                            remaining: Double(totalSteps - progress.step) * elapsed / Double(max(done, 1)),
-                            logged: logged)))
+                        stepReport(
+                            epoch: epoch, loss: meter.mean, validation: validationLoss.map { ($0, validationSeconds ?? 0) },
+                            lr: lr, gradientNorm: norm, samples: samples, elapsed: (clock.now - started).seconds,
+                            stepsDone: progress.step - startStep, logged: logged)))
                 if logged { meter.startWindow() }
 
                 // Checkpoint, and stop: every rank takes the same decision from the reduced values.
@@ -192,44 +201,16 @@ public final class Trainer {
 
     // MARK: Steps of the loop
 
-    /// Whether gradients are reduced in parts during backward (several ranks and layers).
-    private var overlapping: Bool { overlapsReduction && comm.size > 1 && network.config.layers > 1 }
-
-    /// Backward through the last forward pass; when `overlapping`, each part of the gradient
-    /// (head, then layers top down) starts its all-reduce as soon as backward has finished it,
-    /// and the recurrence lets those reductions progress between its steps.
-    private func backward() {
-        guard overlapping else { return network.backward() }
-        network.backward(final: { startReduction(of: $0) }, meanwhile: { comm.progress() })
-    }
-
-    /// Parts of this step's gradient whose reduction has started; an error starting one.
-    private var reductionsStarted = 0
-    private var reductionError: CommunicatorError?
-
-    private func startReduction(of part: Range<Int>) {
-        reductionsStarted += 1
-        let g = network.gradients.buffer
-        do { try comm.startAllReduceSum(UnsafeMutableBufferPointer(rebasing: g[part])) } catch {
-            reductionError = reductionError ?? error
-        }
-    }
-
-    /// Completes the step's all-reduce: the whole buffer at once, or (overlapping) the parts
-    /// backward has not started (all of them on a rank with no windows this step), then the
-    /// loss, count and stop-flag slots, and waits for all. Every rank starts the same parts in
-    /// the same order.
-    private func finishReduction() throws {
-        guard overlapping else { return try comm.allReduceSum(network.gradients.buffer) }
-        defer { reductionsStarted = 0 }
-        for part in network.layout.finalOrder.dropFirst(reductionsStarted) { startReduction(of: part) }
-        let g = network.gradients.buffer
-        startReduction(of: network.layout.count..<g.count)
-        if let error = reductionError {
-            reductionError = nil
-            throw error
-        }
-        try comm.finishReductions()
+    /// What the log section reports after a step: progress, losses, rates and the time left.
+    private func stepReport(
+        epoch: Int, loss: Double, validation: (loss: Double, seconds: Double)?, lr: Double, gradientNorm: Double,
+        samples: Int, elapsed: Double, stepsDone: Int, logged: Bool
+    ) -> StepReport {
+        StepReport(
+            step: progress.step, epoch: epoch + 1, totalSteps: totalSteps, loss: loss, validationLoss: validation?.loss,
+            lastValidationLoss: progress.lastValidationLoss, validationSeconds: validation?.seconds, learningRate: lr,
+            gradientNorm: gradientNorm, samplesPerSecond: Double(samples) / max(elapsed, 1e-9), elapsed: elapsed,
+            remaining: Double(totalSteps - progress.step) * elapsed / Double(max(stepsDone, 1)), logged: logged)
     }
 
     /// Runs this rank's part of step `step` forward and backward; returns its summed loss.
@@ -240,7 +221,7 @@ public final class Trainer {
             guard !windows.isEmpty else { return .zero }
             guard replicas.count > 1 && windows.count > 1 else {
                 let scored = localStep.forward(windows: windows)
-                backward()
+                reduction.backward()
                 return scored
             }
             return windows.withUnsafeBufferPointer { replicas.run(.list($0), gradient: true) }
@@ -254,7 +235,7 @@ public final class Trainer {
                     runsFrom: state.lanes.lazy.map { plan.row(lane: $0, offset: offset) }, steps: steps,
                     initialHidden: h0)
             }
-            backward()
+            reduction.backward()
             // Detached: the next step starts from this state, and no gradient flows back into it.
             state.carry(from: network)
             return scored
@@ -338,7 +319,9 @@ public final class Trainer {
         if v < (progress.bestValidationLoss ?? .infinity) {
             progress.bestValidationLoss = v
             progress.validationsWithoutImprovement = 0
-            if let dir = checkpoints, let bytes = try checkpointBytes() { try dir.writeBest(bytes) }
+            if let dir = checkpoints, let bytes = try checkpointBytes() {
+                try dir.writeBest(bytes, beforeRename: beforeCheckpointRename)
+            }
         } else {
             progress.validationsWithoutImprovement += 1
         }
@@ -452,11 +435,11 @@ public final class Trainer {
         var c = Checkpoint(
             model: network.config, parameters: network.parameters.array, optimizer: options.optimizer,
             optimizerState: optimizer.state)
-        c.setSection(SectionKey.training, options)
-        c.setSection(SectionKey.data, dataRecord)
-        c.setSection(SectionKey.progress, progress)
+        try c.setSection(SectionKey.training, options)
+        try c.setSection(SectionKey.data, dataRecord)
+        try c.setSection(SectionKey.progress, progress)
         if let lanes { c.state[CarriedState.tensorName] = lanes }
-        return c.serialized()
+        return try c.serialized()
     }
 
     /// Checks replicas, then rank 0 writes a checkpoint and moves `latest`.
@@ -475,9 +458,9 @@ public final class Trainer {
             return
         }
         do {
-            lastCheckpoint = try dir.write(bytes, step: progress.step, keep: options.keep)
+            lastCheckpoint = try dir.write(bytes, step: progress.step, keep: options.keep, beforeRename: beforeCheckpointRename)
         } catch {
-            throw RunError("", error)
+            throw RunError(wrapping: error)
         }
         report(.checkpointWritten(path: lastCheckpoint ?? ""))
     }
@@ -520,9 +503,4 @@ private struct LossMeter {
     }
     mutating func startWindow() { (sum, count) = (0, 0) }
     var mean: Double { sum / Double(max(count, 1)) }
-}
-
-extension Duration {
-    /// The duration in seconds.
-    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -37,6 +37,15 @@ final class FaultInjection: StepObserver {
         }
     }
 
+    /// `ELMAN_DIST_CHECKPOINT_DELAY_MS`: milliseconds each checkpoint file waits on disk under
+    /// its temporary name, so a test can kill the process mid-write; nil when unset.
+    static var checkpointDelay: (@Sendable () -> Void)? {
+        guard let raw = getenv("ELMAN_DIST_CHECKPOINT_DELAY_MS"), let ms = UInt32(String(cString: raw)), ms > 0 else {
+            return nil
+        }
+        return { usleep(ms * 1000) }
+    }
+
     private static func parse(_ name: String) -> (Int, Int)? {
         guard let raw = getenv(name) else { return nil }
         let parts = String(cString: raw).split(separator: ":").compactMap { Int($0) }

@@ -230,6 +230,8 @@ struct Train: ParsableCommand {
                 announce: { if !quietGiven { print($0) } })
             trainer.observers = FaultInjection.fromEnvironment.map { [$0] } ?? []
             trainer.stopRequested = { StopSignal.isRequested }
+            if let delay = FaultInjection.checkpointDelay { trainer.beforeCheckpointRename = delay }
+            BLASThreads.set(trainer.blasThreads)
             let printer = try comm.agree {
                 try ProgressPrinter(
                     options: trainer.options, mode: progress, isRoot: comm.isRoot, ranks: comm.size,

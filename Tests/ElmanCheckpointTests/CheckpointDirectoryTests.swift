@@ -9,7 +9,7 @@ struct CheckpointDirectoryTests {
     func latestAndKeep() throws {
         let dir = CheckpointDirectory(path: try Scratch.directory() + "/run")
         try dir.prepare()
-        let bytes = Samples.checkpoint().serialized()
+        let bytes = try Samples.checkpoint().serialized()
         for step in [10, 20, 30, 40] { try dir.write(bytes, step: step, keep: 2) }
         #expect(dir.stepFiles() == ["step-00000030.safetensors", "step-00000040.safetensors"])
         #expect(try dir.latest() == dir.path + "/step-00000040.safetensors")

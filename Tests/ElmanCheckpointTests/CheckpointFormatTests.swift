@@ -188,7 +188,7 @@ struct CheckpointFormatTests {
 
     @Test("every single-bit flip anywhere in the file is detected")
     func bitFlips() throws {
-        let bytes = Samples.checkpoint().serialized()
+        let bytes = try Samples.checkpoint().serialized()
         // The undamaged file loads: a reader that refused everything would pass the loop below.
         #expect(try Checkpoint(bytes: bytes) == Samples.checkpoint())
         var rng = SeededGenerator(seed: 3)
@@ -215,7 +215,7 @@ struct CheckpointFormatTests {
 
     @Test("seeded random mutations never crash or hang the reader")
     func mutationFuzz() throws {
-        let seed = Samples.checkpoint().serialized()
+        let seed = try Samples.checkpoint().serialized()
         var rng = SeededGenerator(seed: 2026)
         var rejected = 0
         for _ in 0..<fuzzIterations(3000) {

@@ -1,3 +1,4 @@
+import ElmanCore
 import ElmanData
 import ElmanDistributed
 import ElmanInference
@@ -15,5 +16,6 @@ func train(
     var o = options
     o.quiet = true
     let trainer = try Trainer(comm: LocalCommunicator(), options: o, data: data, start: start, settings: settings)
+    BLASThreads.set(trainer.blasThreads)  // as the tool does: the caller owns process-wide settings
     return (trainer, try trainer.run())
 }

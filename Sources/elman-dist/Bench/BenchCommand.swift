@@ -105,6 +105,7 @@ struct Bench: ParsableCommand {
                 let trainer = try Trainer(
                     comm: comm, options: options, data: DataOptions(source: .csv(path: data), target: target),
                     start: .fresh)
+                BLASThreads.set(trainer.blasThreads)
                 let loaded = (clock.now - start).seconds
                 _ = try trainer.run()
                 let total = (clock.now - start).seconds
@@ -156,6 +157,7 @@ struct Bench: ParsableCommand {
             _ = Roofline.sgemmGFLOPs(m: 64, n: 64, k: 64, seconds: 0)
             let rssBefore = residentBytes()
             let trainer = try Trainer(comm: comm, options: options, series: series)
+            BLASThreads.set(trainer.blasThreads)
             let t = StepTimer(measureFrom: warmup, separateWait: comm.size > 1)
             trainer.observers = [t]
             trainer.overlapsReduction = overlap
