@@ -19,7 +19,13 @@ if [ -z "${ELMAN_NO_CLUSTER:-}" ] && launch/testing/cluster.sh check 2>/dev/null
 fi
 log=$(mktemp)
 # Every test is a Swift Testing test; XCTest would only report an empty run.
-swift test --skip-build --disable-xctest "$@" 2>&1 | tee "$log"
-# One closing line with the counts (swift test has already failed this script otherwise).
-passed=$(grep -oE 'Test run with [0-9]+ tests? in [0-9]+ suites? passed' "$log" | grep -oE '[0-9]+' | head -1 || true)
-echo "tests: ${passed:-0} passed, 0 failed"
+status=0
+swift test --skip-build --disable-xctest "$@" 2>&1 | tee "$log" || status=$?
+# One closing line with the counts, read from the runner's own lines: a test (every case of a
+# parameterised one together) that passed, failed or was skipped.
+count() { grep -cE "$1" "$log" || true; }
+passed=$(count '^✔ Test .* passed after')
+failed=$(count '^✘ Test .* failed after')
+skipped=$(count '^. Test .* skipped')
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[ "$status" -eq 0 ] && [ "$passed" -gt 0 ] || exit $((status == 0 ? 1 : status))

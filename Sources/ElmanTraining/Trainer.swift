@@ -299,7 +299,8 @@ public final class Trainer {
         return RunOutline(
             layers: m.layers, hidden: m.hiddenSize, activation: m.activation.rawValue, parameters: network.layout.count,
             trainWindows: data.trainCount, validationWindows: data.validationCount, lanes: lanes,
-            batchSize: options.batchSize, ranks: comm.size, firstStep: progress.step + 1, totalSteps: totalSteps)
+            batchSize: options.batchSize, ranks: comm.size, overlapsReduction: reduction.overlapping,
+            firstStep: progress.step + 1, totalSteps: totalSteps)
     }
 
     // MARK: Validation

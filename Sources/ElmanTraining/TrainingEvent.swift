@@ -33,6 +33,8 @@ public struct RunOutline: Sendable {
     public var lanes: Lanes?
     public var batchSize: Int
     public var ranks: Int
+    /// Whether each layer's gradient is all-reduced while backward runs on the layers below.
+    public var overlapsReduction: Bool
     /// 1-based: the first step this run takes.
     public var firstStep: Int
     public var totalSteps: Int

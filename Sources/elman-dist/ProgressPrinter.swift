@@ -88,7 +88,8 @@ final class ProgressPrinter {
                 }
             say(
                 "training \(o.layers)×\(o.hidden) \(o.activation) RNN, \(o.parameters) parameters, \(data) "
-                    + "on \(o.ranks) rank\(o.ranks == 1 ? "" : "s"), steps \(o.firstStep)…\(o.totalSteps)")
+                    + "on \(o.ranks) rank\(o.ranks == 1 ? "" : "s"), steps \(o.firstStep)…\(o.totalSteps)"
+                    + (o.overlapsReduction ? ", gradients all-reduced layer by layer during backward" : ""))
         case let .note(text):
             say(Diagnostics.flags(in: text))
         case let .stepDone(report):
