@@ -83,10 +83,21 @@ let package = Package(
     ]
 )
 
+/// Whether this package is being built as a dependency of another (SwiftPM checks it out under
+/// `.build/checkouts`). SwiftPM refuses a dependency whose targets carry unsafe flags, so the two
+/// below apply only when elman-dist is built on its own: a dependent gets the libraries with the
+/// build settings it chooses (a release build optimises them anyway) and baseline x86-64 code.
+var builtAsDependency: Bool {
+    let directory = Context.packageDirectory
+    return directory.contains("/.build/checkouts/") || directory.contains("/SourcePackages/checkouts/")
+}
+
 /// The numerical targets are compiled with optimisation even in debug builds:
 /// an unoptimised SIMD activation is a hundred times slower and would make the
 /// test suite's training runs crawl.
-var optimised: [SwiftSetting] { [.unsafeFlags(["-O"], .when(configuration: .debug))] }
+var optimised: [SwiftSetting] {
+    builtAsDependency ? [] : [.unsafeFlags(["-O"], .when(configuration: .debug))]
+}
 
 /// On x86_64 the numerical core is compiled for AVX2 and FMA (x86-64-v3, every x86 server since
 /// 2013): its 16-wide vector kernels (tanh, log-sum-exp) then take two instructions where
@@ -95,7 +106,7 @@ var optimised: [SwiftSetting] { [.unsafeFlags(["-O"], .when(configuration: .debu
 /// one line; `ELMAN_DIST_PORTABLE=1 swift build` builds for baseline x86-64 instead.
 var vectorISA: [SwiftSetting] {
     #if arch(x86_64)
-    if ProcessInfo.processInfo.environment["ELMAN_DIST_PORTABLE"] == nil {
+    if ProcessInfo.processInfo.environment["ELMAN_DIST_PORTABLE"] == nil && !builtAsDependency {
         return [.unsafeFlags(["-target-cpu", "haswell"])]
     }
     #endif

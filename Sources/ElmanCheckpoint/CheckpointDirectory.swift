@@ -38,13 +38,9 @@ public struct CheckpointDirectory: Sendable {
                 throw CheckpointError("checkpoint directory \(path): \(error)")
             }
         }
-        let probe = path + "/.write-probe-\(getpid())"
-        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else {
-            throw CheckpointError("checkpoint directory \(path) is not writable: \(String(cString: strerror(errno)))")
+        do { try Files.checkWritable(path) } catch {
+            throw CheckpointError("checkpoint directory \(path) is not writable: \(error.message)")
         }
-        close(fd)
-        unlink(probe)
     }
 
     /// Writes `bytes` as the checkpoint of `step`, moves `latest` to it, and keeps the newest `keep`.
@@ -136,35 +132,20 @@ public func resolveCheckpoint(_ argument: String) throws(CheckpointError) -> Str
 /// the kernel releases it when the process ends, however it ends, so a crashed run never
 /// leaves a stale lock. The file records the holder for the message another process gets.
 public final class DirectoryLock {
-    private let fd: Int32
+    private let lock: FileLock
 
     /// Takes the lock at once or throws, naming the process that holds it.
     public init(directory: String) throws(CheckpointError) {
-        let path = directory + "/.lock"
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw CheckpointError("cannot lock checkpoint directory \(directory): \(String(cString: strerror(errno)))")
-        }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            var holder = [UInt8](repeating: 0, count: 200)
-            let n = pread(fd, &holder, holder.count, 0)
-            close(fd)
-            let who = String(decoding: holder.prefix(max(0, n)), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+        do {
+            lock = try FileLock(path: directory + "/.lock", holder: "process \(getpid()) on \(Files.hostName)\n")
+        } catch where error.code == EWOULDBLOCK {
             throw CheckpointError(
-                "checkpoint directory \(directory) is in use by another run (\(who.isEmpty ? "holder unknown" : who)); wait for it to end or choose another `checkpointDir`"
+                "checkpoint directory \(directory) is in use by another run (\(error.message.isEmpty ? "holder unknown" : error.message)); wait for it to end or choose another `checkpointDir`"
             )
+        } catch {
+            throw CheckpointError("cannot lock checkpoint directory \(directory): \(error.code.map(Files.reason) ?? error.message)")
         }
-        var host = [UInt8](repeating: 0, count: 256)
-        gethostname(&host, host.count - 1)
-        let name = String(decoding: host.prefix { $0 != 0 }, as: UTF8.self)
-        let text = Array("process \(getpid()) on \(name)\n".utf8)
-        _ = ftruncate(fd, 0)
-        _ = pwrite(fd, text, text.count, 0)
-        self.fd = fd
     }
-
-    deinit { close(fd) }
 }
 
 extension CheckpointDirectory {

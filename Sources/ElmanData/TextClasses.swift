@@ -94,18 +94,22 @@ enum TextReader {
     /// Calls `visit` with every Unicode scalar of the file, reading it in chunks.
     private static func scan(_ path: String, _ visit: (UInt32) throws(DataError) -> Void) throws(DataError) {
         // The same messages as any other source for a missing, unreadable or odd path.
-        let fd: Int32
-        do { fd = try Files.openRegular(path).fd } catch { throw DataError(error.message) }
-        defer { close(fd) }
+        let file: OpenFile
+        do { file = try Files.openRegular(path).file } catch { throw DataError(error.message) }
         var buffer = [UInt8](repeating: 0, count: chunk + 4)
         var carried = 0  // bytes of an incomplete sequence kept from the previous chunk
         var offset = 0  // file offset of buffer[0]
         while true {
-            let n = buffer.withUnsafeMutableBytes { raw in
-                Glibc.read(fd, raw.baseAddress.map { $0 + carried }, chunk)
+            let read = buffer.withUnsafeMutableBytes { raw in
+                Result { () throws(FileError) in
+                    try file.read(into: raw.baseAddress.map { $0 + carried }, count: chunk, path: path)
+                }
             }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw DataError("\(path): \(Files.reason(errno))") }
+            let n: Int
+            switch read {
+            case let .success(count): n = count
+            case let .failure(error): throw DataError(error.message)
+            }
             let end = carried + n
             let atEOF = n == 0
             var i = 0

@@ -5,7 +5,15 @@ import Glibc
 /// A file that cannot be read or written, with a one-line reason naming the path.
 public struct FileError: Error, CustomStringConvertible, Equatable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The file concerned, when the failure is about one.
+    public var path: String?
+    /// The errno of the call that failed, when one did.
+    public var code: Int32?
+    public init(_ message: String, path: String? = nil, code: Int32? = nil) {
+        self.message = message
+        self.path = path
+        self.code = code
+    }
     public var description: String { message }
 }
 
@@ -17,41 +25,40 @@ public struct FileError: Error, CustomStringConvertible, Equatable {
 public enum Files {
     /// The bytes of the regular file at `path`, refusing one larger than `limit` bytes.
     public static func read(_ path: String, limit: Int = .max) throws(FileError) -> [UInt8] {
-        let (fd, size) = try openRegular(path, limit: limit)
-        defer { close(fd) }
+        let (file, size) = try openRegular(path, limit: limit)
         var bytes = [UInt8](repeating: 0, count: size)
         let (filled, failure) = bytes.withUnsafeMutableBytes { raw in
-            transfer(raw.count) { done in Glibc.read(fd, raw.baseAddress.map { $0 + done }, raw.count - done) }
+            transfer(raw.count) { done in
+                Glibc.read(file.descriptor, raw.baseAddress.map { $0 + done }, raw.count - done)
+            }
         }
-        guard failure == 0 else { throw FileError("\(path): \(reason(failure))") }
+        guard failure == 0 else { throw FileError("\(path): \(reason(failure))", path: path, code: failure) }
         if filled < bytes.count { bytes.removeLast(bytes.count - filled) }
         return bytes
     }
 
     /// Opens the regular file at `path` for reading and returns it with its size, refusing a
-    /// directory, a device or a file larger than `limit` bytes. The caller closes it.
-    public static func openRegular(_ path: String, limit: Int = .max) throws(FileError) -> (fd: Int32, size: Int) {
+    /// directory, a device, a FIFO or a file larger than `limit` bytes.
+    public static func openRegular(_ path: String, limit: Int = .max) throws(FileError) -> (file: OpenFile, size: Int) {
         // O_NONBLOCK: opening a FIFO that nobody writes would otherwise block for good, before
         // fstat can refuse it. A regular file ignores the flag.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw FileError("\(path): cannot open (\(reason(errno).lowercased()))") }
-        do throws(FileError) {
-            var info = stat()
-            guard fstat(fd, &info) == 0 else { throw FileError("\(path): \(reason(errno))") }
-            guard (info.st_mode & S_IFMT) == S_IFREG else {
-                throw FileError(
-                    "\(path): " + ((info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "not a regular file"))
-            }
-            guard Int(info.st_size) <= limit else {
-                throw FileError(
-                    "\(path): larger than " + (limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit) bytes")
-                        + " (\(Int(info.st_size)) bytes)")
-            }
-            return (fd, Int(info.st_size))
-        } catch {
-            close(fd)
-            throw error
+        guard fd >= 0 else {
+            throw FileError("\(path): cannot open (\(reason(errno).lowercased()))", path: path, code: errno)
         }
+        let file = OpenFile(fd)
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileError("\(path): \(reason(errno))", path: path, code: errno) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw FileError(
+                "\(path): " + ((info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "not a regular file"), path: path)
+        }
+        guard Int(info.st_size) <= limit else {
+            throw FileError(
+                "\(path): larger than " + (limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit) bytes")
+                    + " (\(Int(info.st_size)) bytes)", path: path)
+        }
+        return (file, Int(info.st_size))
     }
 
     /// The file at `path` as UTF-8 text (invalid sequences are an error, not replaced).

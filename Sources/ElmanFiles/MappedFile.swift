@@ -16,8 +16,8 @@ public final class MappedFile {
     private static let page = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     init(path: String, limit: Int) throws(FileError) {
-        let (fd, size) = try Files.openRegular(path, limit: limit)
-        defer { close(fd) }
+        let (file, size) = try Files.openRegular(path, limit: limit)
+        let fd = file.descriptor  // closed when `file` goes; the mapping stays valid after that
         guard size > 0 else {
             base = nil
             bytes = UnsafeBufferPointer(start: nil, count: 0)

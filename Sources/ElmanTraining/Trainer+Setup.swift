@@ -100,8 +100,7 @@ extension Trainer {
         }
         // The cores this rank may use: one replica of the network on each (windows), with
         // single-threaded BLAS; a stateful run's lanes carry state, so it uses BLAS threads.
-        let cores = options.threads ?? max(1, systemCoreCount() / max(1, comm.localSize))
-        let replicaCount = options.stateful ? 1 : cores
+        let (replicaCount, blasThreads) = Self.parallelism(options, comm: comm)
 
         // 2. Data: loaded by every rank; scaling fitted on the training rows, or the checkpoint's.
         let prior = try resumed?.dataRecord
@@ -181,7 +180,18 @@ extension Trainer {
         self.init(
             comm: comm, options: options, data: data, dataRecord: record, schedule: schedule, network: network,
             optimizer: optimizer, progress: progress, resumedFrom: resumedFrom, notes: notes, lock: lock,
-            replicaCount: replicaCount, blasThreads: replicaCount > 1 ? 1 : cores)
+            replicaCount: replicaCount, blasThreads: blasThreads)
+    }
+
+    /// How a run of `options` uses the rank's cores: replicas of the network, and the BLAS
+    /// threads their kernels expect (1 when replicas share the cores). BLAS threading is
+    /// process-wide, so the caller sets it: before `init`, from this (OpenBLAS set to one thread
+    /// only after the replicas' threads start left steps at 1/32 1.7× slower, in the slow mode
+    /// of the pool's wake-ups), and again from `blasThreads` if a resumed run's options differ.
+    public static func parallelism(_ options: TrainingOptions, comm: Communicator) -> (replicas: Int, blasThreads: Int) {
+        let cores = options.threads ?? max(1, systemCoreCount() / max(1, comm.localSize))
+        let replicas = options.stateful ? 1 : cores
+        return (replicas, replicas > 1 ? 1 : cores)
     }
 
     /// Loads and windows the data, checking it against a resumed checkpoint's record.

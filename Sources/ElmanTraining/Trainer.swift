@@ -31,8 +31,8 @@ public final class Trainer {
     /// Called from the training thread and from validation's replicas.
     public var stopRequested: @Sendable () -> Bool = { false }
     /// The BLAS threads this run's kernels expect: 1 when replicas share the cores, the rank's
-    /// cores for a stateful run. BLAS threading is process-wide, so the caller sets it
-    /// (`BLASThreads.set(trainer.blasThreads)`) before `run`; the library never does.
+    /// cores for a stateful run. BLAS threading is process-wide, so the caller sets it (see
+    /// `parallelism`); the library never does.
     public let blasThreads: Int
     /// Runs after a checkpoint file is on disk and before it takes its name (a seam for tests
     /// that kill the process mid-write); nothing by default.

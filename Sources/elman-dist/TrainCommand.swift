@@ -224,6 +224,7 @@ struct Train: ParsableCommand {
             + [start.checkpointPath].compactMap { $0 }
         try runDistributed(deadline: collectiveTimeout) { comm in
             StopSignal.install()
+            BLASThreads.set(Trainer.parallelism(options, comm: comm).blasThreads)
             let trainer = try Trainer(
                 comm: comm, options: options, data: dataOptions, start: start, settings: settings,
                 dataRequest: dataRequest, fitBatchToData: batchSize == nil,
@@ -231,7 +232,8 @@ struct Train: ParsableCommand {
             trainer.observers = FaultInjection.fromEnvironment.map { [$0] } ?? []
             trainer.stopRequested = { StopSignal.isRequested }
             if let delay = FaultInjection.checkpointDelay { trainer.beforeCheckpointRename = delay }
-            BLASThreads.set(trainer.blasThreads)
+            // A resumed run's own options may ask for other threads than the command line's.
+            if trainer.blasThreads != BLASThreads.current { BLASThreads.set(trainer.blasThreads) }
             let printer = try comm.agree {
                 try ProgressPrinter(
                     options: trainer.options, mode: progress, isRoot: comm.isRoot, ranks: comm.size,

@@ -15,7 +15,8 @@ func train(
 ) throws -> (Trainer, TrainingSummary) {
     var o = options
     o.quiet = true
+    // As the tool does: the caller owns process-wide settings.
+    BLASThreads.set(Trainer.parallelism(o, comm: LocalCommunicator()).blasThreads)
     let trainer = try Trainer(comm: LocalCommunicator(), options: o, data: data, start: start, settings: settings)
-    BLASThreads.set(trainer.blasThreads)  // as the tool does: the caller owns process-wide settings
     return (trainer, try trainer.run())
 }

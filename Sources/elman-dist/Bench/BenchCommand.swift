@@ -102,10 +102,10 @@ struct Bench: ParsableCommand {
                 options.steps = 1
                 options.quiet = true
                 options.threads = threads
+                BLASThreads.set(Trainer.parallelism(options, comm: comm).blasThreads)
                 let trainer = try Trainer(
                     comm: comm, options: options, data: DataOptions(source: .csv(path: data), target: target),
                     start: .fresh)
-                BLASThreads.set(trainer.blasThreads)
                 let loaded = (clock.now - start).seconds
                 _ = try trainer.run()
                 let total = (clock.now - start).seconds
@@ -156,8 +156,8 @@ struct Bench: ParsableCommand {
             // BLAS allocates its buffers on first use: do that before the memory baseline.
             _ = Roofline.sgemmGFLOPs(m: 64, n: 64, k: 64, seconds: 0)
             let rssBefore = residentBytes()
+            BLASThreads.set(Trainer.parallelism(options, comm: comm).blasThreads)
             let trainer = try Trainer(comm: comm, options: options, series: series)
-            BLASThreads.set(trainer.blasThreads)
             let t = StepTimer(measureFrom: warmup, separateWait: comm.size > 1)
             trainer.observers = [t]
             trainer.overlapsReduction = overlap
