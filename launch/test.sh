@@ -24,8 +24,8 @@ swift test --skip-build --disable-xctest "$@" 2>&1 | tee "$log" || status=$?
 # One closing line with the counts, read from the runner's own lines: a test (every case of a
 # parameterised one together) that passed, failed or was skipped.
 count() { grep -cE "$1" "$log" || true; }
-passed=$(count '^✔ Test .* passed after')
-failed=$(count '^✘ Test .* failed after')
-skipped=$(count '^. Test .* skipped')
+passed=$(count '^✔ Test ".*" (with [0-9]+ test cases )?passed after')
+failed=$(count '^✘ Test ".*" (with [0-9]+ test cases )?failed after')
+skipped=$(count '^➜ Test "(.*)" skipped')
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 [ "$status" -eq 0 ] && [ "$passed" -gt 0 ] || exit $((status == 0 ? 1 : status))

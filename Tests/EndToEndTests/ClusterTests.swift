@@ -146,7 +146,9 @@ struct ClusterTests {
             let job = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let clock = ContinuousClock(), start = clock.now
             while !FileManager.default.fileExists(atPath: run + "/step-00000020.safetensors") {
-                try #require(clock.now - start < .seconds(120), "no checkpoint within 120 s")
+                let output = (try? String(contentsOfFile: shared + "/job.out", encoding: .utf8)) ?? ""
+                try #require(Cluster.slurmJobs > 0, "the job ended before its first checkpoint: \(output)")
+                try #require(clock.now - start < .seconds(120), "no checkpoint within 120 s: \(output)")
                 usleep(50_000)
             }
             try interrupt(job)

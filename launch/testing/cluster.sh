@@ -225,6 +225,15 @@ up() {
   check
   mkdir -p "$dir/ctld" "$dir/spool" "$dir/log" "$dir/shared"
   chmod 1777 "$dir/shared"
+  # A cluster started from another checkout has that checkout in its hosts' private /tmp, not
+  # this one: start it again from here.
+  if alive "$dir/slurmctld.pid" && [ "$(cat "$dir/root" 2>/dev/null)" != "$root" ]; then
+    log "restarting the cluster, started from $(cat "$dir/root" 2>/dev/null || echo 'another checkout')"
+    down
+    mkdir -p "$dir/ctld" "$dir/spool" "$dir/log" "$dir/shared"
+    chmod 1777 "$dir/shared"
+  fi
+  echo "$root" >"$dir/root"
   # A cluster already up keeps its configuration and ports (up is idempotent).
   if alive "$dir/slurmctld.pid" && [ -s "$dir/slurm.conf" ]; then
     ctld_port=$(sed -n 's/^SlurmctldPort=//p' "$dir/slurm.conf")
