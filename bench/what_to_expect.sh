@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The README's "What to expect" table: for every bundled series (and a trending one made here),
-# train with the given flags (default: none) on the first 80% of the rows and score
-# `eval --data` on a later file: the T+1 rows before the cut (the history a forecaster has)
-# and the last 20%, so that every row of the last 20% is forecast and scored and none of those
-# targets was seen in training. Prints model RMSE / last-value RMSE (below 1: the model wins).
+# train with the given flags (default: none) on the first 80% of the rows, then score the last
+# 20% with `eval --data FULL --test-size N`: every row before each forecast is its history, and
+# none of the scored targets was seen in training. Prints model RMSE over the last value's RMSE,
+# and over the seasonal naive's of the series' natural period (below 1: the model wins).
 # Usage: bench/what_to_expect.sh [TRAIN FLAGS…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,16 +11,9 @@ bin=.build/release/elman-dist
 [ -x "$bin" ] || swift build -c release >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# The history each forecast needs: T rows, one more for the first change.
-args=" $* "
-seq_len=16
-[[ $args =~ \ --seq-len[\ =]([0-9]+)\  ]] && seq_len=${BASH_REMATCH[1]}
-context=$((seq_len + 1))
-[[ $args == *" --no-difference "* ]] && context=$seq_len
-python3 - "$work" "$context" <<'PY'
+python3 - "$work" <<'PY'
 import csv, math, random, sys
 work = sys.argv[1]
-context = int(sys.argv[2])
 def split(src, name, column=None, value=None):
     rows = list(csv.reader(open(src)))
     head, body = rows[0], rows[1:]
@@ -29,7 +22,8 @@ def split(src, name, column=None, value=None):
         body = [r for r in body if r[k] == value]
     cut = int(len(body) * 0.8)
     csv.writer(open(f"{work}/{name}-train.csv", "w")).writerows([head] + body[:cut])
-    csv.writer(open(f"{work}/{name}-test.csv", "w")).writerows([head] + body[max(0, cut - context):])
+    csv.writer(open(f"{work}/{name}-full.csv", "w")).writerows([head] + body)
+    open(f"{work}/{name}-test-size", "w").write(str(len(body) - cut))
 split("examples/data/seattle-temps.csv", "temps")
 split("examples/data/seattle-weather.csv", "weather")
 for s in ["AMZN", "MSFT", "IBM", "AAPL", "GOOG"]:
@@ -41,10 +35,12 @@ csv.writer(open(f"{work}/trend.csv", "w")).writerows([["t", "v"]] + rows)
 split(f"{work}/trend.csv", "trend")
 PY
 printf '| flags | hourly temp | daily max temp | trend | AMZN | MSFT | IBM | AAPL | GOOG |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n| %s |' "${*:-(defaults)}"
-for s in temps:temp weather:temp_max trend:v AMZN:price MSFT:price IBM:price AAPL:price GOOG:price; do
-  f=${s%%:*}; t=${s##*:}
-  "$bin" train --data "$work/$f-train.csv" --target "$t" --quiet --checkpoint-dir "$work/ck-$f" "$@" >/dev/null
-  "$bin" eval --checkpoint "$work/ck-$f" --data "$work/$f-test.csv" --json |
-    python3 -c "import json,sys; o=json.load(sys.stdin); print(' %.3f |' % (o['rmse'] / o['naive']['rmse']), end='')"
+# series:target:period (the seasonal naive's: a day of hours, a week of days, the wave, a year of months)
+for s in temps:temp:24 weather:temp_max:7 trend:v:52 AMZN:price:12 MSFT:price:12 IBM:price:12 AAPL:price:12 GOOG:price:12; do
+  IFS=: read -r f t period <<<"$s"
+  "$bin" train --data "$work/$f-train.csv" --target "$t" --quiet --checkpoint-dir "$work/ck-$f" "$@" >/dev/null 2>&1
+  "$bin" eval --checkpoint "$work/ck-$f" --data "$work/$f-full.csv" --test-size "$(cat "$work/$f-test-size")" \
+    --season "$period" --json |
+    python3 -c "import json,sys; o=json.load(sys.stdin); print(' %.3f (%.3f) |' % (o['rmse'] / o['naive']['rmse'], o['rmse'] / o['seasonal']['rmse']), end='')"
 done
 echo

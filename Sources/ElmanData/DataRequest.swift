@@ -14,6 +14,8 @@ public struct DataRequest: Equatable, Sendable {
     public var missing: MissingPolicy?
     /// Whether to model changes; nil when not said (a new run then differences CSV series).
     public var difference: Bool?
+    /// Model seasonal changes of this period (train's `--season`); nil when not said.
+    public var season: Int?
     /// Sampling of a formula or sine source: part of the source, so it may change.
     public var points: Int?
     public var xStep: Double?
@@ -21,9 +23,10 @@ public struct DataRequest: Equatable, Sendable {
 
     public init(
         source: DataSpec? = nil, target: String? = nil, features: [String]? = nil, filter: String? = nil,
-        missing: MissingPolicy? = nil, difference: Bool? = nil, points: Int? = nil, xStep: Double? = nil,
-        xStart: Double? = nil
+        missing: MissingPolicy? = nil, difference: Bool? = nil, season: Int? = nil, points: Int? = nil,
+        xStep: Double? = nil, xStart: Double? = nil
     ) {
+        self.season = season
         self.source = source
         self.target = target
         self.features = features
@@ -49,9 +52,16 @@ public struct DataRequest: Equatable, Sendable {
         if let points { grid.points = points }
         if let xStep { grid.step = xStep }
         if let xStart { grid.start = xStart }
+        if let season {
+            guard season >= 2 else { throw DataError.usage("`season` must be at least 2, got \(season)") }
+            guard difference != false else {
+                throw DataError.usage("`season` models seasonal changes; it cannot be combined with `noDifference`")
+            }
+            guard !source.isText else { throw DataError.usage("`season` is for numeric series, not text") }
+        }
         return DataOptions(
             source: source, target: target, features: features, filter: filter, missing: missing ?? .error, grid: grid,
-            difference: difference ?? source.isCSV)
+            difference: difference ?? source.isCSV, season: season)
     }
 }
 
@@ -75,6 +85,7 @@ extension DataOptions {
                     ? "`difference` contradicts the checkpoint, which was trained on levels, not differences"
                     : "`noDifference` contradicts the checkpoint, which was trained on differences")
         }
+        try agree("season", request.season, season ?? 0) { $0 == 0 ? "" : "\($0)" }
         var resolved = self
         if let source = request.source {
             // A model reads one kind of data: a text file given to a CSV model (or the reverse)

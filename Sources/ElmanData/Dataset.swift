@@ -15,12 +15,20 @@ public struct DataOptions: Equatable, Sendable, Codable {
     public var grid: SamplingGrid
     /// Model first differences (v[r] − v[r−1]) instead of levels: for trending series such as prices.
     public var difference: Bool
+    /// Model seasonal changes v[r] − v[r−season] instead (implies `difference`): the model then
+    /// starts as the seasonal-naive forecast. Nil for none (and in checkpoints before it existed).
+    public var season: Int?
+
+    /// The differencing lag of a model of changes: the season, or 1.
+    public var lag: Int { season ?? 1 }
 
     public init(
         source: DataSpec, target: String? = nil, features: [String]? = nil, filter: String? = nil,
-        missing: MissingPolicy = .error, grid: SamplingGrid = SamplingGrid(), difference: Bool = false
+        missing: MissingPolicy = .error, grid: SamplingGrid = SamplingGrid(), difference: Bool = false,
+        season: Int? = nil
     ) {
-        self.difference = difference
+        self.difference = difference || season != nil
+        self.season = season
         self.source = source
         self.target = target
         self.features = features
@@ -41,9 +49,12 @@ public struct Series: Sendable {
     public var targetName: String
     /// For text: the characters, class i = vocabulary[i]; nil for numeric data.
     public var vocabulary: [String]?
-    /// When the columns hold first differences: the target's levels, one row longer
-    /// (levels[r + 1] = levels[r] + target[r]).
+    /// When the columns hold differences: the target's levels, `lag` rows longer
+    /// (levels[r + lag] = levels[r] + target[r]).
     public var levels: [Double]?
+    /// The differencing lag: 0 for levels, 1 for changes from one row to the next, K for
+    /// seasonal changes (the value K rows earlier subtracted).
+    public var lag = 0
     /// For text: the character classes, compactly (then `target` is empty).
     public var classes: ClassIndices?
 
@@ -61,16 +72,21 @@ public struct Series: Sendable {
     /// Number of rows.
     public var rowCount: Int { classes?.count ?? target.count }
 
-    /// The series of first differences: row r holds v[r+1] − v[r] of every column, and
-    /// `levels` keeps the target's original values.
-    public func differenced() throws(DataError) -> Series {
+    /// The series of differences at `lag`: row r holds v[r+lag] − v[r] of every column (first
+    /// differences for lag 1, seasonal ones for a season's length), and `levels` keeps the
+    /// target's original values.
+    public func differenced(lag: Int = 1) throws(DataError) -> Series {
         guard vocabulary == nil else { throw DataError("`difference` is for numeric series, not text") }
         guard levels == nil else { return self }
-        func diff(_ c: [Double]) -> [Double] { zip(c.dropFirst(), c).map { $0 - $1 } }
+        guard lag == 1 || lag < rowCount else {
+            throw DataError.usage("`season` \(lag) needs more than \(lag) rows; the data has \(rowCount)")
+        }
+        func diff(_ c: [Double]) -> [Double] { zip(c.dropFirst(lag), c).map { $0 - $1 } }
         var s = Series(
             featureColumns: featureColumns.map(diff), featureNames: featureNames, target: diff(target),
             targetName: targetName, vocabulary: nil)
         s.levels = target
+        s.lag = lag
         return s
     }
 
@@ -78,7 +94,7 @@ public struct Series: Sendable {
     /// characters outside it are an error.
     public static func load(_ options: DataOptions, vocabulary fixed: [String]? = nil) throws(DataError) -> Series {
         let series = try loadLevels(options, vocabulary: fixed)
-        return options.difference ? try series.differenced() : series
+        return options.difference ? try series.differenced(lag: options.lag) : series
     }
 
     private static func loadLevels(_ options: DataOptions, vocabulary fixed: [String]?) throws(DataError) -> Series {
@@ -167,7 +183,8 @@ public struct WindowedDataset: Sendable {
     private let classes: ClassIndices?
     /// The target's levels in original units, for reporting without rounding through Float; empty for text.
     private let levels: [Double]
-    /// 1 when rows hold first differences (dataset row r is level row r + 1), else 0.
+    /// The differencing lag: dataset row r is level row r + levelOffset (0 for levels, 1 for
+    /// first differences, K for seasonal ones).
     public let levelOffset: Int
 
     /// Whether targets are classes (cross-entropy) rather than values.
@@ -194,10 +211,10 @@ public struct WindowedDataset: Sendable {
         switch split {
         case .windows:
             guard n > T else {
-                // A model of changes has one row fewer than the file: count in the file's rows.
-                let d = series.levels == nil ? 0 : 1
+                // A model of changes has `lag` rows fewer than the file: count in the file's rows.
+                let d = series.lag
                 throw DataError.usage(
-                    "`seqLen` \(T) needs at least \(T + 1 + d) rows\(d == 1 ? " (of which \(T + 1) changes)" : ""), the data has \(n + d)"
+                    "`seqLen` \(T) needs at least \(T + 1 + d) rows\(d > 0 ? " (of which \(T + 1) changes)" : ""), the data has \(n + d)"
                 )
             }
             let windows = n - T
@@ -226,7 +243,7 @@ public struct WindowedDataset: Sendable {
         validationCount = validation
         vocabulary = series.vocabulary
         classes = series.classes
-        levelOffset = series.levels == nil ? 0 : 1
+        levelOffset = series.lag
 
         let fitRows = 0..<min(n, split == .windows ? train + T : train)
         var fp = Fingerprint()
@@ -345,8 +362,8 @@ public struct WindowedDataset: Sendable {
     @inline(__always)
     private func target(row: Int) -> Float { classes.map { Float($0[row]) } ?? targets[row] }
 
-    /// Whether rows hold first differences.
-    public var isDifferenced: Bool { levelOffset == 1 }
+    /// Whether rows hold differences (first or seasonal).
+    public var isDifferenced: Bool { levelOffset > 0 }
 
     /// Writes the windows starting at `starts` into arrays (see the buffer version).
     public func fill<C: Collection<Int>>(windows starts: C, everyStep: Bool, x: inout [Float], y: inout [Float]) {
@@ -362,21 +379,32 @@ public struct WindowedDataset: Sendable {
     /// A model output for dataset row `row` turned into the target's level in original units.
     public func predictedLevel(row: Int, output: Float) -> Double {
         let value = normalization.target.denormalize(Double(output))
-        return isDifferenced ? level(row: row - 1) + value : value
+        // A model of changes at lag K forecasts the change from K rows before the target.
+        return isDifferenced ? level(row: row - levelOffset) + value : value
     }
 
     /// The scaled target (or class index) at `row`.
     public func scaledTarget(row: Int) -> Float { target(row: row) }
 
-    /// The mean absolute error of the last-value forecast over the training rows, in the
-    /// target's units: the scale of MASE. Nil for text.
-    public var inSampleNaiveMAE: Double? {
+    /// The dominant period of the target on the training rows (`Seasonality.dominantPeriod`):
+    /// the lag at which its changes correlate most; nil for text or too few rows.
+    public func dominantPeriod() -> (period: Int, autocorrelation: Double)? {
         guard !isClassification else { return nil }
         let end = min(rowCount, split == .windows ? trainCount + seqLen : trainCount)
-        let first = isDifferenced ? 0 : 1
+        return Seasonality.dominantPeriod((-levelOffset..<end).map { level(row: $0) }[...])
+    }
+
+    /// The mean absolute error over the training rows, in the target's units, of the naive
+    /// forecast of `period`: the last value (1) or the seasonal naive (a season's length). The
+    /// scale of MASE (M4: the seasonal naive's when there is a season). Nil for text.
+    public func inSampleNaiveMAE(period: Int = 1) -> Double? {
+        guard !isClassification else { return nil }
+        let end = min(rowCount, split == .windows ? trainCount + seqLen : trainCount)
+        // Rows whose level `period` rows earlier is in the data (level row r + offset − period ≥ 0).
+        let first = max(0, period - levelOffset)
         guard end > first else { return nil }
         var sum = 0.0
-        for r in first..<end { sum += abs(level(row: r) - level(row: r - 1)) }
+        for r in first..<end { sum += abs(level(row: r) - level(row: r - period)) }
         return sum / Double(end - first)
     }
 }

@@ -89,16 +89,16 @@ extension TrainedModel {
             var x = [Float](repeating: 0, count: batch.count * T)
             var y = [Float](repeating: 0, count: batch.count * T)
             data.fill(windows: batch, everyStep: false, x: &x, y: &y)
-            var level = batch.map { data.level(row: $0 + T - 1) }  // the last known level
-            let last = level
+            // The last known level, and for a model of changes the last `lag` levels it adds to.
+            let last = batch.map { data.level(row: $0 + T - 1) }
+            var recent = batch.map { w in LevelRing((0..<lag).map { data.level(row: w + T - lag + $0) }, lag: lag) }
             for lead in 1...H {
                 x.withUnsafeBufferPointer { network.forward($0, batch: batch.count, steps: T) }
                 for (k, w) in batch.enumerated() {
                     let scaled = network.lastOutput(k)[0]
                     let value = dataRecord.normalization.target.denormalize(Double(scaled))
-                    // A differenced model forecasts the change: add it to the level so far.
-                    let forecast = data.isDifferenced ? level[k] + value : value
-                    level[k] = forecast
+                    // A model of changes forecasts the change: add it to the level `lag` steps back.
+                    let forecast = recent[k].next(value)
                     let actual = data.level(row: w + T + lead - 1)
                     model[lead - 1].append((forecast, actual))
                     naive[lead - 1].append((last[k], actual))

@@ -52,7 +52,9 @@ extension TrainedModel {
             h = network.finalHidden()
             window.removeFirst(chunk)
         }
-        var level = series.levels?.last
+        // A model of changes at lag K adds its forecast to the level K steps before: the last K
+        // levels, forecasts included, in a ring (a long horizon keeps no more than that).
+        var recent = LevelRing(series.levels ?? [], lag: lag)
         for _ in 0..<horizon {
             let steps = window.count
             window.withUnsafeBufferPointer { x in
@@ -65,12 +67,7 @@ extension TrainedModel {
             let scaled = network.lastOutput(0)[0]
             // The model's next value: a level, or for differenced series a change added to the last level.
             let value = dataRecord.normalization.target.denormalize(Double(scaled))
-            if let l = level {
-                level = l + value
-                try emit(l + value)
-            } else {
-                try emit(value)
-            }
+            try emit(recent.next(value))
             if isStateful {
                 // Carry the state; the next step reads only the value just forecast.
                 h = network.finalHidden()
@@ -96,7 +93,8 @@ extension TrainedModel {
         x.withUnsafeBufferPointer { network.forward($0, batch: 1, steps: T) }
         let scaled = network.lastOutput(0)[0]
         let value = dataRecord.normalization.target.denormalize(Double(scaled))
-        return series.levels.map { ($0.last ?? 0) + value } ?? value
+        guard let levels = series.levels, lag > 0 else { return value }
+        return levels[levels.count - lag] + value
     }
 
     /// A univariate series of `values` of the target, through the checkpoint's pipeline
@@ -108,8 +106,34 @@ extension TrainedModel {
                 "`input` is for a model of \(name) alone; this one reads \(dataRecord.featureNames.joined(separator: ", ")): give a CSV of \(options.seqLen) rows with `data`"
             )
         }
+        guard values.count >= rowsToForecastFrom else {
+            let why = lag > 1 ? " (a window of \(options.seqLen) seasonal changes, each \(lag) values apart)" : ""
+            throw RunError.usage(
+                "the model forecasts from \(rowsToForecastFrom) values of \(name)\(why); `input` gives \(values.count)")
+        }
         let series = Series(
             featureColumns: [values], featureNames: [name], target: values, targetName: name, vocabulary: nil)
-        return dataRecord.options.difference ? try series.differenced() : series
+        return lag > 0 ? try series.differenced(lag: lag) : series
+    }
+}
+
+/// The last `lag` levels of a series (none for a model of levels): a forecast of change is added
+/// to the level `lag` steps before it, and becomes the newest level.
+struct LevelRing {
+    private var levels: [Double]
+    private var oldest = 0
+
+    init(_ history: [Double], lag: Int) {
+        levels = lag > 0 ? Array(history.suffix(lag)) : []
+    }
+
+    /// The next level from a model output: `value` itself for a model of levels, else the level
+    /// `lag` steps back plus the change `value`.
+    mutating func next(_ value: Double) -> Double {
+        guard !levels.isEmpty else { return value }
+        let level = levels[oldest] + value
+        levels[oldest] = level
+        oldest = (oldest + 1) % levels.count
+        return level
     }
 }

@@ -59,9 +59,12 @@ public final class TrainedModel {
             scaling: .fixed(dataRecord.normalization), split: isStateful ? .stream : .windows)
     }
 
-    /// Rows a forecast needs: T values (stateless) or at least one (stateful), one more when the
-    /// model reads differences.
-    public var rowsToForecastFrom: Int { (isStateful ? 1 : options.seqLen) + (dataRecord.options.difference ? 1 : 0) }
+    /// Rows a forecast needs: T values (stateless) or at least one (stateful), `lag` more when
+    /// the model reads differences (one, or a season).
+    public var rowsToForecastFrom: Int { (isStateful ? 1 : options.seqLen) + lag }
+
+    /// The differencing lag of the model's data: 0 for levels, 1 for changes, the season for seasonal changes.
+    public var lag: Int { dataRecord.options.difference ? dataRecord.options.lag : 0 }
 
     /// Which predictions to make on a dataset.
     public enum Selection: Sendable, Equatable {
@@ -95,6 +98,23 @@ public final class TrainedModel {
         case (.stream, .validation): .lane(warm: 0..<data.trainCount, scored: data.trainCount..<(data.rowCount - 1))
         case (.stream, .train): .lane(warm: 0..<0, scored: 0..<(data.trainCount - 1))
         case (.stream, .all): .lane(warm: 0..<0, scored: 0..<(data.rowCount - 1))
+        }
+    }
+
+    /// The last `count` predictions of a dataset, every row before them read as history: a
+    /// held-out tail scored with what a forecaster has (`eval --test-size`).
+    public func lastPredictions(_ data: WindowedDataset, count: Int) throws -> Selection {
+        switch selection(data, .all) {
+        case let .windows(all):
+            guard count <= all.count else {
+                throw RunError.usage("`testSize` \(count) is more than the \(all.count) predictions the data gives")
+            }
+            return .windows((all.upperBound - count)..<all.upperBound)
+        case let .lane(_, scored):
+            guard count <= scored.count else {
+                throw RunError.usage("`testSize` \(count) is more than the \(scored.count) predictions the data gives")
+            }
+            return .lane(warm: 0..<(scored.upperBound - count), scored: (scored.upperBound - count)..<scored.upperBound)
         }
     }
 

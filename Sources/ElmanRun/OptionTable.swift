@@ -81,7 +81,7 @@ public enum OptionTable {
     /// with the rows, every name a library may write in backticks.
     public static let otherSettings: Set<String> = [
         "data", "target", "features", "where", "missing", "points", "xStep", "xStart", "difference", "noDifference",
-        "resume", "init", "input", "horizon", "season", "temperature", "length", "prime", "split",
+        "resume", "init", "input", "horizon", "season", "temperature", "length", "prime", "split", "testSize",
     ]
 }
 

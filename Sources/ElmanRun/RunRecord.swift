@@ -26,8 +26,9 @@ public struct DataRecord: Codable, Equatable, Sendable {
     public var targetName: String
     public var fingerprint: String
     public var trainWindows: Int
-    /// The last-value forecast's mean absolute error over the training rows, in the target's
-    /// units: MASE's scale (nil for text, and in checkpoints written before it was recorded).
+    /// The naive forecast's mean absolute error over the training rows, in the target's units:
+    /// MASE's scale. The last value's, or for a seasonal model the seasonal naive's (the M4
+    /// convention); nil for text, and in checkpoints written before it was recorded.
     public var naiveMAE: Double?
     public var validationWindows: Int
 }

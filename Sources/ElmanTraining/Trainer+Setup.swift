@@ -111,6 +111,15 @@ extension Trainer {
             let resolved = try source ?? prior.map { (p) throws(DataError) in try p.options.resolving(dataRequest) }
             return try Self.loadData(options: options, source: resolved, series: inMemory, prior: prior)
         }
+        // A strong season the model would otherwise miss: said, with the flag that models it.
+        if start.isNew, let chosen = source, chosen.source.isCSV, chosen.season == nil,
+            let (period, r) = data.dominantPeriod(), r >= Self.seasonHint
+        {
+            notes.append(
+                String(
+                    format: "the changes of %@ repeat every %d rows (autocorrelation %.2f): `season` %d models what the value %d rows earlier does not explain, starting as that seasonal naive",
+                    record.targetName, period, r, period, period))
+        }
         if fitBatchToData, !options.stateful, start.isNew, (1..<options.batchSize).contains(data.trainCount) {
             notes.append(
                 "batch size \(data.trainCount): every training window (the default, \(options.batchSize), is more than the data has)"
@@ -183,6 +192,11 @@ extension Trainer {
             replicaCount: replicaCount, blasThreads: blasThreads)
     }
 
+    /// The autocorrelation of the changes at their dominant period from which training suggests
+    /// `season`: on the bundled series the hourly temperatures reach 0.997 at 24 rows, the others
+    /// at most 0.30 (a synthetic wave of period 52 in noise) and 0.25 (monthly prices).
+    static let seasonHint = 0.5
+
     /// How a run of `options` uses the rank's cores: replicas of the network, and the BLAS
     /// threads their kernels expect (1 when replicas share the cores). BLAS threading is
     /// process-wide, so the caller sets it: before `init`, from this (OpenBLAS set to one thread
@@ -219,7 +233,7 @@ extension Trainer {
             options: source, normalization: data.normalization, vocabulary: data.vocabulary,
             featureNames: series.featureNames, targetName: series.targetName,
             fingerprint: data.fingerprint.hex16, trainWindows: data.trainCount,
-            validationWindows: data.validationCount, naiveMAE: data.inSampleNaiveMAE)
+            validationWindows: data.validationCount, naiveMAE: data.inSampleNaiveMAE(period: source.season ?? 1))
         return (data, record)
     }
 

@@ -54,24 +54,25 @@ struct DataArguments: ParsableArguments {
             """)
     var difference: Bool?
 
-    /// What the flags say about the data, as a request (settings left out are nil).
-    func request() throws -> DataRequest {
+    /// What the flags say about the data, as a request (settings left out are nil); `season` is
+    /// train's `--season`.
+    func request(season: Int? = nil) throws -> DataRequest {
         let feats = features.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
         if let feats, feats.isEmpty || feats.contains("") {
             throw ValidationError("--features must name at least one column")
         }
         return DataRequest(
             source: try data.map { (d) throws(DataError) in try DataSpec(parsing: d) }, target: target, features: feats,
-            filter: filter, missing: missing, difference: difference, points: points, xStep: xStep,
+            filter: filter, missing: missing, difference: difference, season: season, points: points, xStep: xStep,
             xStart: xStart)
     }
 
     /// A new run's data options, or nil when --data was not given.
-    func options() throws -> DataOptions? {
-        let request = try request()
+    func options(season: Int? = nil) throws -> DataOptions? {
+        let request = try request(season: season)
         guard request.source != nil else {
-            if target != nil || features != nil || filter != nil || difference != nil {
-                throw ValidationError("--target, --features, --where and --difference need --data")
+            if target != nil || features != nil || filter != nil || difference != nil || season != nil {
+                throw ValidationError("--target, --features, --where, --difference and --season need --data")
             }
             return nil
         }

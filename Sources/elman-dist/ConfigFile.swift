@@ -13,9 +13,6 @@ import TOMLKit
 /// flags override the file. Tables, dates and nested arrays are refused: a run's settings
 /// are one flat list.
 enum ConfigFile {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
 
     /// Replaces `--config FILE` in `arguments` by the file's settings, put right after the subcommand.
     static func expand(_ arguments: [String]) throws -> [String] {
@@ -28,16 +25,16 @@ enum ConfigFile {
             path = String(args[i].dropFirst("--config=".count))
             args.remove(at: i)
         } else {
-            guard i + 1 < args.count else { throw Failure(description: "--config needs a file") }
+            guard i + 1 < args.count else { throw CommandFailure(usage: "--config needs a file") }
             path = args[i + 1]
             args.removeSubrange(i...i + 1)
         }
         let text: String
         do { text = try Files.readText(path, limit: 1 << 20) } catch {
-            throw Failure(description: "config file \(error)")
+            throw CommandFailure(usage: "config file \(error)")
         }
         let settings = try parse(text, name: path)
-        guard args.first == "train" else { throw Failure(description: "--config is for train") }
+        guard args.first == "train" else { throw CommandFailure(usage: "--config is for train") }
         // The file's settings first (the command line's win), and the file itself, which the
         // run then knows as one of its inputs (no output may replace it).
         args.insert(contentsOf: settings + ["--config=" + path], at: 1)
@@ -48,14 +45,14 @@ enum ConfigFile {
     static func parse(_ text: String, name: String) throws -> [String] {
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch let e as TOMLParseError {
-            throw Failure(description: "\(name):\(e.source.begin.line): \(e.description)")
+            throw CommandFailure(usage: "\(name):\(e.source.begin.line): \(e.description)")
         } catch {
-            throw Failure(description: "\(name): \(error)")
+            throw CommandFailure(usage: "\(name): \(error)")
         }
         var out: [String] = []
         for (rawKey, value) in table {
             let key = rawKey.replacingOccurrences(of: "_", with: "-")
-            func fail(_ problem: String) -> Failure { Failure(description: "\(name): key '\(rawKey)' \(problem)") }
+            func fail(_ problem: String) -> CommandFailure { CommandFailure(usage: "\(name): key '\(rawKey)' \(problem)") }
             guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
                 throw fail("is not a flag name")
             }

@@ -30,6 +30,7 @@ enum Diagnostics {
         case let e as AgreedFailure: exitCode(e.underlying)
         case let e as RunError: e.isUsage ? 64 : 1
         case let e as DataError: e.isUsage ? 64 : 1
+        case let e as CommandFailure: e.isUsage ? 64 : 1
         case is ValidationError: 64
         default: 1
         }

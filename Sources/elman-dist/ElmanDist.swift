@@ -51,9 +51,6 @@ struct ElmanDist: ParsableCommand {
             if standardErrorFailed { Glibc.exit(1) }
         } catch let reported as Reported {
             Glibc.exit(reported.code)
-        } catch let failure as ConfigFile.Failure {
-            printError("error: \(failure.description)")
-            Glibc.exit(64)
         } catch where !isParserError(error) {
             printError("error: " + Diagnostics.message(error))
             Glibc.exit(Diagnostics.exitCode(error))

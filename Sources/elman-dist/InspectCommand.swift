@@ -56,7 +56,8 @@ struct Inspect: ParsableCommand {
                     + [
                         d.options.filter.map { "where \($0)" } ?? "every row",
                         "missing \(d.options.missing.rawValue)",
-                        d.options.difference ? "changes (differenced)" : "levels",
+                        d.options.season.map { "seasonal changes (lag \($0))" }
+                            ?? (d.options.difference ? "changes (differenced)" : "levels"),
                     ].joined(separator: ", "))
             print(
                 "scaling         \(d.normalization.kind.rawValue)"
@@ -116,13 +117,15 @@ struct ExportedModel: Encodable {
     var target: String?
     var features: [String]?
     var difference: Bool?
+    /// A model of seasonal changes: its period (add its output to the value this many steps back).
+    var season: Int?
     /// normalised = (value − shift) / scale, per feature; the target's is undone on the output.
     var featureScaling: [Scaling]?
     var targetScaling: Scaling?
     var vocabulary: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case nonlinearity, head, stateful, target, features, difference, vocabulary
+        case nonlinearity, head, stateful, target, features, difference, season, vocabulary
         case inputSize = "input_size", hiddenSize = "hidden_size", outputSize = "output_size", numLayers = "num_layers"
         case seqLen = "seq_len", featureScaling = "feature_scaling", targetScaling = "target_scaling"
     }
@@ -143,6 +146,7 @@ struct ExportedModel: Encodable {
             target = d.targetName
             features = d.featureNames
             difference = d.options.difference
+            season = d.options.season
             vocabulary = d.vocabulary
             if d.vocabulary == nil {
                 featureScaling = d.normalization.features.map { Scaling(shift: $0.shift, scale: $0.scale) }

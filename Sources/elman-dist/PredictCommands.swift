@@ -140,9 +140,15 @@ struct Eval: ParsableCommand {
         parsing: .unconditional,
         help: "Score leads 1…H, feeding the model's predictions back (windowed models of the target alone).")
     var horizon: Int?
+    @Option(
+        parsing: .unconditional,
+        help: "Score only the last N predictions, every row before them read as history (a held-out tail of one file).")
+    var testSize: Int?
     @Flag(help: "Print one JSON object (keys in the README).") var json = false
 
     func validate() throws {
+        if let testSize, testSize < 1 { throw ValidationError("--test-size must be at least 1, got \(testSize)") }
+        if testSize != nil && split != nil { throw ValidationError("--test-size and --split cannot be combined") }
         if let season, season < 1 { throw ValidationError("--season must be at least 1, got \(season)") }
         if let horizon, horizon < 1 { throw ValidationError("--horizon must be at least 1, got \(horizon)") }
     }
@@ -155,8 +161,11 @@ struct Eval: ParsableCommand {
         }
         let d = try m.dataset(request)
         let selection =
-            request.isNewData ? m.selection(d, .all) : split.map { m.selection(d, $0) } ?? m.defaultSelection(d)
+            try testSize.map { try m.lastPredictions(d, count: $0) }
+            ?? (request.isNewData ? m.selection(d, .all) : split.map { m.selection(d, $0) } ?? m.defaultSelection(d))
         guard selection.count > 0 else { throw CommandFailure("no \(split?.rawValue ?? "") windows to evaluate") }
+        // A seasonal model is compared with the seasonal naive of its season unless told otherwise.
+        let season = season ?? m.dataRecord.options.season
         let e = m.evaluate(d, selection, season: season)
         var leads: [LeadErrors]? = nil
         if let horizon, case let .windows(windows) = selection {
@@ -165,7 +174,9 @@ struct Eval: ParsableCommand {
         if horizon != nil && leads == nil { throw CommandFailure("--horizon needs a windowed (not stateful) model") }
 
         let source = (try m.dataOptions(request)).source.description
-        let what = request.isNewData ? "all" : (split ?? (d.validationCount > 0 ? .validation : .all)).rawValue
+        let what =
+            testSize.map { "last \($0)" }
+            ?? (request.isNewData ? "all" : (split ?? (d.validationCount > 0 ? .validation : .all)).rawValue)
         let unit = m.dataRecord.targetName
         if json {
             print(try EvaluationJSON(e, split: what, data: source, unit: unit, season: season, leads: leads).encoded())
@@ -173,7 +184,9 @@ struct Eval: ParsableCommand {
         }
         let kind = m.isStateful ? "predictions along one lane, its state carried," : "windows"
         let part =
-            request.isNewData ? "" : what == "validation" ? "held-out validation " : what == "train" ? "training " : ""
+            testSize != nil
+            ? "last "
+            : request.isNewData ? "" : what == "validation" ? "held-out validation " : what == "train" ? "training " : ""
         print("\(e.windows) \(part)\(kind) of \(source)" + (e.model == nil ? "" : "; errors in \(unit)"))
         guard let mm = e.model, let naive = e.naive else {
             print(
@@ -194,18 +207,19 @@ struct Eval: ParsableCommand {
             print(
                 row("seasonal naive (\(season))", [g(s.mae), g(s.rmse), g(s.mase), g(s.smape)]) + "   over \(s.count)")
         }
+        // The verdict against the best baseline given: the last value or the seasonal naive.
+        var best = (name: "the last-value forecast's", rmse: naive.rmse)
+        if let s = e.seasonal, s.rmse.isFinite, s.rmse < naive.rmse, let season {
+            best = ("the seasonal naive's (\(season))", s.rmse)
+        }
         print(
-            !(mm.rmse.isFinite && naive.rmse.isFinite)
+            !(mm.rmse.isFinite && best.rmse.isFinite)
                 ? "no RMSE to compare"
-                : naive.rmse == 0
-                ? String(format: "the last-value forecast is exact here (the target does not change); the model's RMSE is %.6g", mm.rmse)
-                : mm.rmse < naive.rmse
-                ? String(
-                    format: "the model's RMSE is %.1f%% below the last-value forecast's",
-                    100 * (1 - mm.rmse / naive.rmse))
-                : String(
-                    format: "the model's RMSE is %.1f%% above the last-value forecast's",
-                    100 * (mm.rmse / naive.rmse - 1)))
+                : best.rmse == 0
+                ? String(format: "the naive forecast is exact here (the target does not change); the model's RMSE is %.6g", mm.rmse)
+                : mm.rmse < best.rmse
+                ? String(format: "the model's RMSE is %.1f%% below ", 100 * (1 - mm.rmse / best.rmse)) + best.name
+                : String(format: "the model's RMSE is %.1f%% above ", 100 * (mm.rmse / best.rmse - 1)) + best.name)
         if let leads {
             print("")
             print(row("lead", ["model MAE", "model RMSE", "naive MAE", "naive RMSE"]))

@@ -39,10 +39,16 @@ struct Reported: Error {
     var code: Int32
 }
 
-/// A command's failure with its message (rendered by `Diagnostics` like any other error).
+/// A command's failure with its message (rendered by `Diagnostics` like any other error);
+/// `isUsage` for a problem with what the user asked for (exit 64), such as a bad config file.
 struct CommandFailure: Error, CustomStringConvertible {
     var description: String
+    var isUsage = false
     init(_ description: String) { self.description = description }
+    init(usage description: String) {
+        self.description = description
+        isUsage = true
+    }
 }
 
 /// Runs `body` on an MPI world (a singleton of size 1 without mpirun) and turns every

@@ -28,6 +28,14 @@ struct Train: ParsableCommand {
             """)
 
     @OptionGroup(title: "Data") var dataArguments: DataArguments
+    @Option(
+        parsing: .unconditional,
+        help: """
+            Model seasonal changes v[t] − v[t−K] (K rows: 24 for hourly data with a daily cycle, 7 for daily \
+            data with a weekly one): the model starts as the seasonal-naive forecast and learns what it \
+            misses; eval compares with the seasonal naive of K.
+            """)
+    var season: Int?
 
     // Every option below is a row of `OptionTable` under the same name, bound to it in `settings()`.
 
@@ -202,8 +210,8 @@ struct Train: ParsableCommand {
         // `auto`: what a requeued job runs, the same command each time: continue the run the
         // directory holds, or start one there when it holds none.
         let resume = resume == "auto" ? (Self.holdsCheckpoint(checkpointDir) ? "latest" : nil) : resume
-        let dataRequest = try dataArguments.request()
-        let dataOptions = resume == nil ? try dataArguments.options() : nil
+        let dataRequest = try dataArguments.request(season: season)
+        let dataOptions = resume == nil ? try dataArguments.options(season: season) : nil
         var start = RunStart.fresh
         if let resume {
             let path = resume == "latest" ? (checkpointDir ?? "") : resume

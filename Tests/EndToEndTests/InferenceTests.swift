@@ -134,7 +134,11 @@ struct InferenceTests {
         #expect(horizon.stdout.split(separator: "\n").count == 4)
         let short = try Harness.run(["predict", "--checkpoint", model, "--input", "46,47,48"])
         #expect(
-            short.status == 1 && short.stderr == "error: the model forecasts from 17 values of temp; the data has 3\n")
+            short.status == 64 && short.stderr == "error: the model forecasts from 17 values of temp; --input gives 3\n")
+        // The same rule for a file of too few rows: the data is the problem there, not a flag.
+        let threeRows = try copy("seattle-temps.csv") { [$0[0]] + rows.suffix(3) }
+        let three = try Harness.run(["predict", "--checkpoint", model, "--data", threeRows])
+        #expect(three.status == 1 && three.stderr == "error: the model forecasts from 17 values of temp; the data has 3\n")
     }
 
     @Test("a model with a head on every step gets one predict row per step of every window")

@@ -1,7 +1,8 @@
 """Round trip with PyTorch through the README's own snippet: elman-dist trains and exports a model
-of levels and a model of changes; the README's Python block, run as written beside the exported
-file, must forecast what `elman-dist predict --input` forecasts, and its `forecast` function
-must reproduce `elman-dist predict` on every 25th window of the training data.
+of levels, a model of changes and a model of seasonal changes (--season 24); the README's Python
+block, run as written beside the exported file, must forecast what `elman-dist predict --input`
+forecasts (levels and changes: its example gives T + 1 values), and its `forecast` function must
+reproduce `elman-dist predict` on every 25th window of the training data (all three).
 
     python3 Tests/scripts/torch_roundtrip.py [path/to/elman-dist]
 
@@ -36,7 +37,7 @@ def main():
         temps = [float(r["temp"]) for r in csv.DictReader(f)]
     snippet = readme_snippet()
     worst = 0.0
-    for kind, flags in (("levels", ["--no-difference"]), ("changes", [])):
+    for kind, flags in (("levels", ["--no-difference"]), ("changes", []), ("seasonal", ["--season", "24"])):
         work = tempfile.mkdtemp()
         ck = os.path.join(work, "ck")
         run("train", "--data", DATA, "--target", "temp", "--steps", "40", "--quiet", "--checkpoint-dir", ck, *flags)
@@ -48,22 +49,26 @@ def main():
         os.chdir(work)
         try:
             with contextlib.redirect_stdout(printed):
-                exec(compile(snippet, "README.md", "exec"), scope)
+                # The example call at its end gives 17 values: too few for a seasonal model.
+                code = snippet if "--season" not in flags else snippet[:snippet.index("\n# The last")]
+                exec(compile(code, "README.md", "exec"), scope)
         finally:
             os.chdir(cwd)
-        theirs = float(printed.getvalue().split()[-1])
-        values = "45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61"
-        ours = float(run("predict", "--checkpoint", ck, "--input", values).split()[-1].split(",")[1])
-        diff = abs(theirs - ours)
-        print(f"{kind}: README snippet {theirs:.6f}, predict --input {ours:.6f}, |difference| {diff:.2e}")
-        worst = max(worst, diff)
+        forecast, T = scope["forecast"], scope["meta"]["seq_len"]
+        lag = {"levels": 0, "changes": 1, "seasonal": 24}[kind]
+        if kind != "seasonal":  # the README's example gives 17 values: T + 1
+            theirs = float(printed.getvalue().split()[-1])
+            values = "45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61"
+            ours = float(run("predict", "--checkpoint", ck, "--input", values).split()[-1].split(",")[1])
+            diff = abs(theirs - ours)
+            print(f"{kind}: README snippet {theirs:.6f}, predict --input {ours:.6f}, |difference| {diff:.2e}")
+            worst = max(worst, diff)
 
         # The snippet's forecast() on the windows of the training data, against `predict`.
-        forecast, T = scope["forecast"], scope["meta"]["seq_len"]
         rows = list(csv.DictReader(io.StringIO(run("predict", "--checkpoint", ck))))[::25]
         for r in rows:
             row = int(r["row"])  # the target's row in the file's data rows
-            mine = forecast(temps[row - T - 1:row] if kind == "changes" else temps[row - T:row])
+            mine = forecast(temps[row - T - lag:row])
             worst = max(worst, abs(mine - float(r["predicted"])))
         print(f"{kind}: {len(rows)} windows compared")
     print(f"max |PyTorch - elman-dist| = {worst:.2e}")
