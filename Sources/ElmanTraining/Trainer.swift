@@ -439,8 +439,24 @@ public final class Trainer {
         try c.setSection(SectionKey.training, options)
         try c.setSection(SectionKey.data, dataRecord)
         try c.setSection(SectionKey.progress, progress)
+        if let calibration = calibration() { try c.setSection(SectionKey.calibration, calibration) }
         if let lanes { c.state[CarriedState.tensorName] = lanes }
         return try c.serialized()
+    }
+
+    /// The calibration of next-step intervals: the absolute errors, in the target's units, of up
+    /// to 4096 validation windows evenly spread (a forward pass of a few milliseconds). Nil for
+    /// stateful and text models and runs without validation. Rank 0 alone, with the weights it writes.
+    func calibration() -> Calibration? {
+        guard case .windows = schedule, !data.isClassification, data.validationCount > 0 else { return nil }
+        let stride = max(1, data.validationCount / 4096)
+        var errors: [Double] = []
+        ForwardPass(localStep).windows(Array(Swift.stride(from: data.trainCount, to: data.windowCount, by: stride))) {
+            w, output in
+            let row = w + data.seqLen
+            errors.append(abs(data.predictedLevel(row: row, output: output[0]) - data.level(row: row)))
+        }
+        return Calibration(absoluteErrors: errors)
     }
 
     /// Checks replicas, then rank 0 writes a checkpoint and moves `latest`.

@@ -44,9 +44,18 @@ struct Predict: ParsableCommand {
     var horizon: Int?
     @Option(help: "Write CSV here instead of standard output (an existing file needs --force).") var out: String?
     @OptionGroup var overwrite: ForceFlag
+    @Option(
+        parsing: .unconditional,
+        help: "Add lower and upper columns: a prediction interval at this level (0.9: 90%), calibrated on held-out errors.")
+    var interval: Double?
 
     func validate() throws {
         if let horizon, horizon < 1 { throw ValidationError("--horizon must be at least 1, got \(horizon)") }
+        try validateInterval(interval)
+        if interval != nil, let horizon, horizon > 1 {
+            throw ValidationError(
+                "--interval is calibrated one step ahead; with feed-back the error of later steps grows: give --horizon 1")
+        }
     }
 
     func run() throws {
@@ -64,14 +73,18 @@ struct Predict: ParsableCommand {
         }
         let output = try CommandOutput(
             path: out, force: overwrite.force, inputs: [m.path] + inputPaths(try m.dataOptions(request).source))
+        // The interval's half-width in the target's units, and its two columns.
+        let halfWidth = try interval.map { try intervalCalibration(m).halfWidth(level: $0) }
+        let bounds = { (v: Double) in halfWidth.map { ",\(v - $0),\(v + $0)" } ?? "" }
+        let boundsHeader = halfWidth == nil ? "" : ",lower,upper"
         // Too few rows for a window with a target: the user has the last values and wants the next.
         let forecast = input != nil || horizon != nil || (!m.isStateful && series.rowCount <= m.options.seqLen)
         if forecast {
-            try output.write("step,forecast\n")
+            try output.write("step,forecast\(boundsHeader)\n")
             var step = 0
             try m.forecast(series, horizon: horizon ?? 1) { value in
                 step += 1
-                try output.write("\(step),\(value)\n")
+                try output.write("\(step),\(value)\(bounds(value))\n")
             }
         } else {
             let d = try m.dataset(series, whole: request.isNewData)
@@ -82,14 +95,17 @@ struct Predict: ParsableCommand {
             }
             let splitHeader = request.isNewData ? "" : ",split"
             if m.checkpoint.model.head == .every && !m.isStateful {
+                guard halfWidth == nil else {
+                    throw ValidationError("--interval is for next-step predictions; this model predicts every step of a window")
+                }
                 try output.write("window,step,row,actual,predicted\(splitHeader)\n")
                 for (w, t, x) in m.stepPredictions(d, windows: 0..<d.windowCount) {
                     try output.write("\(w),\(t + 1),\(x.row),\(x.actual),\(x.predicted)\(split(x.row))\n")
                 }
             } else {
-                try output.write("row,actual,predicted\(splitHeader)\n")
+                try output.write("row,actual,predicted\(boundsHeader)\(splitHeader)\n")
                 for x in m.predictions(d, m.selection(d, .all)) {
-                    try output.write("\(x.row),\(x.actual),\(x.predicted)\(split(x.row))\n")
+                    try output.write("\(x.row),\(x.actual),\(x.predicted)\(bounds(x.predicted))\(split(x.row))\n")
                 }
             }
         }
@@ -144,9 +160,14 @@ struct Eval: ParsableCommand {
         parsing: .unconditional,
         help: "Score only the last N predictions, every row before them read as history (a held-out tail of one file).")
     var testSize: Int?
+    @Option(
+        parsing: .unconditional,
+        help: "Also score a prediction interval at this level (0.9: 90%): coverage, mean width and interval score.")
+    var interval: Double?
     @Flag(help: "Print one JSON object (keys in the README).") var json = false
 
     func validate() throws {
+        try validateInterval(interval)
         if let testSize, testSize < 1 { throw ValidationError("--test-size must be at least 1, got \(testSize)") }
         if testSize != nil && split != nil { throw ValidationError("--test-size and --split cannot be combined") }
         if let season, season < 1 { throw ValidationError("--season must be at least 1, got \(season)") }
@@ -167,6 +188,9 @@ struct Eval: ParsableCommand {
         // A seasonal model is compared with the seasonal naive of its season unless told otherwise.
         let season = season ?? m.dataRecord.options.season
         let e = m.evaluate(d, selection, season: season)
+        let intervalScore = try interval.map { level in
+            IntervalScore(m.predictions(d, selection), level: level, calibration: try intervalCalibration(m))
+        }
         var leads: [LeadErrors]? = nil
         if let horizon, case let .windows(windows) = selection {
             leads = try m.evaluate(d, windows: windows, horizon: horizon)
@@ -179,7 +203,9 @@ struct Eval: ParsableCommand {
             ?? (request.isNewData ? "all" : (split ?? (d.validationCount > 0 ? .validation : .all)).rawValue)
         let unit = m.dataRecord.targetName
         if json {
-            print(try EvaluationJSON(e, split: what, data: source, unit: unit, season: season, leads: leads).encoded())
+            var object = EvaluationJSON(e, split: what, data: source, unit: unit, season: season, leads: leads)
+            object.interval = intervalScore
+            print(try object.encoded())
             return
         }
         let kind = m.isStateful ? "predictions along one lane, its state carried," : "windows"
@@ -220,6 +246,12 @@ struct Eval: ParsableCommand {
                 : mm.rmse < best.rmse
                 ? String(format: "the model's RMSE is %.1f%% below ", 100 * (1 - mm.rmse / best.rmse)) + best.name
                 : String(format: "the model's RMSE is %.1f%% above ", 100 * (mm.rmse / best.rmse - 1)) + best.name)
+        if let i = intervalScore {
+            print(
+                String(
+                    format: "%g%% interval (± %.6g %@, calibrated on %d held-out errors): coverage %.1f%%, mean width %.6g, interval score %.6g",
+                    100 * i.level, i.width / 2, unit as NSString, i.calibratedOn, 100 * i.coverage, i.width, i.score))
+        }
         if let leads {
             print("")
             print(row("lead", ["model MAE", "model RMSE", "naive MAE", "naive RMSE"]))
@@ -319,9 +351,10 @@ struct EvaluationJSON: Encodable {
     var naive: [String: Double?]
     var seasonal: Seasonal?
     var leads: [Lead]?
+    var interval: IntervalScore?
 
     enum CodingKeys: String, CodingKey {
-        case windows, split, data, unit, mse, rmse, mae, smape, mase, accuracy, naive, seasonal, leads
+        case windows, split, data, unit, mse, rmse, mae, smape, mase, accuracy, naive, seasonal, leads, interval
         case crossEntropy = "cross_entropy"
     }
 
@@ -359,4 +392,57 @@ extension TrainedModel.Split: ExpressibleByArgument {}
 extension Double {
     /// The value, or nil when it is NaN or infinite (JSON has no such numbers).
     var finite: Double? { isFinite ? self : nil }
+}
+
+/// Checks an `--interval` level.
+func validateInterval(_ level: Double?) throws {
+    guard let level else { return }
+    guard level > 0, level < 1 else { throw ValidationError("--interval must be a level between 0 and 1 (0.9 for 90%), got \(level)") }
+}
+
+/// The model's interval calibration, or a one-line error saying why it has none.
+func intervalCalibration(_ m: TrainedModel) throws -> Calibration {
+    guard let calibration = m.checkpoint.calibration else {
+        throw CommandFailure(
+            m.isStateful || m.dataRecord.vocabulary != nil
+                ? "--interval is for windowed models of numeric series"
+                : "this checkpoint has no interval calibration (it held out no validation windows, or predates intervals): train with --val-fraction above 0"
+        )
+    }
+    return calibration
+}
+
+/// How a prediction interval did on scored predictions: `eval --interval`, JSON key `interval`.
+struct IntervalScore: Encodable {
+    var level: Double
+    /// The share of actual values inside [prediction − w/2, prediction + w/2].
+    var coverage: Double
+    /// The interval's width, in the target's units (the same for every prediction).
+    var width: Double
+    /// The mean interval (Winkler) score: width, plus 2/α times how far each miss lies outside.
+    var score: Double
+    /// How many held-out errors calibrated it.
+    var calibratedOn: Int
+
+    enum CodingKeys: String, CodingKey {
+        case level, coverage, width, score
+        case calibratedOn = "calibrated_on"
+    }
+
+    init(_ predictions: [Prediction], level: Double, calibration: Calibration) {
+        self.level = level
+        let halfWidth = calibration.halfWidth(level: level)
+        width = 2 * halfWidth
+        calibratedOn = calibration.count
+        let alpha = 1 - level
+        var inside = 0, total = 0.0
+        for p in predictions {
+            let lower = p.predicted - halfWidth, upper = p.predicted + halfWidth
+            if p.actual >= lower && p.actual <= upper { inside += 1 }
+            total += width + 2 / alpha * (max(0, lower - p.actual) + max(0, p.actual - upper))
+        }
+        let n = Double(max(predictions.count, 1))
+        coverage = Double(inside) / n
+        score = total / n
+    }
 }

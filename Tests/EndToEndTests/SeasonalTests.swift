@@ -116,3 +116,68 @@ struct SeasonalTests {
         #expect(inspect.stdout.contains("seasonal changes (lag 24)"))
     }
 }
+
+/// Prediction intervals calibrated on held-out errors (split conformal), judged on later data.
+@Suite("Prediction intervals")
+struct IntervalTests {
+    /// `eval --test-size --interval` on the last 20% of a bundled series after training on the first 80%.
+    static func coverage(
+        file: String, target: String, level: Double, extra: [String] = []
+    ) throws -> (coverage: Double, width: Double) {
+        let full = Harness.example(file)
+        let lines = try String(contentsOfFile: full, encoding: .utf8).split(separator: "\n")
+        let cut = (lines.count - 1) * 8 / 10
+        let dir = try Scratch.directory()
+        try lines.prefix(cut + 1).joined(separator: "\n").appending("\n").write(
+            toFile: dir + "/train.csv", atomically: true, encoding: .utf8)
+        let t = try Harness.run(
+            ["train", "--data", dir + "/train.csv", "--target", target, "--quiet", "--checkpoint-dir", dir + "/ck"]
+                + extra)
+        try #require(t.status == 0, "\(t.stderr)")
+        let r = try Harness.run([
+            "eval", "--checkpoint", dir + "/ck", "--data", full, "--test-size", String(lines.count - 1 - cut),
+            "--interval", String(level), "--json",
+        ])
+        try #require(r.status == 0, "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let interval = try #require(json["interval"] as? [String: Any])
+        #expect(interval["level"] as? Double == level && (interval["calibrated_on"] as? Int ?? 0) > 200)
+        return (try #require(interval["coverage"] as? Double), try #require(interval["width"] as? Double))
+    }
+
+    @Test(
+        "a 90% and a 95% interval cover the later 20% of daily and hourly temperatures within 5 points of their level",
+        arguments: [
+            ("seattle-weather.csv", "temp_max", 0.9, [String]()), ("seattle-weather.csv", "temp_max", 0.95, []),
+            ("seattle-temps.csv", "temp", 0.9, []), ("seattle-temps.csv", "temp", 0.9, ["--season", "24"]),
+        ] as [(String, String, Double, [String])])
+    func coverageOnLaterData(_ file: String, _ target: String, _ level: Double, _ extra: [String]) throws {
+        let (coverage, width) = try Self.coverage(file: file, target: target, level: level, extra: extra)
+        #expect(abs(coverage - level) <= 0.05, "coverage \(coverage) at level \(level)")
+        #expect(width > 0)
+    }
+
+    @Test("predict --interval adds lower and upper columns around every prediction and a one-step forecast")
+    func predictColumns() throws {
+        let dir = try Scratch.directory()
+        let t = try Harness.run([
+            "train", "--data", Harness.example("seattle-temps.csv"), "--target", "temp", "--steps", "40", "--quiet",
+            "--checkpoint-dir", dir,
+        ])
+        try #require(t.status == 0, "\(t.stderr)")
+        let r = try Harness.run(["predict", "--checkpoint", dir, "--interval", "0.8"])
+        let rows = r.stdout.split(separator: "\n")
+        #expect(rows.first == "row,actual,predicted,lower,upper,split")
+        for row in rows.dropFirst() {
+            let f = row.split(separator: ",").compactMap { Double($0) }
+            #expect(f.count == 5 && f[3] < f[2] && f[2] < f[4], "\(row)")
+        }
+        let values = (40...56).map(String.init).joined(separator: ",")
+        let forecast = try Harness.run(["predict", "--checkpoint", dir, "--input", values, "--interval", "0.8"])
+        #expect(forecast.stdout.hasPrefix("step,forecast,lower,upper\n1,"), "\(forecast.stdout)")
+        let far = try Harness.run(["predict", "--checkpoint", dir, "--horizon", "5", "--interval", "0.8"])
+        #expect(far.status == 64 && far.stderr.contains("--interval is calibrated one step ahead"))
+        let bad = try Harness.run(["eval", "--checkpoint", dir, "--interval", "90"])
+        #expect(bad.status == 64 && bad.stderr.contains("--interval must be a level between 0 and 1"))
+    }
+}

@@ -1,0 +1,48 @@
+import ElmanCheckpoint
+
+/// Split-conformal prediction intervals for next-step forecasts: the model's absolute errors on
+/// held-out validation windows, in the target's units, kept as their conformal quantiles.
+///
+/// For n held-out errors, the interval `prediction ± q` with q the ⌈(n + 1)·level⌉-th smallest
+/// error covers a new value with probability at least `level`, whatever the distribution, when
+/// the new data behave like the held-out data (exchangeability). `quantiles[k]` is that q for
+/// level k / 1000, so any level is read off without the errors themselves.
+public struct Calibration: Codable, Equatable, Sendable {
+    /// How many held-out errors the quantiles come from.
+    public var count: Int
+    /// The conformal quantile for levels 0, 0.001, …, 1 (1001 values, non-decreasing).
+    public var quantiles: [Double]
+
+    /// Levels are read at this resolution.
+    public static let steps = 1000
+
+    /// The calibration of `errors` (absolute, in the target's units); nil when there are none.
+    public init?(absoluteErrors errors: [Double]) {
+        let sorted = errors.filter(\.isFinite).sorted()
+        guard !sorted.isEmpty else { return nil }
+        let n = sorted.count
+        count = n
+        quantiles = (0...Self.steps).map { k in
+            let rank = Int((Double(n + 1) * Double(k) / Double(Self.steps)).rounded(.up))
+            return sorted[min(max(rank, 1), n) - 1]
+        }
+    }
+
+    /// The half-width of the interval at `level` (0 < level < 1): the conformal quantile of the
+    /// held-out errors at the next level on the grid.
+    public func halfWidth(level: Double) -> Double {
+        let k = Int((level * Double(Self.steps)).rounded(.up))
+        return quantiles[min(max(k, 0), quantiles.count - 1)]
+    }
+}
+
+extension SectionKey {
+    /// The calibration of the model's intervals (`Calibration`), when it has one.
+    public static let calibration = "calibration"
+}
+
+extension Checkpoint {
+    /// The model's interval calibration; nil for a checkpoint without one (stateful and text
+    /// models, runs without validation, checkpoints written before intervals existed).
+    public var calibration: Calibration? { try? section(SectionKey.calibration, as: Calibration.self) }
+}
