@@ -28,6 +28,13 @@ public struct CheckpointDirectory: Sendable {
         return "step-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits + ".safetensors"
     }
 
+    /// The step a step file's name gives (`…/step-00001200.safetensors` → 1200), if it is one.
+    public static func step(ofFile path: String) -> Int? {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        guard name.hasPrefix("step-"), name.hasSuffix(".safetensors") else { return nil }
+        return Int(name.dropFirst(5).dropLast(12))
+    }
+
     /// Creates the directory (and its parents) if needed and proves it writable, before any training step.
     public func prepare() throws(CheckpointError) {
         var isDirectory: ObjCBool = false

@@ -83,12 +83,13 @@ struct Export: ParsableCommand {
               # python: model.load_state_dict(safetensors.torch.load_file("temps.safetensors"))
             """)
 
-    @Argument(help: "A checkpoint file, or a checkpoint directory (its latest).") var checkpoint: String
+    @Argument(help: "A checkpoint file, or a checkpoint directory (its best by validation loss, else its latest).")
+    var checkpoint: String
     @Option(help: "The safetensors file to write (an existing file needs --force).") var out: String
     @OptionGroup var overwrite: ForceFlag
 
     func run() throws {
-        let path = try resolveCheckpointArgument(checkpoint)
+        let path = try resolveModelArgument(checkpoint)
         let ckpt: Checkpoint
         do { ckpt = try Checkpoint.load(path: path) } catch { throw CommandFailure("\(path): \(error)") }
         // Checked before the work, so a refusal costs nothing.
@@ -100,7 +101,7 @@ struct Export: ParsableCommand {
         writer.metadata = ["elman_dist_model": try ExportedModel(ckpt).json()]
         try output.write(writer.serialized())
         try output.commit()
-        print("wrote \(out): \(ParameterLayout(ckpt.model).slots.count) tensors (rnn.*, fc.*)")
+        print("wrote \(out): \(ParameterLayout(ckpt.model).slots.count) tensors (rnn.*, fc.*) from \(path)")
     }
 }
 

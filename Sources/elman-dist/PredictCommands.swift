@@ -1,4 +1,5 @@
 import ArgumentParser
+import ElmanCheckpoint
 import ElmanData
 import ElmanInference
 import ElmanRun
@@ -6,13 +7,29 @@ import Foundation
 
 /// The checkpoint to use: shared by predict, eval, generate and plot.
 struct CheckpointArgument: ParsableArguments {
-    @Option(help: "A checkpoint file, or a checkpoint directory (its latest).") var checkpoint: String
+    @Option(
+        help: "A checkpoint file, or a checkpoint directory: its best by validation loss (else its latest).")
+    var checkpoint: String
 
-    func load() throws -> TrainedModel {
-        let path = try resolveCheckpointArgument(checkpoint)
-        do { return try TrainedModel(path: path) } catch {
+    /// Loads the model. A directory means the model to use after training: the best by
+    /// validation (best.safetensors), not the last steps after it; `announce` is told which
+    /// when that is not the directory's latest.
+    func load(announce: (String) -> Void = { printError("note: " + $0) }) throws -> TrainedModel {
+        let path = try resolveModelArgument(checkpoint)
+        let model: TrainedModel
+        do { model = try TrainedModel(path: path) } catch {
             throw CommandFailure("\(path): \(Diagnostics.message(error))")
         }
+        // Said only when training went on after its best validation: then the two differ.
+        let step = model.checkpoint.optimizerState.step
+        if path.hasSuffix("/" + CheckpointDirectory.bestName), let latest = try? resolveCheckpoint(checkpoint),
+            let latestStep = CheckpointDirectory.step(ofFile: latest), latestStep > step
+        {
+            let loss = (try? model.checkpoint.progress.bestValidationLoss).flatMap { $0 }.map { String(format: "%.6g", $0) }
+            announce(
+                "using \(path), the best by validation loss\(loss.map { " (\($0))" } ?? "") at step \(step); name \(latest) for the latest")
+        }
+        return model
     }
 }
 
@@ -205,6 +222,7 @@ struct Eval: ParsableCommand {
         if json {
             var object = EvaluationJSON(e, split: what, data: source, unit: unit, season: season, leads: leads)
             object.interval = intervalScore
+            object.checkpoint = m.path
             print(try object.encoded())
             return
         }
@@ -352,9 +370,12 @@ struct EvaluationJSON: Encodable {
     var seasonal: Seasonal?
     var leads: [Lead]?
     var interval: IntervalScore?
+    /// The checkpoint file scored.
+    var checkpoint: String?
 
     enum CodingKeys: String, CodingKey {
         case windows, split, data, unit, mse, rmse, mae, smape, mase, accuracy, naive, seasonal, leads, interval
+        case checkpoint
         case crossEntropy = "cross_entropy"
     }
 

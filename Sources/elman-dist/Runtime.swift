@@ -91,9 +91,18 @@ func runDistributed(deadline: Double? = nil, _ body: (Communicator) throws -> Vo
     }
 }
 
-/// A checkpoint argument: a file, or a directory meaning its latest.
+/// A checkpoint argument: a file, or a directory meaning its latest (to resume or inspect).
 func resolveCheckpointArgument(_ argument: String) throws -> String {
     try resolveCheckpoint(argument)
+}
+
+/// A model argument: a file, or a directory meaning its best checkpoint by validation loss
+/// when it has one, else its latest (what inference and export use after training).
+func resolveModelArgument(_ argument: String) throws -> String {
+    if Files.kind(argument) == .directory, Files.kind(argument + "/" + CheckpointDirectory.bestName) == .file {
+        return argument + "/" + CheckpointDirectory.bestName
+    }
+    return try resolveCheckpoint(argument)
 }
 
 /// `--force`: shared by every command that writes a file the user names.

@@ -181,3 +181,56 @@ struct IntervalTests {
         #expect(bad.status == 64 && bad.stderr.contains("--interval must be a level between 0 and 1"))
     }
 }
+
+/// What inference uses after training, and plots people read.
+@Suite("After training")
+struct AfterTrainingTests {
+    @Test("a checkpoint directory means its best model by validation: eval says which, and a file picks another")
+    func bestCheckpoint() throws {
+        let ck = try Scratch.directory()
+        let data = ["--data", Harness.example("seattle-temps.csv"), "--target", "temp"]
+        #expect(try Harness.run(["train"] + data + ["--steps", "20", "--eval-every", "10", "--quiet", "--checkpoint-dir", ck]).status == 0)
+        // Twenty more steps at a learning rate that ruins the model: validation only gets worse.
+        let ruined = try Harness.run([
+            "train", "--resume", "latest", "--checkpoint-dir", ck, "--steps", "40", "--lr", "0.5", "--clip-norm", "1", "--quiet",
+        ])
+        #expect(ruined.status == 0, "\(ruined.stderr)")
+        let r = try Harness.run(["eval", "--checkpoint", ck, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.hasPrefix("note: using \(ck)/best.safetensors, the best by validation loss"), "\(r.stderr)")
+        #expect(r.stderr.contains("name \(ck)/step-00000040.safetensors for the latest"))
+        let best = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(best["checkpoint"] as? String == ck + "/best.safetensors")
+        let latest = try Harness.run(["eval", "--checkpoint", ck + "/step-00000040.safetensors", "--json"])
+        let last = try #require(try JSONSerialization.jsonObject(with: Data(latest.stdout.utf8)) as? [String: Any])
+        #expect(latest.stderr.isEmpty)
+        let bestRMSE = try #require(best["rmse"] as? Double), lastRMSE = try #require(last["rmse"] as? Double)
+        #expect(bestRMSE < lastRMSE, "best \(bestRMSE), latest \(lastRMSE)")
+    }
+
+    @Test("plots: y ticks at round 1-2-5 steps, the loss on a log scale, the interval as a band")
+    func plots() throws {
+        let ck = try Scratch.directory()
+        let metrics = ck + "/metrics.jsonl"
+        #expect(
+            try Harness.run([
+                "train", "--data", Harness.example("seattle-temps.csv"), "--target", "temp", "--steps", "60",
+                "--log-every", "5", "--quiet", "--metrics", metrics, "--checkpoint-dir", ck + "/run",
+            ]).status == 0)
+        let loss = ck + "/loss.svg", forecast = ck + "/forecast.svg"
+        #expect(try Harness.run(["plot", "--metrics", metrics, "--out", loss]).status == 0)
+        #expect(try Harness.run(["plot", "--checkpoint", ck + "/run", "--interval", "0.9", "--out", forecast]).status == 0)
+        let lossSVG = try String(contentsOfFile: loss, encoding: .utf8)
+        #expect(lossSVG.contains("loss (log scale)"))
+        let forecastSVG = try String(contentsOfFile: forecast, encoding: .utf8)
+        #expect(forecastSVG.contains("<polygon") && forecastSVG.contains("90% interval"))
+        // The y labels (text-anchor end) are evenly spaced multiples of 1, 2 or 5 × 10ⁿ.
+        let labels = try Regex(#"text-anchor="end">([-0-9.e+]+)<"#)
+        let values = forecastSVG.matches(of: labels).compactMap { Double($0.output[1].substring ?? "") }
+        #expect(values.count >= 3, "\(values)")
+        let step = values[1] - values[0]
+        let mantissa = step / pow(10, floor(log10(step)))
+        #expect([1.0, 2, 5].contains { abs(mantissa - $0) < 1e-6 }, "step \(step)")
+        for v in values { #expect(abs(v / step - (v / step).rounded()) < 1e-6, "\(v) is not a multiple of \(step)") }
+    }
+}
