@@ -40,7 +40,7 @@ for s in temps:temp:24 weather:temp_max:7 trend:v:52 AMZN:price:12 MSFT:price:12
   IFS=: read -r f t period <<<"$s"
   "$bin" train --data "$work/$f-train.csv" --target "$t" --quiet --checkpoint-dir "$work/ck-$f" "$@" >/dev/null 2>&1
   "$bin" eval --checkpoint "$work/ck-$f" --data "$work/$f-full.csv" --test-size "$(cat "$work/$f-test-size")" \
-    --season "$period" --json |
+    --season "$period" --json 2>/dev/null |
     python3 -c "import json,sys; o=json.load(sys.stdin); print(' %.3f (%.3f) |' % (o['rmse'] / o['naive']['rmse'], o['rmse'] / o['seasonal']['rmse']), end='')"
 done
 echo
