@@ -43,9 +43,10 @@ public struct DataRequest: Equatable, Sendable {
 
     /// A new run's data options from the request alone (every setting at its default when unsaid).
     ///
-    /// A CSV series is modelled as changes unless the request says otherwise: measured series
-    /// (temperatures, prices, sensors) drift out of their training range, where a model of levels
-    /// fails and one of changes does not (measured on every bundled series: README, "What to expect").
+    /// A CSV series or a formula is modelled as changes unless the request says otherwise:
+    /// measured series (temperatures, prices, sensors) and formulas leave their training range,
+    /// where a model of levels fails and one of changes does not (measured on every bundled
+    /// series and on x**2 and 2*x+1: README, "What to expect").
     public func options() throws(DataError) -> DataOptions {
         guard let source else { throw DataError.usage("`data` is required") }
         var grid = SamplingGrid()
@@ -61,7 +62,7 @@ public struct DataRequest: Equatable, Sendable {
         }
         return DataOptions(
             source: source, target: target, features: features, filter: filter, missing: missing ?? .error, grid: grid,
-            difference: difference ?? source.isCSV, season: season)
+            difference: difference ?? source.differencedByDefault, season: season)
     }
 }
 

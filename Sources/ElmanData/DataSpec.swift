@@ -43,6 +43,16 @@ public enum DataSpec: Equatable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
+    /// Whether a new run models this source's changes by default: measured series (CSV) and
+    /// formulas, whose later values leave the range training saw (x**2 on its held-out tail: a
+    /// model of levels 135× the last value's RMSE, one of changes 0.29×); a sine stays in range.
+    public var differencedByDefault: Bool {
+        switch self {
+        case .csv, .formula: true
+        case .sine, .text: false
+        }
+    }
+
     /// Whether this source is a CSV file.
     public var isCSV: Bool { if case .csv = self { true } else { false } }
 

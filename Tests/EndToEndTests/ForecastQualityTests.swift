@@ -95,3 +95,39 @@ struct ForecastQualityTests {
         #expect(model / naive <= c.bound, "model RMSE \(model), last value \(naive)")
     }
 }
+
+/// Formulas forecast their held-out tail (which lies beyond the training range) as a user of the
+/// seed workflow expects: `train --data 'formula:x**2' --points 1000 --x-step 1 --seq-len 5 --hidden 10`.
+@Suite("Formulas that forecast")
+struct FormulaForecastTests {
+    @Test(
+        "with defaults, a formula's held-out tail is forecast at under half the last value's RMSE (relu and tanh)",
+        arguments: ["x**2", "2*x+1"], ["tanh", "relu"])
+    func heldOutTail(_ formula: String, _ activation: String) throws {
+        let ck = try Scratch.directory()
+        let t = try Harness.run([
+            "train", "--data", "formula:" + formula, "--points", "1000", "--x-step", "1", "--seq-len", "5", "--hidden",
+            "10", "--activation", activation, "--quiet", "--checkpoint-dir", ck,
+        ])
+        try #require(t.status == 0, "\(t.stderr)")
+        let r = try Harness.run(["eval", "--checkpoint", ck, "--json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let model = try #require(json["rmse"] as? Double)
+        let naive = try #require((json["naive"] as? [String: Any])?["rmse"] as? Double)
+        #expect(model < 0.5 * naive, "\(formula) \(activation): model RMSE \(model), last value \(naive)")
+    }
+
+    @Test("the seed's inference: the value after 45², 46², …, 50² is 51² = 2601, within 2%")
+    func seedInference() throws {
+        let ck = try Scratch.directory()
+        let t = try Harness.run([
+            "train", "--data", "formula:x**2", "--points", "1000", "--x-step", "1", "--seq-len", "5", "--hidden", "10",
+            "--quiet", "--checkpoint-dir", ck,
+        ])
+        try #require(t.status == 0, "\(t.stderr)")
+        // A model of changes reads T + 1 = 6 values: five changes.
+        let r = try Harness.run(["predict", "--checkpoint", ck, "--input", "2025,2116,2209,2304,2401,2500"])
+        let value = try #require(Double(r.stdout.split(separator: "\n").last?.split(separator: ",").last ?? ""))
+        #expect(abs(value - 2601) / 2601 < 0.02, "forecast \(value)")
+    }
+}
