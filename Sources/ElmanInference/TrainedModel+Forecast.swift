@@ -102,8 +102,8 @@ extension TrainedModel {
     public func series(values: [Double]) throws -> Series {
         let name = dataRecord.targetName
         guard dataRecord.vocabulary == nil, dataRecord.featureNames == [name] else {
-            throw RunError(
-                "`input` is for a model of \(name) alone; this one reads \(dataRecord.featureNames.joined(separator: ", ")): give a CSV of \(options.seqLen) rows with `data`"
+            throw RunError.usage(
+                "this model reads \(dataRecord.featureNames.joined(separator: ", ")): give each column as `input` NAME=v,v,…, or a CSV of \(rowsToForecastFrom) rows with `data`"
             )
         }
         guard values.count >= rowsToForecastFrom else {
@@ -113,6 +113,40 @@ extension TrainedModel {
         }
         let series = Series(
             featureColumns: [values], featureNames: [name], target: values, targetName: name, vocabulary: nil)
+        return lag > 0 ? try series.differenced(lag: lag) : series
+    }
+
+    /// A series of named columns (`predict --input x=46,47,… --input y=…`), through the
+    /// checkpoint's pipeline: every input column the model reads, and the target when the model
+    /// reads it or adds its changes to it; all the same length, at least `rowsToForecastFrom`.
+    public func series(columns: [(name: String, values: [Double])]) throws -> Series {
+        guard dataRecord.vocabulary == nil else { throw RunError.usage("`input` is for numeric series") }
+        let target = dataRecord.targetName, features = dataRecord.featureNames
+        var given: [String: [Double]] = [:]
+        for (name, values) in columns {
+            guard features.contains(name) || name == target else {
+                throw RunError.usage(
+                    "`input` names \(name), which the model does not read (it reads \(features.joined(separator: ", ")); target \(target))")
+            }
+            guard given.updateValue(values, forKey: name) == nil else { throw RunError.usage("`input` gives \(name) twice") }
+        }
+        let needed = features + (features.contains(target) || lag == 0 ? [] : [target])
+        let missing = needed.filter { given[$0] == nil }
+        guard missing.isEmpty else {
+            let why = features.contains(target) || lag == 0 ? "" : " (the model forecasts changes of \(target): it needs its values too)"
+            throw RunError.usage("`input` needs \(missing.map { "\($0)=v,v,…" }.joined(separator: " and "))\(why)")
+        }
+        let counts = Set(needed.compactMap { given[$0]?.count })
+        guard counts.count == 1, let count = counts.first else {
+            throw RunError.usage("`input` columns must have the same number of values, got \(needed.map { "\($0): \(given[$0]?.count ?? 0)" }.joined(separator: ", "))")
+        }
+        guard count >= rowsToForecastFrom else {
+            throw RunError.usage("the model forecasts from \(rowsToForecastFrom) rows of \(needed.joined(separator: ", ")); `input` gives \(count)")
+        }
+        let targetValues = given[target] ?? [Double](repeating: 0, count: count)  // unused by a model of levels
+        let series = Series(
+            featureColumns: features.map { given[$0] ?? [] }, featureNames: features, target: targetValues,
+            targetName: target, vocabulary: nil)
         return lag > 0 ? try series.differenced(lag: lag) : series
     }
 }

@@ -78,11 +78,16 @@ struct ElmanDist: ParsableCommand {
             if token == "--" { break }
             guard token.hasPrefix("--"), token.count > 2 else { continue }
             let name = String(token.split(separator: "=", maxSplits: 1)[0])
+            // The options that take one value a time, and may be given once per value.
+            guard !repeatable.contains(name) else { continue }
             guard seen.insert(name).inserted else {
                 throw ValidationError("\(name) is given twice; give it once (each option takes one value)")
             }
         }
     }
+
+    /// Options that may be given several times (`predict --input x=… --input y=…`).
+    static let repeatable: Set<String> = ["--input"]
 
     /// Whether `error` is ArgumentParser's own (usage, help, version, exit codes), which it renders best.
     private static func isParserError(_ error: Error) -> Bool {

@@ -52,9 +52,11 @@ struct Predict: ParsableCommand {
     @OptionGroup var model: CheckpointArgument
     @OptionGroup(title: "Data") var data: DataArguments
     @Option(
-        parsing: .unconditional,
-        help: ArgumentHelp("The last values of the target, comma-separated, to forecast from.", valueName: "v,v,…"))
-    var input: String?
+        parsing: .unconditionalSingleValue,
+        help: ArgumentHelp(
+            "The last values to forecast from: the target's, comma-separated, or a column's as NAME=v,v,… (once per column the model reads).",
+            valueName: "v,v,…|name=v,v,…"))
+    var input: [String] = []
     @Option(
         parsing: .unconditional,
         help: "Forecast this many steps past the end by feeding predictions back (default 1 with --input).")
@@ -79,9 +81,9 @@ struct Predict: ParsableCommand {
         let m = try model.load()
         let request = try data.request()
         let series: Series
-        if let input {
+        if !input.isEmpty {
             guard request.source == nil else { throw ValidationError("--input and --data cannot be combined") }
-            series = try m.series(values: try Self.numbers(input))
+            series = try Self.inputSeries(m, input)
         } else {
             series = try m.series(request)
         }
@@ -95,7 +97,7 @@ struct Predict: ParsableCommand {
         let bounds = { (v: Double) in halfWidth.map { ",\(v - $0),\(v + $0)" } ?? "" }
         let boundsHeader = halfWidth == nil ? "" : ",lower,upper"
         // Too few rows for a window with a target: the user has the last values and wants the next.
-        let forecast = input != nil || horizon != nil || (!m.isStateful && series.rowCount <= m.options.seqLen)
+        let forecast = !input.isEmpty || horizon != nil || (!m.isStateful && series.rowCount <= m.options.seqLen)
         if forecast {
             try output.write("step,forecast\(boundsHeader)\n")
             var step = 0
@@ -127,6 +129,20 @@ struct Predict: ParsableCommand {
             }
         }
         try output.commit()
+    }
+
+    /// The series `--input` gives: the target's values alone (`--input v,v,…`), or named columns
+    /// (`--input x=v,v,… --input y=v,v,…`).
+    static func inputSeries(_ m: TrainedModel, _ input: [String]) throws -> Series {
+        let named = input.map { $0.split(separator: "=", maxSplits: 1).map(String.init) }
+        if named.count == 1, named[0].count == 1 { return try m.series(values: try numbers(input[0])) }
+        return try m.series(
+            columns: try named.map { parts in
+                guard parts.count == 2, !parts[0].isEmpty else {
+                    throw ValidationError("--input given more than once names its columns: NAME=v,v,…, got '\(parts.joined(separator: "=").prefix(40))'")
+                }
+                return (parts[0].trimmingCharacters(in: .whitespaces), try numbers(parts[1]))
+            })
     }
 
     /// `--input`'s numbers, each read by the rule a CSV cell is read by.

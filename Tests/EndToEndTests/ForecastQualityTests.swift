@@ -117,6 +117,30 @@ struct FormulaForecastTests {
         #expect(model < 0.5 * naive, "\(formula) \(activation): model RMSE \(model), last value \(naive)")
     }
 
+    @Test("a model of several input columns takes them by name: --input x=… --input y=… forecasts 51² within 2%")
+    func namedInputs() throws {
+        let ck = try Scratch.directory()
+        let t = try Harness.run([
+            "train", "--data", "formula:x**2", "--features", "x,y", "--points", "1000", "--x-step", "1", "--seq-len",
+            "5", "--hidden", "10", "--quiet", "--checkpoint-dir", ck,
+        ])
+        try #require(t.status == 0, "\(t.stderr)")
+        let x = "x=45,46,47,48,49,50", y = "y=2025,2116,2209,2304,2401,2500"
+        let r = try Harness.run(["predict", "--checkpoint", ck, "--input", x, "--input", y])
+        try #require(r.status == 0, "\(r.stderr)")
+        let value = try #require(Double(r.stdout.split(separator: "\n").last?.split(separator: ",").last ?? ""))
+        #expect(abs(value - 2601) / 2601 < 0.02, "forecast \(value)")
+        for (args, message) in [
+            (["--input", x], "error: --input needs y=v,v,…\n"),
+            (["--input", x, "--input", y, "--input", "z=1,2,3,4,5,6"], "error: --input names z, which the model does not read (it reads x, y; target y)\n"),
+            (["--input", "x=1,2", "--input", y], "error: --input columns must have the same number of values, got x: 2, y: 6\n"),
+            (["--input", "2025,2116,2209,2304,2401,2500"], "error: this model reads x, y: give each column as --input NAME=v,v,…, or a CSV of 6 rows with --data\n"),
+        ] {
+            let bad = try Harness.run(["predict", "--checkpoint", ck] + args)
+            #expect(bad.status == 64 && bad.stderr == message, "\(args): \(bad.stderr)")
+        }
+    }
+
     @Test("the seed's inference: the value after 45², 46², …, 50² is 51² = 2601, within 2%")
     func seedInference() throws {
         let ck = try Scratch.directory()
