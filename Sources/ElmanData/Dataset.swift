@@ -186,6 +186,8 @@ public struct WindowedDataset: Sendable {
     /// The differencing lag: dataset row r is level row r + levelOffset (0 for levels, 1 for
     /// first differences, K for seasonal ones).
     public let levelOffset: Int
+    /// Targets per window with a head on the last step: the leads 1 … horizon.
+    public let horizon: Int
 
     /// Whether targets are classes (cross-entropy) rather than values.
     public var isClassification: Bool { vocabulary != nil }
@@ -199,8 +201,11 @@ public struct WindowedDataset: Sendable {
     /// - Parameters:
     ///   - scaling: a kind to fit on the training rows, or fixed scalings from a checkpoint.
     ///   - split: sliding windows, or one stream for stateful training.
+    ///   - horizon: targets per window (head on the last step): rows i+T … i+T+horizon−1, so a
+    ///     window needs that many rows after it.
     public init(
-        series: Series, seqLen T: Int, validationFraction: Double, scaling: ScalingChoice, split: Split = .windows
+        series: Series, seqLen T: Int, validationFraction: Double, scaling: ScalingChoice, split: Split = .windows,
+        horizon H: Int = 1
     ) throws(DataError) {
         guard T >= 1 else { throw DataError.usage("`seqLen` must be at least 1, got \(T)") }
         guard validationFraction >= 0, validationFraction < 1 else {
@@ -210,14 +215,15 @@ public struct WindowedDataset: Sendable {
         let train: Int, validation: Int
         switch split {
         case .windows:
-            guard n > T else {
+            guard n > T + H - 1 else {
                 // A model of changes has `lag` rows fewer than the file: count in the file's rows.
-                let d = series.lag
+                let d = series.lag, rows = T + H
+                let what = H > 1 ? "`seqLen` \(T) and `horizon` \(H) need" : "`seqLen` \(T) needs"
                 throw DataError.usage(
-                    "`seqLen` \(T) needs at least \(T + 1 + d) rows\(d > 0 ? " (of which \(T + 1) changes)" : ""), the data has \(n + d)"
+                    "\(what) at least \(rows + d) rows\(d > 0 ? " (of which \(rows) changes)" : ""), the data has \(n + d)"
                 )
             }
-            let windows = n - T
+            let windows = n - T - (H - 1)
             validation = Int((Double(windows) * validationFraction).rounded())
             train = windows - validation
             guard train >= 1 else {
@@ -239,13 +245,14 @@ public struct WindowedDataset: Sendable {
         }
         self.split = split
         seqLen = T
+        horizon = H
         trainCount = train
         validationCount = validation
         vocabulary = series.vocabulary
         classes = series.classes
         levelOffset = series.lag
 
-        let fitRows = 0..<min(n, split == .windows ? train + T : train)
+        let fitRows = 0..<min(n, split == .windows ? train + T + H - 1 : train)
         var fp = Fingerprint()
         if let vocab = series.vocabulary, let classes = series.classes {
             inputSize = vocab.count
@@ -259,7 +266,7 @@ public struct WindowedDataset: Sendable {
             fp.combineClasses(classes)
         } else {
             inputSize = series.featureColumns.count
-            outputSize = 1
+            outputSize = H
             let norm: Normalization
             switch scaling {
             case let .fit(kind):
@@ -289,6 +296,7 @@ public struct WindowedDataset: Sendable {
         fp.combine(T)
         fp.combine(train)
         fp.combine(validation)
+        if H > 1 { fp.combine("horizon \(H)") }  // one lead leaves older fingerprints as they were
         if split == .stream { fp.combine("stream") }
         fingerprint = fp.value
     }
@@ -299,8 +307,8 @@ public struct WindowedDataset: Sendable {
         case fixed(Normalization)
     }
 
-    /// Number of target values per window: 1 or T (one per step).
-    public func targetsPerWindow(everyStep: Bool) -> Int { everyStep ? seqLen : 1 }
+    /// Number of target values per window: one per step (T), or one per lead (the horizon).
+    public func targetsPerWindow(everyStep: Bool) -> Int { everyStep ? seqLen : horizon }
 
     /// Writes the windows starting at `starts` into a batch.
     ///
@@ -316,12 +324,12 @@ public struct WindowedDataset: Sendable {
             fill(runsFrom: starts, steps: T, x: x, y: y)
             return
         }
-        // Head .last: the inputs of T rows, one target after them.
-        let I = inputSize
-        precondition(x.count >= starts.count * T * I && y.count >= starts.count, "fill: batch buffers too small")
+        // Head .last: the inputs of T rows, and the targets of the `horizon` rows after them.
+        let I = inputSize, H = horizon
+        precondition(x.count >= starts.count * T * I && y.count >= starts.count * H, "fill: batch buffers too small")
         for (b, i) in starts.enumerated() {
             fillInputs(row: i, steps: T, into: x.baseAddress.map { $0 + b * T * I })
-            y[b] = target(row: i + T)
+            for h in 0..<H { y[b * H + h] = target(row: i + T + h) }
         }
     }
 
@@ -390,7 +398,7 @@ public struct WindowedDataset: Sendable {
     /// the lag at which its changes correlate most; nil for text or too few rows.
     public func dominantPeriod() -> (period: Int, autocorrelation: Double)? {
         guard !isClassification else { return nil }
-        let end = min(rowCount, split == .windows ? trainCount + seqLen : trainCount)
+        let end = min(rowCount, split == .windows ? trainCount + seqLen + horizon - 1 : trainCount)
         return Seasonality.dominantPeriod((-levelOffset..<end).map { level(row: $0) }[...])
     }
 
@@ -399,7 +407,7 @@ public struct WindowedDataset: Sendable {
     /// scale of MASE (M4: the seasonal naive's when there is a season). Nil for text.
     public func inSampleNaiveMAE(period: Int = 1) -> Double? {
         guard !isClassification else { return nil }
-        let end = min(rowCount, split == .windows ? trainCount + seqLen : trainCount)
+        let end = min(rowCount, split == .windows ? trainCount + seqLen + horizon - 1 : trainCount)
         // Rows whose level `period` rows earlier is in the data (level row r + offset − period ≥ 0).
         let first = max(0, period - levelOffset)
         guard end > first else { return nil }

@@ -69,6 +69,7 @@ extension TrainedModel {
     /// leads lie in the data, the model's predictions fed back (univariate windowed models).
     public func evaluate(_ data: WindowedDataset, windows: Range<Int>, horizon H: Int) throws -> [LeadErrors] {
         guard H >= 1 else { throw RunError.usage("`horizon` must be at least 1, got \(H)") }
+        if options.leads > 1 { return try evaluateLeads(data, windows: windows, horizon: H) }
         guard !isStateful, !data.isClassification, data.inputSize == 1,
             dataRecord.featureNames == [dataRecord.targetName]
         else {
@@ -107,6 +108,34 @@ extension TrainedModel {
                     for t in 0..<T - 1 { x[row + t] = x[row + t + 1] }
                     x[row + T - 1] = Float(feature.normalize(data.isDifferenced ? value : forecast))
                 }
+            }
+        }
+        let scale = dataRecord.naiveMAE
+        return (0..<H).map {
+            LeadErrors(
+                lead: $0 + 1, model: ErrorMetrics(model[$0], scale: scale), naive: ErrorMetrics(naive[$0], scale: scale)
+            )
+        }
+    }
+
+    /// `evaluate(_:windows:horizon:)` for a model of several leads: each lead read off the head
+    /// of one forward pass, no feed-back (any features). The dataset's windows have the model's
+    /// leads after them, so every window is scored at every lead.
+    func evaluateLeads(_ data: WindowedDataset, windows: Range<Int>, horizon H: Int) throws -> [LeadErrors] {
+        guard H <= options.leads else {
+            throw RunError.usage("the model forecasts \(options.leads) steps at once; `horizon` \(H) is more than its head gives")
+        }
+        let T = options.seqLen
+        var model = [[(forecast: Double, actual: Double)]](repeating: [], count: H)
+        var naive = model
+        ForwardPass(LocalStep(network: network, data: data, loss: options.loss)).windows(windows) { w, output in
+            var recent = LevelRing((0..<lag).map { data.level(row: w + T - lag + $0) }, lag: lag)
+            let last = data.level(row: w + T - 1)
+            for h in 0..<H {
+                let forecast = recent.next(dataRecord.normalization.target.denormalize(Double(output[h])))
+                let actual = data.level(row: w + T + h)
+                model[h].append((forecast, actual))
+                naive[h].append((last, actual))
             }
         }
         let scale = dataRecord.naiveMAE

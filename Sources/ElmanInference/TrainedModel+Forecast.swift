@@ -25,11 +25,22 @@ extension TrainedModel {
                 "the model forecasts from \(rowsToForecastFrom) values of \(dataRecord.targetName); the data has \(levels)"
             )
         }
+        if options.leads > 1 {
+            // A model of several leads forecasts them all from the last window, without feed-back
+            // (so a model of several features forecasts as far as its head reaches).
+            guard horizon <= options.leads else {
+                throw RunError.usage(
+                    "the model forecasts \(options.leads) steps at once; `horizon` \(horizon) is more than its head gives")
+            }
+            var recent = LevelRing(series.levels ?? [], lag: lag)
+            for value in try leadValues(series).prefix(horizon) { try emit(recent.next(value)) }
+            return
+        }
         guard series.featureNames == [series.targetName] else {
             // Several features: one step ahead only, as the features of later steps are unknown.
             guard horizon == 1, !isStateful else {
                 throw RunError(
-                    "`horizon` \(horizon) needs the target as the only feature (the model reads \(series.featureNames.joined(separator: ", "))); a model of several features forecasts one step"
+                    "`horizon` \(horizon) needs the target as the only feature (the model reads \(series.featureNames.joined(separator: ", "))): a model of several features forecasts one step, unless trained with `horizon` \(horizon)"
                 )
             }
             return try emit(nextValue(series))
@@ -81,6 +92,13 @@ extension TrainedModel {
 
     /// The next value after the last T rows of a series of several features (windowed models).
     func nextValue(_ series: Series) throws -> Double {
+        var recent = LevelRing(series.levels ?? [], lag: lag)
+        return recent.next(try leadValues(series)[0])
+    }
+
+    /// The head's outputs for the window of the series' last T rows, in the target's units: one
+    /// per lead (a change for a model of changes, else a level).
+    func leadValues(_ series: Series) throws -> [Double] {
         let T = options.seqLen, I = series.featureColumns.count
         let n = series.rowCount
         var x = [Float](repeating: 0, count: T * I)
@@ -91,10 +109,7 @@ extension TrainedModel {
             }
         }
         x.withUnsafeBufferPointer { network.forward($0, batch: 1, steps: T) }
-        let scaled = network.lastOutput(0)[0]
-        let value = dataRecord.normalization.target.denormalize(Double(scaled))
-        guard let levels = series.levels, lag > 0 else { return value }
-        return levels[levels.count - lag] + value
+        return network.lastOutput(0).map { dataRecord.normalization.target.denormalize(Double($0)) }
     }
 
     /// A univariate series of `values` of the target, through the checkpoint's pipeline

@@ -25,6 +25,7 @@ public enum OptionTable {
         .init("shuffle", \.shuffle, .trajectory),
         .init("seed", \.seed, .trajectory),
         .init("stateful", \.stateful, .trajectory),
+        .init("horizon", optional: \.horizon, .trajectory, check: .atLeast(1), unset: "1"),
         // Optimiser: choosing a kind takes that kind's torch.optim defaults (lr, weight decay).
         .init("optimizer", \.optimizer.kind, .trajectory) { o, before in
             guard o.optimizer.kind != before.optimizer.kind else { return }
@@ -127,12 +128,13 @@ public struct OptionField: Sendable {
     /// A row for an optional field: the user gives a `V`; unset means "not given".
     init<V: Sendable>(
         _ name: String, optional path: WritableKeyPath<TrainingOptions, V?> & Sendable, _ role: OptionRole,
-        check: OptionCheck<V>? = nil
+        check: OptionCheck<V>? = nil, unset: String = "none"
     ) {
         self.name = name
         self.role = role
         self.path = path
-        describe = { o in o[keyPath: path].map { "\($0)" } ?? "none" }
+        // `unset` is what nil means (a default kept as nil so older checkpoints still decode).
+        describe = { o in o[keyPath: path].map { "\($0)" } ?? unset }
         problem = { o in o[keyPath: path].flatMap { check?.problem($0) } }
         didSet = { _, _ in }
     }

@@ -77,6 +77,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Stateful truncated BPTT: the training rows are lanes of one long sequence read in order,
     /// and the hidden state is carried (detached) from each step to the next (see `LanePlan`).
     public var stateful: Bool = false
+    /// Leads the head forecasts at once (nil: 1, and in checkpoints from before it existed):
+    /// one output per lead, every lead trained.
+    public var horizon: Int?
     // Trajectory: the optimiser's kind (its rates may change on resume).
     public var optimizer: OptimizerConfig = OptimizerConfig(kind: .adam)
 
@@ -134,7 +137,14 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         if stateful && shuffle {
             throw RunError.usage("`stateful` training reads each lane in order; `shuffle` makes no sense with it")
         }
+        if leads > 1 && (stateful || head == .every) {
+            throw RunError.usage(
+                "`horizon` \(leads) forecasts several leads from a window's last step: it needs `head` last, not `stateful`")
+        }
     }
+
+    /// Leads the head forecasts at once (1 unless `horizon` says more).
+    public var leads: Int { horizon ?? 1 }
 
     /// The settings that change the numbers (every row but the output ones), as one line of text:
     /// ranks compare its fingerprint before the first step.

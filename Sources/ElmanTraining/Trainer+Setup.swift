@@ -221,9 +221,12 @@ extension Trainer {
             throw RunError.usage("`loss` cross-entropy needs class targets (text data); use mse for numeric series")
         }
         let scaling: WindowedDataset.ScalingChoice = prior.map { .fixed($0.normalization) } ?? .fit(options.normalize)
+        if series.vocabulary != nil && options.leads > 1 {
+            throw RunError.usage("`horizon` is for numeric series; a character model predicts the next character")
+        }
         let data = try WindowedDataset(
             series: series, seqLen: options.seqLen, validationFraction: options.validationFraction, scaling: scaling,
-            split: options.stateful ? .stream : .windows)
+            split: options.stateful ? .stream : .windows, horizon: options.leads)
         if let prior, prior.fingerprint != data.fingerprint.hex16 {
             throw RunError(
                 "the data differs from the checkpoint's (fingerprint \(data.fingerprint.hex16), checkpoint \(prior.fingerprint)); use `init` to start a new run from its weights"

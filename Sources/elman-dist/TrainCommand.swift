@@ -62,6 +62,11 @@ struct Train: ParsableCommand {
             state carried from step to step (implies --head every, --no-shuffle).
             """)
     var stateful: Bool?
+    @Option(
+        parsing: .unconditional,
+        help: "Forecast this many steps at once: one output per lead, every lead trained (default 1; a model of changes starts as the last value at every lead)."
+    )
+    var horizon: Int?
 
     // Optimiser.
     @Option(help: "adam, adamw or sgd (default adam).") var optimizer: OptimizerKind?
@@ -164,6 +169,7 @@ struct Train: ParsableCommand {
         s.add(\.shuffle, shuffle)
         s.add(\.seed, seed)
         s.add(\.stateful, stateful)
+        s.add(optional: \.horizon, horizon)
         // Optimiser.
         s.add(\.optimizer.kind, optimizer)
         s.add(\.optimizer.learningRate, lr)

@@ -234,3 +234,73 @@ struct AfterTrainingTests {
         for v in values { #expect(abs(v / step - (v / step).rounded()) < 1e-6, "\(v) is not a multiple of \(step)") }
     }
 }
+
+/// Many steps in one pass: `train --horizon H` gives the head one output per lead.
+@Suite("Multi-step heads")
+struct MultiStepTests {
+    static let weather = Harness.example("seattle-weather.csv")
+
+    /// Trains on the first 80% of the daily weather with `extra`; returns the checkpoint directory
+    /// and the number of later rows.
+    static func trained(_ extra: [String]) throws -> (String, Int) {
+        let lines = try String(contentsOfFile: weather, encoding: .utf8).split(separator: "\n")
+        let cut = (lines.count - 1) * 8 / 10
+        let dir = try Scratch.directory()
+        try lines.prefix(cut + 1).joined(separator: "\n").appending("\n").write(
+            toFile: dir + "/train.csv", atomically: true, encoding: .utf8)
+        let t = try Harness.run(
+            ["train", "--data", dir + "/train.csv", "--target", "temp_max", "--quiet", "--checkpoint-dir", dir + "/ck"]
+                + extra)
+        try #require(t.status == 0, "\(t.stderr)")
+        return (dir + "/ck", lines.count - 1 - cut)
+    }
+
+    static func leads(_ checkpoint: String, _ later: Int, _ horizon: Int) throws -> [[String: Any]] {
+        // The last `later` rows' windows, each followed by the 6 rows its leads forecast.
+        let r = try Harness.run([
+            "eval", "--checkpoint", checkpoint, "--data", weather, "--test-size", String(later - horizon + 1),
+            "--horizon", String(horizon), "--json",
+        ])
+        try #require(r.status == 0, "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        return try #require(json["leads"] as? [[String: Any]])
+    }
+
+    @Test("a model of 4 inputs trained with --horizon 6 forecasts 6 days at once and beats the last value at every lead on later data")
+    func fourInputsSixLeads() throws {
+        let (ck, later) = try Self.trained(["--features", "precipitation,temp_max,temp_min,wind", "--horizon", "6"])
+        let forecast = try Harness.run(["predict", "--checkpoint", ck, "--data", Self.weather, "--horizon", "6"])
+        #expect(forecast.status == 0, "\(forecast.stderr)")
+        let values = forecast.stdout.split(separator: "\n").dropFirst().compactMap { Double($0.split(separator: ",")[1]) }
+        #expect(values.count == 6 && values.allSatisfy { (-20...50).contains($0) }, "\(values)")
+        let leads = try Self.leads(ck, later, 6)
+        #expect(leads.count == 6)
+        for lead in leads {
+            let model = try #require((lead["model"] as? [String: Any])?["rmse"] as? Double)
+            let naive = try #require((lead["naive"] as? [String: Any])?["rmse"] as? Double)
+            #expect(model < naive, "lead \(lead["lead"] ?? "?"): model \(model), last value \(naive)")
+        }
+        let far = try Harness.run(["predict", "--checkpoint", ck, "--data", Self.weather, "--horizon", "7"])
+        #expect(far.status == 64 && far.stderr.hasSuffix("error: the model forecasts 6 steps at once; --horizon 7 is more than its head gives\n"), "\(far.stderr)")
+    }
+
+    @Test("an untrained model of changes with --horizon 6 is the last value at every lead, exactly")
+    func startsAsLastValue() throws {
+        let (ck, later) = try Self.trained(["--horizon", "6", "--lr", "0", "--steps", "2"])
+        for lead in try Self.leads(ck, later, 6) {
+            let model = lead["model"] as? [String: Any], naive = lead["naive"] as? [String: Any]
+            #expect(model?["rmse"] as? Double == naive?["rmse"] as? Double && model?["mae"] as? Double == naive?["mae"] as? Double)
+        }
+    }
+
+    @Test("--horizon defines the trajectory: another on resume, or with --stateful or --head every, is refused")
+    func refusals() throws {
+        let (ck, _) = try Self.trained(["--horizon", "3", "--steps", "2"])
+        let resumed = try Harness.run(["train", "--resume", "latest", "--checkpoint-dir", ck, "--horizon", "4"])
+        #expect(resumed.status == 64 && resumed.stderr == "error: --horizon 4 contradicts the checkpoint, which was trained with --horizon 3\n")
+        for flags in [["--stateful"], ["--head", "every"]] {
+            let r = try Harness.run(["train", "--data", Self.weather, "--target", "temp_max", "--horizon", "3"] + flags)
+            #expect(r.status == 64 && r.stderr.contains("--horizon 3 forecasts several leads from a window's last step"), "\(r.stderr)")
+        }
+    }
+}
