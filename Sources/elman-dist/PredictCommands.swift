@@ -46,7 +46,7 @@ struct Predict: ParsableCommand {
               elman-dist predict --checkpoint runs/temps --out predictions.csv
               elman-dist predict --checkpoint runs/temps --data later.csv
               elman-dist predict --checkpoint runs/temps --horizon 24
-              elman-dist predict --checkpoint runs/temps --input 46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61
+              elman-dist predict --checkpoint runs/temps --input 45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61
             """)
 
     @OptionGroup var model: CheckpointArgument
