@@ -117,15 +117,12 @@ struct SeasonalTests {
     }
 }
 
-/// Prediction intervals calibrated on held-out errors (split conformal), judged on later data.
-@Suite("Prediction intervals")
-struct IntervalTests {
-    /// `eval --test-size --interval` on the last 20% of a bundled series after training on the first 80%.
-    static func coverage(
-        file: String, target: String, level: Double, extra: [String] = []
-    ) throws -> (coverage: Double, width: Double) {
-        let full = Harness.example(file)
-        let lines = try String(contentsOfFile: full, encoding: .utf8).split(separator: "\n")
+/// Trains on the first 80% of a bundled series' rows, as a forecaster holds out the rest.
+enum Holdout {
+    /// Trains `train --data FIRST-80% --target TARGET EXTRA` into a new directory; returns the
+    /// checkpoint directory and how many rows the later 20% has.
+    static func train(_ file: String, target: String, _ extra: [String]) throws -> (checkpoint: String, later: Int) {
+        let lines = try String(contentsOfFile: Harness.example(file), encoding: .utf8).split(separator: "\n")
         let cut = (lines.count - 1) * 8 / 10
         let dir = try Scratch.directory()
         try lines.prefix(cut + 1).joined(separator: "\n").appending("\n").write(
@@ -134,8 +131,20 @@ struct IntervalTests {
             ["train", "--data", dir + "/train.csv", "--target", target, "--quiet", "--checkpoint-dir", dir + "/ck"]
                 + extra)
         try #require(t.status == 0, "\(t.stderr)")
+        return (dir + "/ck", lines.count - 1 - cut)
+    }
+}
+
+/// Prediction intervals calibrated on held-out errors (split conformal), judged on later data.
+@Suite("Prediction intervals")
+struct IntervalTests {
+    /// `eval --test-size --interval` on the last 20% of a bundled series after training on the first 80%.
+    static func coverage(
+        file: String, target: String, level: Double, extra: [String] = []
+    ) throws -> (coverage: Double, width: Double) {
+        let (checkpoint, later) = try Holdout.train(file, target: target, extra)
         let r = try Harness.run([
-            "eval", "--checkpoint", dir + "/ck", "--data", full, "--test-size", String(lines.count - 1 - cut),
+            "eval", "--checkpoint", checkpoint, "--data", Harness.example(file), "--test-size", String(later),
             "--interval", String(level), "--json",
         ])
         try #require(r.status == 0, "\(r.stderr)")
@@ -243,16 +252,7 @@ struct MultiStepTests {
     /// Trains on the first 80% of the daily weather with `extra`; returns the checkpoint directory
     /// and the number of later rows.
     static func trained(_ extra: [String]) throws -> (String, Int) {
-        let lines = try String(contentsOfFile: weather, encoding: .utf8).split(separator: "\n")
-        let cut = (lines.count - 1) * 8 / 10
-        let dir = try Scratch.directory()
-        try lines.prefix(cut + 1).joined(separator: "\n").appending("\n").write(
-            toFile: dir + "/train.csv", atomically: true, encoding: .utf8)
-        let t = try Harness.run(
-            ["train", "--data", dir + "/train.csv", "--target", "temp_max", "--quiet", "--checkpoint-dir", dir + "/ck"]
-                + extra)
-        try #require(t.status == 0, "\(t.stderr)")
-        return (dir + "/ck", lines.count - 1 - cut)
+        try Holdout.train("seattle-weather.csv", target: "temp_max", extra)
     }
 
     static func leads(_ checkpoint: String, _ later: Int, _ horizon: Int) throws -> [[String: Any]] {
