@@ -44,3 +44,19 @@ for s in temps:temp:24 weather:temp_max:7 trend:v:52 AMZN:price:12 MSFT:price:12
     python3 -c "import json,sys; o=json.load(sys.stdin); print(' %.3f (%.3f) |' % (o['rmse'] / o['naive']['rmse'], o['rmse'] / o['seasonal']['rmse']), end='')"
 done
 echo
+# Formulas (the seed's setup): the held-out tail lies beyond the training range.
+for formula in 'x**2' '2*x+1'; do
+  for activation in tanh relu; do
+    "$bin" train --data "formula:$formula" --points 1000 --x-step 1 --seq-len 5 --hidden 10 --activation "$activation" \
+      --quiet --checkpoint-dir "$work/ck-formula" "$@" >/dev/null 2>&1
+    "$bin" eval --checkpoint "$work/ck-formula" --json 2>/dev/null |
+      python3 -c "import json,sys; o=json.load(sys.stdin); print('formula:$formula ($activation), held-out tail: %.3f of the last value\'s RMSE' % (o['rmse'] / o['naive']['rmse']))"
+    rm -rf "$work/ck-formula"
+  done
+done
+# The 90% prediction interval's coverage on the later 20% (the checkpoints trained above).
+for s in temps weather; do
+  "$bin" eval --checkpoint "$work/ck-$s" --data "$work/$s-full.csv" --test-size "$(cat "$work/$s-test-size")" \
+    --interval 0.9 --json 2>/dev/null |
+    python3 -c "import json,sys; o=json.load(sys.stdin)['interval']; print('$s: 90%% interval covers %.1f%% of the later 20%%' % (100 * o['coverage']))"
+done
