@@ -99,9 +99,10 @@ struct Predict: ParsableCommand {
         // Too few rows for a window with a target: the user has the last values and wants the next.
         let forecast = !input.isEmpty || horizon != nil || (!m.isStateful && series.rowCount <= m.options.seqLen)
         if forecast {
-            try output.write("step,forecast\(boundsHeader)\n")
             var step = 0
             try m.forecast(series, horizon: horizon ?? 1) { value in
+                // The header with the first value: a forecast refused before it prints nothing.
+                if step == 0 { try output.write("step,forecast\(boundsHeader)\n") }
                 step += 1
                 try output.write("\(step),\(value)\(bounds(value))\n")
             }
