@@ -185,6 +185,10 @@ struct AdversarialInputTests {
         let r = try Harness.run(["train", "--resume", "latest", "--checkpoint-dir", ck, "--steps", "4"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("nothing to do: the checkpoint is at step 6 and the run ends at step 4; give a larger --steps to continue"))
+        // The suggestion, followed.
+        let followed = try Harness.run(["train", "--resume", "latest", "--checkpoint-dir", ck, "--steps", "9", "--quiet"])
+        #expect(followed.status == 0, "\(followed.stderr)")
+        #expect(try Checkpoint.load(path: try resolveCheckpoint(ck)).optimizerState.step == 9)
     }
 
     @Test("an option given twice is a usage error (exit 64), as is every usage error")

@@ -188,6 +188,14 @@ struct IntervalTests {
         #expect(far.status == 64 && far.stderr.contains("--interval is calibrated one step ahead"))
         let bad = try Harness.run(["eval", "--checkpoint", dir, "--interval", "90"])
         #expect(bad.status == 64 && bad.stderr.contains("--interval must be a level between 0 and 1"))
+        // Without validation there is nothing to calibrate on; the message's remedy works.
+        let none = try Scratch.directory(), some = try Scratch.directory()
+        let data = ["--data", Harness.example("seattle-temps.csv"), "--target", "temp", "--steps", "5", "--quiet"]
+        #expect(try Harness.run(["train"] + data + ["--val-fraction", "0", "--checkpoint-dir", none]).status == 0)
+        let uncalibrated = try Harness.run(["predict", "--checkpoint", none, "--interval", "0.8"])
+        #expect(uncalibrated.status == 1 && uncalibrated.stderr.contains("train with --val-fraction above 0"), "\(uncalibrated.stderr)")
+        #expect(try Harness.run(["train"] + data + ["--val-fraction", "0.2", "--checkpoint-dir", some]).status == 0)
+        #expect(try Harness.run(["predict", "--checkpoint", some, "--interval", "0.8"]).status == 0)
     }
 }
 
