@@ -399,7 +399,9 @@ public struct WindowedDataset: Sendable {
     public func dominantPeriod() -> (period: Int, autocorrelation: Double)? {
         guard !isClassification else { return nil }
         let end = min(rowCount, split == .windows ? trainCount + seqLen + horizon - 1 : trainCount)
-        return Seasonality.dominantPeriod((-levelOffset..<end).map { level(row: $0) }[...])
+        // Only the rows the detection reads (its window and one more): no copy of every level.
+        let start = max(-levelOffset, end - Seasonality.window - 1)
+        return Seasonality.dominantPeriod((start..<end).map { level(row: $0) }[...])
     }
 
     /// The mean absolute error over the training rows, in the target's units, of the naive

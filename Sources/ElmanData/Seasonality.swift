@@ -4,11 +4,14 @@
 /// out of practical reach), so a daily cycle in hourly data is left to the seasonal naive unless
 /// the model reads seasonal changes (`--season`). Training looks for such a period and says so.
 public enum Seasonality {
+    /// Values the detection reads at most: the most recent.
+    public static let window = 20_000
+
     /// The lag 2 … `maxLag` with the largest autocorrelation of the first differences of
     /// `values`, and that autocorrelation; nil when there are too few values. At most the last
     /// `window` values are used, so a 10-million-row series costs what 20,000 rows do.
     public static func dominantPeriod(
-        _ values: ArraySlice<Double>, maxLag: Int = 400, window: Int = 20_000
+        _ values: ArraySlice<Double>, maxLag: Int = 400, window: Int = Seasonality.window
     ) -> (period: Int, autocorrelation: Double)? {
         let tail = values.suffix(window + 1)
         let changes = zip(tail.dropFirst(), tail).map { $0 - $1 }

@@ -55,9 +55,9 @@ final class ProgressPrinter {
 
     /// Whether `path` is a metrics file this tool wrote: its first line is a JSON object with a step.
     static func isMetricsFile(_ path: String) -> Bool {
-        guard Files.kind(path) == .file, let head = try? Files.read(path, limit: 1 << 30).prefix(4096) else {
-            return false
-        }
+        // Mapped: only the first page is read, however long the file has grown.
+        guard Files.kind(path) == .file, let file = try? Files.map(path) else { return false }
+        let head = file.bytes.prefix(4096)
         let first = head.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).first ?? []
         return (try? JSONDecoder().decode(StepOnly.self, from: Data(first))) != nil
     }
