@@ -36,6 +36,11 @@ public struct Checkpoint: Equatable {
     public var state: [String: StateTensor] = [:]
     /// Prefix of run-state tensors.
     public static let statePrefix = "state."
+    /// Tensors of the data pipeline that are too many for JSON metadata (a panel's series
+    /// identities and scalings), any dtype, stored as `data.<name>`.
+    public var dataTensors: [String: RawTensor] = [:]
+    /// Prefix of data tensors.
+    public static let dataPrefix = "data."
 
     public init(
         model: ModelConfig, parameters: [Float], optimizer: OptimizerConfig,
@@ -80,6 +85,10 @@ public struct Checkpoint: Equatable {
         for slot in layout.slots { add(slot.name, slot.shape, parameters[slot.range]) }
         for (name, tensor) in state.sorted(by: { $0.key < $1.key }) {
             add(Self.statePrefix + name, tensor.shape, tensor.values[...])
+        }
+        for (name, tensor) in dataTensors.sorted(by: { $0.key < $1.key }) {
+            writer.add(Self.dataPrefix + name, dtype: tensor.dtype, shape: tensor.shape, bytes: tensor.bytes)
+            checksums[Self.dataPrefix + name] = CRC32C.hex(tensor.bytes)
         }
         for (slotName, values) in optimizerState.slots.sorted(by: { $0.key < $1.key }) {
             for slot in layout.slots {
@@ -212,6 +221,15 @@ public struct Checkpoint: Equatable {
             state[String(t.name.dropFirst(Self.statePrefix.count))] = StateTensor(
                 shape: t.shape, values: try verified(t.name, shape: nil))
         }
+        for t in file.tensors where t.name.hasPrefix(Self.dataPrefix) {
+            let raw: ArraySlice<UInt8>
+            do { raw = try file.rawBytes(t.name) } catch { throw CheckpointError(error.message) }
+            guard checksums[t.name] == CRC32C.hex(raw) else {
+                throw CheckpointError("tensor '\(t.name)' fails its checksum (file corrupted)")
+            }
+            dataTensors[String(t.name.dropFirst(Self.dataPrefix.count))] = RawTensor(
+                dtype: t.dtype, shape: t.shape, bytes: Array(raw))
+        }
         self.model = model
         self.parameters = parameters
         optimizer = record.config
@@ -245,6 +263,52 @@ public struct Checkpoint: Equatable {
             return meta
         }
     ]
+}
+
+/// A tensor of any dtype as stored: little-endian bytes.
+public struct RawTensor: Equatable, Sendable {
+    public var dtype: DType
+    public var shape: [Int]
+    public var bytes: [UInt8]
+
+    public init(dtype: DType, shape: [Int], bytes: [UInt8]) {
+        precondition(shape.reduce(dtype.size, *) == bytes.count, "RawTensor: bytes do not fit the shape")
+        self.dtype = dtype
+        self.shape = shape
+        self.bytes = bytes
+    }
+
+    /// F64 values.
+    public init(doubles: [Double], shape: [Int]) {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(8 * doubles.count)
+        for v in doubles { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        self.init(dtype: .f64, shape: shape, bytes: bytes)
+    }
+
+    /// I64 values.
+    public init(integers: [Int], shape: [Int]) {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(8 * integers.count)
+        for v in integers { withUnsafeBytes(of: Int64(v).littleEndian) { bytes.append(contentsOf: $0) } }
+        self.init(dtype: .i64, shape: shape, bytes: bytes)
+    }
+
+    /// The values of an F64 tensor, nil for another dtype.
+    public var doubles: [Double]? {
+        guard dtype == .f64 else { return nil }
+        return stride(from: 0, to: bytes.count, by: 8).map { i in
+            Double(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[i + $1]) << (8 * UInt64($1)) })
+        }
+    }
+
+    /// The values of an I64 tensor, nil for another dtype.
+    public var integers: [Int]? {
+        guard dtype == .i64 else { return nil }
+        return stride(from: 0, to: bytes.count, by: 8).map { i in
+            Int(Int64(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[i + $1]) << (8 * UInt64($1)) }))
+        }
+    }
 }
 
 /// A tensor of run state, as stored.

@@ -23,11 +23,21 @@ public struct CSVReader {
     /// Keep only rows whose column equals a value (long-format files: `symbol=AAPL`).
     public var filter: (column: String, value: String)?
     public var missing: MissingPolicy
+    /// A column of series identities (a long-format panel): read as text, each row's series
+    /// kept in `Table.keys`.
+    public var key: String?
+    /// Keep a missing or non-numeric cell as NaN (a wide panel, whose series each handle their
+    /// own gaps) instead of applying `missing` to the row.
+    var keepsMissing = false
 
-    public init(columns: [String], filter: (column: String, value: String)? = nil, missing: MissingPolicy = .error) {
+    public init(
+        columns: [String], filter: (column: String, value: String)? = nil, missing: MissingPolicy = .error,
+        key: String? = nil
+    ) {
         self.columns = columns
         self.filter = filter
         self.missing = missing
+        self.key = key
     }
 
     /// Largest CSV file accepted, so hostile input cannot exhaust memory.
@@ -100,6 +110,13 @@ public struct CSVReader {
         }
         let wanted = try columns.map { (c) throws(DataError) in try index(c) }
         let filterIndex = try filter.map { (f) throws(DataError) in try index(f.column) }
+        let keyIndex = try key.map { (k) throws(DataError) in try index(k) }
+        // Series identities: each distinct one once, rows by number. Rows of one series usually
+        // follow each other, so the last identity is compared first and a String is made only
+        // when it changes.
+        var keys: [Int32] = [], keyValues: [String] = [], keyNumbers: [String: Int32] = [:]
+        var lastKey: [UInt8] = [], lastKeyNumber: Int32 = -1
+        var seriesLast: [[Double]?] = []  // with `missing` ffill: each series' last kept row
         var out = [[Double]](repeating: [], count: columns.count)
         var seenFilterValues: [String] = []
         var otherFilterValues: Set<String> = []  // distinct values past the first 8, counted up to a bound
@@ -131,6 +148,30 @@ public struct CSVReader {
                 }
             }
             records += 1
+            var rowKey: Int32 = -1
+            if let ki = keyIndex {
+                let r = lines.trimmed(ki)
+                let same = lines.arena.withUnsafeBufferPointer { all in
+                    lastKeyNumber >= 0 && UnsafeBufferPointer(rebasing: all[r]).elementsEqual(lastKey)
+                }
+                if same {
+                    rowKey = lastKeyNumber
+                } else {
+                    let text = lines.string(range: r)
+                    guard !text.isEmpty else {
+                        throw DataError("\(name):\(lineNumber): the series column '\(key ?? "")' is empty")
+                    }
+                    if let known = keyNumbers[text] {
+                        rowKey = known
+                    } else {
+                        rowKey = Int32(keyValues.count)
+                        keyNumbers[text] = rowKey
+                        keyValues.append(text)
+                    }
+                    lastKey = Array(text.utf8)
+                    lastKeyNumber = rowKey
+                }
+            }
             var dropRow = false
             for (k, i) in wanted.enumerated() {
                 let r = lines.trimmed(i)
@@ -157,7 +198,10 @@ public struct CSVReader {
                         "\(name):\(lineNumber): value \(String(raw.prefix(40)).printable) in column '\(columns[k])' is outside float32's range (±3.4e38)"
                     )
                 case .notANumber:
-                    break
+                    if keepsMissing {
+                        row[k] = .nan
+                        continue
+                    }
                 }
                 let what =
                     raw.isEmpty || ["na", "nan", "null", "none"].contains(raw.lowercased())
@@ -170,8 +214,11 @@ public struct CSVReader {
                 case .drop:
                     dropRow = true
                 case .ffill:
-                    // The previous kept row's value.
-                    guard let p = out[k].last else {
+                    // The previous kept row's value (of the same series, in a panel).
+                    let previous =
+                        keyIndex == nil
+                        ? out[k].last : (Int(rowKey) < seriesLast.count ? seriesLast[Int(rowKey)]?[k] : nil)
+                    guard let p = previous else {
                         throw DataError(
                             "\(name):\(lineNumber): \(what) in column '\(columns[k])' with no earlier value to fill from"
                         )
@@ -183,6 +230,13 @@ public struct CSVReader {
             kept += 1
             guard firstBadCell == nil else { continue }  // only counting now
             for k in row.indices { out[k].append(row[k]) }
+            if keyIndex != nil {
+                keys.append(rowKey)
+                if missing == .ffill {
+                    while seriesLast.count <= Int(rowKey) { seriesLast.append(nil) }
+                    seriesLast[Int(rowKey)] = row
+                }
+            }
         }
         if let firstBadCell {
             // Suggest only what works: drop needs a row left, ffill a complete first row.
@@ -203,7 +257,26 @@ public struct CSVReader {
             }
             throw DataError("\(name): no data rows")
         }
-        return Table(names: columns, columns: out)
+        var table = Table(names: columns, columns: out)
+        if keyIndex != nil {
+            table.keys = keys
+            table.keyValues = keyValues
+        }
+        return table
+    }
+
+    /// The columns whose first data row holds a number (a wide panel's `all`).
+    public static func numericColumns(path: String) throws(DataError) -> [String] {
+        let file = try mapFile(path)
+        var lines = CSVLines(file.bytes)
+        guard try lines.next(name: path) != nil else { throw DataError("\(path): file is empty") }
+        let names = lines.fields.indices.map { lines.string($0).trimmingSpaces }
+        guard try lines.next(name: path) != nil, lines.fields.count == names.count else {
+            throw DataError("\(path): no data rows")
+        }
+        return names.indices.filter {
+            if case .value = NumberText.parse(lines.string(range: lines.trimmed($0))) { true } else { false }
+        }.map { names[$0] }
     }
 
     /// The header's column names of a CSV file.

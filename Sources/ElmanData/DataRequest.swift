@@ -20,12 +20,18 @@ public struct DataRequest: Equatable, Sendable {
     public var points: Int?
     public var xStep: Double?
     public var xStart: Double?
+    /// A long panel's series column; nil when not said.
+    public var series: String?
+    /// A wide panel's series columns; nil when not said.
+    public var seriesColumns: [String]?
 
     public init(
         source: DataSpec? = nil, target: String? = nil, features: [String]? = nil, filter: String? = nil,
         missing: MissingPolicy? = nil, difference: Bool? = nil, season: Int? = nil, points: Int? = nil,
-        xStep: Double? = nil, xStart: Double? = nil
+        xStep: Double? = nil, xStart: Double? = nil, series: String? = nil, seriesColumns: [String]? = nil
     ) {
+        self.series = series
+        self.seriesColumns = seriesColumns
         self.season = season
         self.source = source
         self.target = target
@@ -60,9 +66,13 @@ public struct DataRequest: Equatable, Sendable {
             }
             guard !source.isText else { throw DataError.usage("`season` is for numeric series, not text") }
         }
+        if series != nil || seriesColumns != nil {
+            guard source.isCSV else { throw DataError.usage("a panel (`series`, `seriesColumns`) is read from a CSV file") }
+        }
         return DataOptions(
-            source: source, target: target, features: features, filter: filter, missing: missing ?? .error, grid: grid,
-            difference: difference ?? source.differencedByDefault, season: season)
+            source: source, target: seriesColumns == nil ? target : (target ?? Series.widePanelTarget), features: features,
+            filter: filter, missing: missing ?? .error, grid: grid, difference: difference ?? source.differencedByDefault,
+            season: season, series: series, seriesColumns: seriesColumns)
     }
 }
 
@@ -87,6 +97,8 @@ extension DataOptions {
                     : "`noDifference` contradicts the checkpoint, which was trained on differences")
         }
         try agree("season", request.season, season ?? 0) { $0 == 0 ? "" : "\($0)" }
+        try agree("series", request.series, series ?? "") { $0 }
+        try agree("seriesColumns", request.seriesColumns, seriesColumns ?? []) { $0.joined(separator: ",") }
         var resolved = self
         if let source = request.source {
             // A model reads one kind of data: a text file given to a CSV model (or the reverse)

@@ -18,17 +18,27 @@ public struct DataOptions: Equatable, Sendable, Codable {
     /// Model seasonal changes v[r] − v[r−season] instead (implies `difference`): the model then
     /// starts as the seasonal-naive forecast. Nil for none (and in checkpoints before it existed).
     public var season: Int?
+    /// A panel in long format: the column naming each row's series (`--series`). Nil for one series.
+    public var series: String?
+    /// A panel in wide format: the columns that are series (`--series-columns`); `["all"]` for
+    /// every numeric column. Nil for one series.
+    public var seriesColumns: [String]?
 
     /// The differencing lag of a model of changes: the season, or 1.
     public var lag: Int { season ?? 1 }
 
+    /// Whether the data is a panel of series (long or wide format).
+    public var isPanel: Bool { series != nil || seriesColumns != nil }
+
     public init(
         source: DataSpec, target: String? = nil, features: [String]? = nil, filter: String? = nil,
         missing: MissingPolicy = .error, grid: SamplingGrid = SamplingGrid(), difference: Bool = false,
-        season: Int? = nil
+        season: Int? = nil, series: String? = nil, seriesColumns: [String]? = nil
     ) {
         self.difference = difference || season != nil
         self.season = season
+        self.series = series
+        self.seriesColumns = seriesColumns
         self.source = source
         self.target = target
         self.features = features
@@ -57,6 +67,10 @@ public struct Series: Sendable {
     public var lag = 0
     /// For text: the character classes, compactly (then `target` is empty).
     public var classes: ClassIndices?
+    /// For a panel: which rows are whose (levels are then `lag` rows longer per series).
+    public var panel: PanelIndex?
+    /// Series of the panel left out for having too few rows, with their row counts.
+    public var leftOut: [(id: String, rows: Int)] = []
 
     public init(
         featureColumns: [[Double]], featureNames: [String], target: [Double], targetName: String,
@@ -78,6 +92,7 @@ public struct Series: Sendable {
     public func differenced(lag: Int = 1) throws(DataError) -> Series {
         guard vocabulary == nil else { throw DataError("`difference` is for numeric series, not text") }
         guard levels == nil else { return self }
+        if let panel { return try differencedPanel(panel, lag: lag) }
         guard lag == 1 || lag < rowCount else {
             throw DataError.usage("`season` \(lag) needs more than \(lag) rows; the data has \(rowCount)")
         }
@@ -88,6 +103,59 @@ public struct Series: Sendable {
         s.levels = target
         s.lag = lag
         return s
+    }
+
+    /// `differenced(lag:)` series by series: each loses its first `lag` rows to the differences
+    /// (a series of no more rows is left out), and its levels stay whole.
+    private func differencedPanel(_ panel: PanelIndex, lag: Int) throws(DataError) -> Series {
+        var columns = [[Double]](repeating: [], count: featureColumns.count)
+        var target: [Double] = [], levels: [Double] = [], ids: [String] = [], ends: [Int] = []
+        var leftOut = self.leftOut
+        for s in 0..<panel.count {
+            let rows = panel.rows(s)
+            guard rows.count > lag else {
+                leftOut.append((panel.ids[s], rows.count))
+                continue
+            }
+            for (f, c) in featureColumns.enumerated() {
+                for r in rows.dropFirst(lag) { columns[f].append(c[r] - c[r - lag]) }
+            }
+            for r in rows.dropFirst(lag) { target.append(self.target[r] - self.target[r - lag]) }
+            levels.append(contentsOf: self.target[rows])
+            ids.append(panel.ids[s])
+            ends.append(target.count)
+        }
+        guard !ids.isEmpty else { throw DataError.usage(Series.noSeriesMessage(leftOut, needed: lag + 1)) }
+        var s = Series(
+            featureColumns: columns, featureNames: featureNames, target: target, targetName: targetName, vocabulary: nil)
+        s.levels = levels
+        s.lag = lag
+        s.panel = PanelIndex(ids: ids, ends: ends)
+        s.leftOut = leftOut
+        return s
+    }
+
+    /// The message for a panel none of whose series has `needed` rows.
+    static func noSeriesMessage(_ leftOut: [(id: String, rows: Int)], needed: Int) -> String {
+        let most = leftOut.map(\.rows).max() ?? 0
+        return "no series of the panel has the \(needed) rows a window needs (\(leftOut.count) series, the longest \(most) rows)"
+    }
+
+    /// The series of a panel one by one, each a series of its own (levels included); one
+    /// series is itself, named by `id`.
+    public func split(id: String = "") -> [(id: String, series: Series)] {
+        guard let panel else { return [(id, self)] }
+        return (0..<panel.count).map { s in
+            let rows = panel.rows(s)
+            var one = Series(
+                featureColumns: featureColumns.map { Array($0[rows]) }, featureNames: featureNames,
+                target: Array(target[rows]), targetName: targetName, vocabulary: nil)
+            if let levels {
+                one.levels = Array(levels[(rows.lowerBound + lag * s)..<(rows.upperBound + lag * (s + 1))])
+                one.lag = lag
+            }
+            return (panel.ids[s], one)
+        }
     }
 
     /// Loads `options.source`. For text, `vocabulary` fixes the classes (from a checkpoint);
@@ -105,6 +173,8 @@ public struct Series: Sendable {
                 featureColumns: [], featureNames: ["char"], target: [], targetName: "char", vocabulary: vocabulary)
             series.classes = classes
             return series
+        case let .csv(path) where options.seriesColumns != nil:
+            return try wide(path: path, options)
         case let .csv(path):
             guard let target = options.target else {
                 let header = (try? CSVReader.header(path: path)) ?? []
@@ -121,10 +191,18 @@ public struct Series: Sendable {
             }
             var names = [target]
             for f in features where !names.contains(f) { names.append(f) }
-            let table = try CSVReader(columns: names, filter: filter, missing: options.missing).read(path: path)
-            return Series(
+            if let key = options.series {
+                guard !names.contains(key) else {
+                    throw DataError.usage("`series` \(key) names the series; it cannot also be the target or a feature")
+                }
+            }
+            let table = try CSVReader(columns: names, filter: filter, missing: options.missing, key: options.series)
+                .read(path: path)
+            var series = Series(
                 featureColumns: try features.map { (f) throws(DataError) in try table.column(f) },
                 featureNames: features, target: try table.column(target), targetName: target, vocabulary: nil)
+            if let keys = table.keys { series = series.grouped(keys: keys, ids: table.keyValues) }
+            return series
         case let .formula(text):
             let f = try Formula(text)
             return try synthetic(options, try options.grid.table(f.evaluate, name: "formula '\(text)'"))
@@ -188,6 +266,8 @@ public struct WindowedDataset: Sendable {
     public let levelOffset: Int
     /// Targets per window with a head on the last step: the leads 1 … horizon.
     public let horizon: Int
+    /// For a panel: where each series' rows and windows are, and its scaling. Nil for one series.
+    public let panel: DatasetPanel?
 
     /// Whether targets are classes (cross-entropy) rather than values.
     public var isClassification: Bool { vocabulary != nil }
@@ -211,6 +291,18 @@ public struct WindowedDataset: Sendable {
         guard validationFraction >= 0, validationFraction < 1 else {
             throw DataError.usage("`valFraction` must be in [0, 1), got \(validationFraction)")
         }
+        if let index = series.panel {
+            guard split == .windows else {
+                throw DataError.usage(
+                    "stateful training reads one stream, and a panel's series would run into each other: train a panel with windows (without `stateful`)"
+                )
+            }
+            self = try WindowedDataset(
+                panel: series, index: index, seqLen: T, validationFraction: validationFraction, scaling: scaling,
+                horizon: H)
+            return
+        }
+        panel = nil
         let n = series.rowCount
         let train: Int, validation: Int
         switch split {
@@ -281,6 +373,8 @@ public struct WindowedDataset: Sendable {
                     )
                 }
                 norm = fixed
+            case .fixedPanel:
+                throw DataError("the model was trained on a panel of series; the data is one series (give its `series` column)")
             }
             normalization = norm
             var x = [Float](repeating: 0, count: n * inputSize)
@@ -305,7 +399,133 @@ public struct WindowedDataset: Sendable {
     public enum ScalingChoice: Sendable {
         case fit(NormalizationKind)
         case fixed(Normalization)
+        /// A panel's, series by series (from a checkpoint; every series of the data must be in it).
+        case fixedPanel(SeriesScalings, NormalizationKind)
     }
+
+    /// A panel: each series windowed and split on its own, scaled on its own training rows,
+    /// and its rows placed one series after another.
+    ///
+    /// Series s with n rows gives n − T − (H − 1) windows; the last `validationFraction` of them
+    /// (in time) validate. The training windows of all series come first (series by series),
+    /// then the validation windows, so a `BatchPlan` over `trainCount` draws from every series.
+    /// A series without one training window is left out (`leftOut`).
+    private init(
+        panel series: Series, index: PanelIndex, seqLen T: Int, validationFraction: Double, scaling: ScalingChoice,
+        horizon H: Int
+    ) throws(DataError) {
+        guard series.vocabulary == nil else { throw DataError.usage("a panel is of numeric series, not text") }
+        let F = series.featureColumns.count
+        let lag = series.lag
+        var ids: [String] = [], rowStarts = [0], trainStarts = [0], validationStarts = [0]
+        var scalingValues: [Double] = [], naive: [Double] = []
+        var inputs: [Float] = [], targets: [Float] = [], levels: [Double] = []
+        inputs.reserveCapacity(series.rowCount * F)
+        targets.reserveCapacity(series.rowCount)
+        var leftOut = series.leftOut
+        let fixed: (SeriesScalings, [String: Int])? =
+            if case let .fixedPanel(scalings, _) = scaling { (scalings, scalings.positions()) } else { nil }
+        let kind: NormalizationKind =
+            switch scaling {
+            case let .fit(k): k
+            case let .fixed(n): n.kind
+            case let .fixedPanel(_, k): k
+            }
+        var fp = Fingerprint()
+        for s in 0..<index.count {
+            let rows = index.rows(s)
+            let n = rows.count, windows = n - T - (H - 1)
+            let validation = windows > 0 ? Int((Double(windows) * validationFraction).rounded()) : 0
+            guard windows - validation >= 1 else {
+                leftOut.append((index.ids[s], n + lag))
+                continue
+            }
+            // This series' scaling: fitted on the rows its training windows touch, or the checkpoint's.
+            let fit = rows.lowerBound..<(rows.lowerBound + windows - validation + T + H - 1)
+            let norm: Normalization
+            switch scaling {
+            case .fit:
+                norm = Normalization(
+                    kind: kind, features: series.featureColumns.map { ColumnScaling(fitting: kind, to: $0[fit]) },
+                    target: ColumnScaling(fitting: kind, to: series.target[fit], keepZero: series.levels != nil))
+            case let .fixed(one):
+                norm = one
+            case .fixedPanel:
+                guard let (scalings, positions) = fixed, let k = positions[index.ids[s]] else {
+                    throw DataError(
+                        "series '\(index.ids[s])' is not one the model was trained on; its scaling is unknown (a panel model scores the series it was trained on)"
+                    )
+                }
+                guard scalings.features == F else {
+                    throw DataError("the model was trained on \(scalings.features) features, the data has \(F)")
+                }
+                norm = scalings.normalization(k, kind: kind)
+            }
+            for r in rows {
+                for f in 0..<F { inputs.append(Float(norm.features[f].normalize(series.featureColumns[f][r]))) }
+                targets.append(Float(norm.target.normalize(series.target[r])))
+            }
+            let seriesLevels =
+                series.levels.map { Array($0[(rows.lowerBound + lag * s)..<(rows.upperBound + lag * (s + 1))]) }
+                ?? Array(series.target[rows])
+            levels.append(contentsOf: seriesLevels)
+            for c in norm.features + [norm.target] { scalingValues += [c.shift, c.scale] }
+            // MASE's scale: the naive forecast's MAE over this series' training rows.
+            let period = lag > 0 ? lag : 1
+            let end = fit.count + lag
+            naive.append(
+                end > period
+                    ? (period..<end).reduce(0.0) { $0 + abs(seriesLevels[$1] - seriesLevels[$1 - period]) }
+                        / Double(end - period) : .nan)
+            ids.append(index.ids[s])
+            rowStarts.append(targets.count)
+            trainStarts.append(trainStarts[trainStarts.count - 1] + windows - validation)
+            validationStarts.append(validationStarts[validationStarts.count - 1] + validation)
+            fp.combine(index.ids[s])
+            fp.combine(n)
+        }
+        guard !ids.isEmpty else {
+            throw DataError.usage(Series.noSeriesMessage(leftOut, needed: T + H + lag))
+        }
+        split = .windows
+        seqLen = T
+        horizon = H
+        inputSize = F
+        outputSize = H
+        vocabulary = nil
+        classes = nil
+        levelOffset = lag
+        normalization = Normalization(
+            kind: kind, features: [ColumnScaling](repeating: .identity, count: F), target: .identity)
+        trainCount = trainStarts[trainStarts.count - 1]
+        validationCount = validationStarts[validationStarts.count - 1]
+        self.inputs = inputs
+        self.targets = targets
+        self.levels = levels
+        panel = DatasetPanel(
+            rowStarts: rowStarts, trainStarts: trainStarts, validationStarts: validationStarts,
+            scalings: SeriesScalings(ids: ids, features: F, values: scalingValues, naiveMAE: naive),
+            leftOut: leftOut)
+        fp.combine(inputs)
+        fp.combine(targets)
+        fp.combine(T)
+        fp.combine(trainCount)
+        fp.combine(validationCount)
+        if H > 1 { fp.combine("horizon \(H)") }
+        fp.combine("panel")
+        fingerprint = fp.value
+    }
+
+    /// The first row of window `w`: w itself for one series; for a panel, its series' rows
+    /// offset by the window's place among that series' training or validation windows.
+    @inline(__always)
+    public func startRow(ofWindow w: Int) -> Int {
+        guard let panel else { return w }
+        return panel.startRow(ofWindow: w, trainCount: trainCount)
+    }
+
+    /// The row window `w`'s last step predicts (head on the last step, lead 1).
+    public func targetRow(ofWindow w: Int) -> Int { startRow(ofWindow: w) + seqLen }
 
     /// Number of target values per window: one per step (T), or one per lead (the horizon).
     public func targetsPerWindow(everyStep: Bool) -> Int { everyStep ? seqLen : horizon }
@@ -321,13 +541,18 @@ public struct WindowedDataset: Sendable {
     ) {
         let T = seqLen
         if everyStep {
-            fill(runsFrom: starts, steps: T, x: x, y: y)
+            if panel == nil {
+                fill(runsFrom: starts, steps: T, x: x, y: y)
+            } else {
+                fill(runsFrom: starts.map(startRow(ofWindow:)), steps: T, x: x, y: y)
+            }
             return
         }
         // Head .last: the inputs of T rows, and the targets of the `horizon` rows after them.
         let I = inputSize, H = horizon
         precondition(x.count >= starts.count * T * I && y.count >= starts.count * H, "fill: batch buffers too small")
-        for (b, i) in starts.enumerated() {
+        for (b, w) in starts.enumerated() {
+            let i = startRow(ofWindow: w)
             fillInputs(row: i, steps: T, into: x.baseAddress.map { $0 + b * T * I })
             for h in 0..<H { y[b * H + h] = target(row: i + T + h) }
         }
@@ -384,11 +609,20 @@ public struct WindowedDataset: Sendable {
     /// the level before the first difference).
     public func level(row: Int) -> Double { levels[row + levelOffset] }
 
+    /// The target's level `back` rows before dataset row `row`, in `row`'s series (a panel's
+    /// levels are `levelOffset` rows longer per series): `level(row:)` for one series.
+    public func level(row: Int, back: Int) -> Double {
+        guard let panel else { return levels[row + levelOffset - back] }
+        return levels[row + levelOffset * (panel.series(ofRow: row) + 1) - back]
+    }
+
     /// A model output for dataset row `row` turned into the target's level in original units.
     public func predictedLevel(row: Int, output: Float) -> Double {
-        let value = normalization.target.denormalize(Double(output))
+        let scaling =
+            panel.map { $0.scalings.targetScaling($0.series(ofRow: row)) } ?? normalization.target
+        let value = scaling.denormalize(Double(output))
         // A model of changes at lag K forecasts the change from K rows before the target.
-        return isDifferenced ? level(row: row - levelOffset) + value : value
+        return isDifferenced ? level(row: row, back: levelOffset) + value : value
     }
 
     /// The scaled target (or class index) at `row`.
@@ -397,7 +631,7 @@ public struct WindowedDataset: Sendable {
     /// The dominant period of the target on the training rows (`Seasonality.dominantPeriod`):
     /// the lag at which its changes correlate most; nil for text or too few rows.
     public func dominantPeriod() -> (period: Int, autocorrelation: Double)? {
-        guard !isClassification else { return nil }
+        guard !isClassification, panel == nil else { return nil }
         let end = min(rowCount, split == .windows ? trainCount + seqLen + horizon - 1 : trainCount)
         // Only the rows the detection reads (its window and one more): no copy of every level.
         let start = max(-levelOffset, end - Seasonality.window - 1)
@@ -408,7 +642,7 @@ public struct WindowedDataset: Sendable {
     /// forecast of `period`: the last value (1) or the seasonal naive (a season's length). The
     /// scale of MASE (M4: the seasonal naive's when there is a season). Nil for text.
     public func inSampleNaiveMAE(period: Int = 1) -> Double? {
-        guard !isClassification else { return nil }
+        guard !isClassification, panel == nil else { return nil }
         let end = min(rowCount, split == .windows ? trainCount + seqLen + horizon - 1 : trainCount)
         // Rows whose level `period` rows earlier is in the data (level row r + offset − period ≥ 0).
         let first = max(0, period - levelOffset)

@@ -4,6 +4,10 @@ public struct Table: Equatable, Sendable {
     public var names: [String]
     /// columns[c][r]: value of column c at row r.
     public var columns: [[Double]]
+    /// For a long-format panel: the series of each row, an index into `keyValues`.
+    public var keys: [Int32]?
+    /// The series identities, in order of first appearance.
+    public var keyValues: [String] = []
 
     public init(names: [String], columns: [[Double]]) {
         precondition(names.count == columns.count, "Table: one name per column")

@@ -38,7 +38,11 @@ extension TrainedModel {
 
     /// Scores the model on `selection` next to the last-value forecast, and the seasonal naive
     /// forecast of period `season` when given (over the predictions whose season is in the data).
-    public func evaluate(_ data: WindowedDataset, _ selection: Selection, season: Int? = nil) -> Evaluation {
+    ///
+    /// `scale` is MASE's (a panel's series' own); by default the checkpoint's.
+    public func evaluate(_ data: WindowedDataset, _ selection: Selection, season: Int? = nil, scale: Double? = nil)
+        -> Evaluation
+    {
         if data.isClassification {
             var correct = 0, naiveCorrect = 0
             var ce = 0.0
@@ -57,7 +61,7 @@ extension TrainedModel {
                 naiveAccuracy: Double(naiveCorrect) / n, crossEntropy: ce / n)
         }
         let p = predictions(data, selection, season: season)
-        let scale = dataRecord.naiveMAE
+        let scale = scale ?? dataRecord.naiveMAE
         let seasonal = p.compactMap { x in x.seasonal.map { (forecast: $0, actual: x.actual) } }
         return Evaluation(
             windows: selection.count, model: ErrorMetrics(p.map { ($0.predicted, $0.actual) }, scale: scale),
@@ -67,9 +71,12 @@ extension TrainedModel {
 
     /// The errors at each lead 1 … `horizon` of forecasts from every window of `windows` whose
     /// leads lie in the data, the model's predictions fed back (univariate windowed models).
-    public func evaluate(_ data: WindowedDataset, windows: Range<Int>, horizon H: Int) throws -> [LeadErrors] {
+    public func evaluate(_ data: WindowedDataset, windows: Range<Int>, horizon H: Int, scale: Double? = nil) throws
+        -> [LeadErrors]
+    {
         guard H >= 1 else { throw RunError.usage("`horizon` must be at least 1, got \(H)") }
-        if options.leads > 1 { return try evaluateLeads(data, windows: windows, horizon: H) }
+        let scale = scale ?? dataRecord.naiveMAE
+        if options.leads > 1 { return try evaluateLeads(data, windows: windows, horizon: H, scale: scale) }
         guard !isStateful, !data.isClassification, data.inputSize == 1,
             dataRecord.featureNames == [dataRecord.targetName]
         else {
@@ -82,7 +89,7 @@ extension TrainedModel {
             throw RunError("no window is followed by \(H) rows to score `horizon` \(H) (the data has \(data.rowCount) rows, a window \(T))")
         }
         let usable = windows.lowerBound..<end
-        let feature = dataRecord.normalization.features[0]
+        let feature = data.normalization.features[0]
         var model = [[(forecast: Double, actual: Double)]](repeating: [], count: H)
         var naive = model
         for start in stride(from: usable.lowerBound, to: usable.upperBound, by: 256) {
@@ -97,7 +104,7 @@ extension TrainedModel {
                 x.withUnsafeBufferPointer { network.forward($0, batch: batch.count, steps: T) }
                 for (k, w) in batch.enumerated() {
                     let scaled = network.lastOutput(k)[0]
-                    let value = dataRecord.normalization.target.denormalize(Double(scaled))
+                    let value = data.normalization.target.denormalize(Double(scaled))
                     // A model of changes forecasts the change: add it to the level `lag` steps back.
                     let forecast = recent[k].next(value)
                     let actual = data.level(row: w + T + lead - 1)
@@ -110,7 +117,6 @@ extension TrainedModel {
                 }
             }
         }
-        let scale = dataRecord.naiveMAE
         return (0..<H).map {
             LeadErrors(
                 lead: $0 + 1, model: ErrorMetrics(model[$0], scale: scale), naive: ErrorMetrics(naive[$0], scale: scale)
@@ -121,7 +127,9 @@ extension TrainedModel {
     /// `evaluate(_:windows:horizon:)` for a model of several leads: each lead read off the head
     /// of one forward pass, no feed-back (any features). The dataset's windows have the model's
     /// leads after them, so every window is scored at every lead.
-    func evaluateLeads(_ data: WindowedDataset, windows: Range<Int>, horizon H: Int) throws -> [LeadErrors] {
+    func evaluateLeads(_ data: WindowedDataset, windows: Range<Int>, horizon H: Int, scale: Double?) throws
+        -> [LeadErrors]
+    {
         guard H <= options.leads else {
             throw RunError.usage("the model forecasts \(options.leads) steps at once; `horizon` \(H) is more than its head gives")
         }
@@ -132,13 +140,12 @@ extension TrainedModel {
             var recent = LevelRing((0..<lag).map { data.level(row: w + T - lag + $0) }, lag: lag)
             let last = data.level(row: w + T - 1)
             for h in 0..<H {
-                let forecast = recent.next(dataRecord.normalization.target.denormalize(Double(output[h])))
+                let forecast = recent.next(data.normalization.target.denormalize(Double(output[h])))
                 let actual = data.level(row: w + T + h)
                 model[h].append((forecast, actual))
                 naive[h].append((last, actual))
             }
         }
-        let scale = dataRecord.naiveMAE
         return (0..<H).map {
             LeadErrors(
                 lead: $0 + 1, model: ErrorMetrics(model[$0], scale: scale), naive: ErrorMetrics(naive[$0], scale: scale)

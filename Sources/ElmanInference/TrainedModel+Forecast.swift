@@ -7,15 +7,19 @@ extension TrainedModel {
     /// Forecasts `horizon` values past the end of the series by feeding predictions back: from
     /// the last T values (stateless models), or after warming the state over the whole series
     /// (stateful models). Needs a univariate model (the target is the only feature).
-    public func forecast(_ series: Series, horizon: Int) throws -> [Double] {
+    public func forecast(_ series: Series, horizon: Int, scaling: Normalization? = nil) throws -> [Double] {
         var values: [Double] = []
-        try forecast(series, horizon: horizon) { values.append($0) }
+        try forecast(series, horizon: horizon, scaling: scaling) { values.append($0) }
         return values
     }
 
     /// `forecast(_:horizon:)` value by value: `emit` gets each as soon as it is known, so a long
-    /// horizon holds nothing in memory (and a throwing `emit` stops it).
-    public func forecast(_ series: Series, horizon: Int, emit: (Double) throws -> Void) throws {
+    /// horizon holds nothing in memory (and a throwing `emit` stops it). `scaling` is the
+    /// series' own (a panel's member); by default the checkpoint's.
+    public func forecast(
+        _ series: Series, horizon: Int, scaling given: Normalization? = nil, emit: (Double) throws -> Void
+    ) throws {
+        let norm = given ?? dataRecord.normalization
         guard horizon >= 1 else { throw RunError.usage("`horizon` must be at least 1, got \(horizon)") }
         guard series.vocabulary == nil else { throw RunError.usage("`horizon` is for numeric series; use generate for text") }
         let T = options.seqLen
@@ -33,7 +37,7 @@ extension TrainedModel {
                     "the model forecasts \(options.leads) steps at once; `horizon` \(horizon) is more than its head gives")
             }
             var recent = LevelRing(series.levels ?? [], lag: lag)
-            for value in try leadValues(series).prefix(horizon) { try emit(recent.next(value)) }
+            for value in try leadValues(series, norm).prefix(horizon) { try emit(recent.next(value)) }
             return
         }
         guard series.featureNames == [series.targetName] else {
@@ -43,9 +47,9 @@ extension TrainedModel {
                     "`horizon` \(horizon) needs the target as the only feature (the model reads \(series.featureNames.joined(separator: ", "))): a model of several features forecasts one step, unless trained with `horizon` \(horizon)"
                 )
             }
-            return try emit(nextValue(series))
+            return try emit(nextValue(series, norm))
         }
-        let scaling = dataRecord.normalization.features[0]
+        let scaling = norm.features[0]
         // The inputs of the first forecast, and the state it starts from: a stateful model reads
         // the series in chunks, its state carried, up to the last chunk.
         var window = (isStateful ? series.target[...] : series.target.suffix(T)).map { Float(scaling.normalize($0)) }
@@ -77,7 +81,7 @@ extension TrainedModel {
             }
             let scaled = network.lastOutput(0)[0]
             // The model's next value: a level, or for differenced series a change added to the last level.
-            let value = dataRecord.normalization.target.denormalize(Double(scaled))
+            let value = norm.target.denormalize(Double(scaled))
             try emit(recent.next(value))
             if isStateful {
                 // Carry the state; the next step reads only the value just forecast.
@@ -91,25 +95,25 @@ extension TrainedModel {
     }
 
     /// The next value after the last T rows of a series of several features (windowed models).
-    func nextValue(_ series: Series) throws -> Double {
+    func nextValue(_ series: Series, _ norm: Normalization) throws -> Double {
         var recent = LevelRing(series.levels ?? [], lag: lag)
-        return recent.next(try leadValues(series)[0])
+        return recent.next(try leadValues(series, norm)[0])
     }
 
     /// The head's outputs for the window of the series' last T rows, in the target's units: one
     /// per lead (a change for a model of changes, else a level).
-    func leadValues(_ series: Series) throws -> [Double] {
+    func leadValues(_ series: Series, _ norm: Normalization) throws -> [Double] {
         let T = options.seqLen, I = series.featureColumns.count
         let n = series.rowCount
         var x = [Float](repeating: 0, count: T * I)
         for t in 0..<T {
             for f in 0..<I {
                 x[t * I + f] = Float(
-                    dataRecord.normalization.features[f].normalize(series.featureColumns[f][n - T + t]))
+                    norm.features[f].normalize(series.featureColumns[f][n - T + t]))
             }
         }
         x.withUnsafeBufferPointer { network.forward($0, batch: 1, steps: T) }
-        return network.lastOutput(0).map { dataRecord.normalization.target.denormalize(Double($0)) }
+        return network.lastOutput(0).map { norm.target.denormalize(Double($0)) }
     }
 
     /// A univariate series of `values` of the target, through the checkpoint's pipeline

@@ -56,7 +56,9 @@ public final class TrainedModel {
     public func dataset(_ series: Series, whole: Bool) throws -> WindowedDataset {
         try WindowedDataset(
             series: series, seqLen: options.seqLen, validationFraction: whole ? 0 : options.validationFraction,
-            scaling: .fixed(dataRecord.normalization), split: isStateful ? .stream : .windows, horizon: options.leads)
+            scaling: dataRecord.panel.map { .fixedPanel($0, dataRecord.normalization.kind) }
+                ?? .fixed(dataRecord.normalization),
+            split: isStateful ? .stream : .windows, horizon: options.leads)
     }
 
     /// Rows a forecast needs: T values (stateless) or at least one (stateful), `lag` more when

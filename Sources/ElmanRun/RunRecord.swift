@@ -31,6 +31,28 @@ public struct DataRecord: Codable, Equatable, Sendable {
     /// convention); nil for text, and in checkpoints written before it was recorded.
     public var naiveMAE: Double?
     public var validationWindows: Int
+    /// For a panel: the number of series; their identities and scalings are `panel`, stored as
+    /// the checkpoint's data tensors (100,000 series would make megabytes of JSON).
+    public var seriesCount: Int?
+    /// For a panel: each series' identity, scaling and MASE scale. Not in the JSON record.
+    public var panel: SeriesScalings? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case options, normalization, vocabulary, featureNames, targetName, fingerprint, trainWindows, naiveMAE
+        case validationWindows, seriesCount
+    }
+}
+
+/// Names of the data tensors a panel's record is stored in.
+enum PanelTensor {
+    /// U8: the identities' UTF-8 bytes, one after another.
+    static let ids = "series_ids"
+    /// I64 (S): one past the last byte of each identity.
+    static let idEnds = "series_id_ends"
+    /// F64 (S, features + 1, 2): shift and scale of every feature, then of the target.
+    static let scaling = "series_scaling"
+    /// F64 (S): the in-sample naive MAE (NaN for none).
+    static let naiveMAE = "series_naive_mae"
 }
 
 /// Where a run stands: enough to continue exactly.
@@ -85,9 +107,47 @@ extension Checkpoint {
     public var trainingOptions: TrainingOptions {
         get throws(CheckpointError) { try section(SectionKey.training, as: TrainingOptions.self) }
     }
-    /// The data record.
+    /// The data record, a panel's series from the data tensors.
     public var dataRecord: DataRecord {
-        get throws(CheckpointError) { try section(SectionKey.data, as: DataRecord.self) }
+        get throws(CheckpointError) {
+            var record = try section(SectionKey.data, as: DataRecord.self)
+            guard let count = record.seriesCount else { return record }
+            let F = record.featureNames.count
+            guard count >= 1, let idBytes = dataTensors[PanelTensor.ids], idBytes.dtype == .u8,
+                let ends = dataTensors[PanelTensor.idEnds]?.integers, ends.count == count,
+                let values = dataTensors[PanelTensor.scaling]?.doubles, values.count == count * (F + 1) * 2,
+                let naive = dataTensors[PanelTensor.naiveMAE]?.doubles, naive.count == count
+            else { throw CheckpointError("the checkpoint's panel of \(record.seriesCount ?? 0) series is incomplete") }
+            var ids: [String] = [], start = 0
+            for end in ends {
+                guard end >= start, end <= idBytes.bytes.count,
+                    let id = String(validating: idBytes.bytes[start..<end], as: UTF8.self)
+                else { throw CheckpointError("the checkpoint's series identities are damaged") }
+                ids.append(id)
+                start = end
+            }
+            let scalings = SeriesScalings(ids: ids, features: F, values: values, naiveMAE: naive)
+            do { try scalings.validate() } catch { throw CheckpointError(error.message) }
+            record.panel = scalings
+            return record
+        }
+    }
+
+    /// Records `record` as the data section, and a panel's series as data tensors.
+    public mutating func setDataRecord(_ record: DataRecord) throws(CheckpointError) {
+        var record = record
+        record.seriesCount = record.panel?.count
+        try setSection(SectionKey.data, record)
+        guard let panel = record.panel else { return }
+        var bytes: [UInt8] = [], ends: [Int] = []
+        for id in panel.ids {
+            bytes.append(contentsOf: id.utf8)
+            ends.append(bytes.count)
+        }
+        dataTensors[PanelTensor.ids] = RawTensor(dtype: .u8, shape: [bytes.count], bytes: bytes)
+        dataTensors[PanelTensor.idEnds] = RawTensor(integers: ends, shape: [panel.count])
+        dataTensors[PanelTensor.scaling] = RawTensor(doubles: panel.values, shape: [panel.count, panel.features + 1, 2])
+        dataTensors[PanelTensor.naiveMAE] = RawTensor(doubles: panel.naiveMAE, shape: [panel.count])
     }
     /// The run identity a checkpoint records (nil when it records none or cannot be read).
     public var progressRunID: String? { (try? progress)?.runID }

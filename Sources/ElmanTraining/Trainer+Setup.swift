@@ -120,6 +120,15 @@ extension Trainer {
                     format: "the changes of %@ repeat every %d rows (autocorrelation %.2f): `season` %d models what the value %d rows earlier does not explain, starting as that seasonal naive",
                     record.targetName, period, r, period, period))
         }
+        if let panel = data.panel {
+            let left = panel.leftOut
+            let shown = left.prefix(5).map { "\($0.id) (\($0.rows) rows)" }.joined(separator: ", ")
+            notes.append(
+                "panel: \(panel.count) series, \(data.trainCount) training and \(data.validationCount) validation windows"
+                    + (left.isEmpty
+                        ? ""
+                        : "; \(left.count) series left out, too short for a training window of \(options.seqLen) rows and its target: \(shown)\(left.count > 5 ? ", …" : "")"))
+        }
         if fitBatchToData, !options.stateful, start.isNew, (1..<options.batchSize).contains(data.trainCount) {
             notes.append(
                 "batch size \(data.trainCount): every training window (the default, \(options.batchSize), is more than the data has)"
@@ -220,7 +229,9 @@ extension Trainer {
         if series.vocabulary == nil && options.loss == .crossEntropy {
             throw RunError.usage("`loss` cross-entropy needs class targets (text data); use mse for numeric series")
         }
-        let scaling: WindowedDataset.ScalingChoice = prior.map { .fixed($0.normalization) } ?? .fit(options.normalize)
+        let scaling: WindowedDataset.ScalingChoice =
+            if let prior { prior.panel.map { .fixedPanel($0, prior.normalization.kind) } ?? .fixed(prior.normalization) }
+            else { .fit(options.normalize) }
         if series.vocabulary != nil && options.leads > 1 {
             throw RunError.usage("`horizon` is for numeric series; a character model predicts the next character")
         }
@@ -232,11 +243,12 @@ extension Trainer {
                 "the data differs from the checkpoint's (fingerprint \(data.fingerprint.hex16), checkpoint \(prior.fingerprint)); use `init` to start a new run from its weights"
             )
         }
-        let record = DataRecord(
+        var record = DataRecord(
             options: source, normalization: data.normalization, vocabulary: data.vocabulary,
             featureNames: series.featureNames, targetName: series.targetName,
             fingerprint: data.fingerprint.hex16, trainWindows: data.trainCount,
             validationWindows: data.validationCount, naiveMAE: data.inSampleNaiveMAE(period: source.season ?? 1))
+        record.panel = data.panel?.scalings
         return (data, record)
     }
 

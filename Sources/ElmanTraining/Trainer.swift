@@ -384,7 +384,7 @@ public final class Trainer {
             let stride = max(1, data.validationCount / 4096)
             pass.windows(Array(Swift.stride(from: data.trainCount, to: data.windowCount, by: stride))) { w, output in
                 predictions.append(Double(output[0]))
-                targets.append(Double(data.scaledTarget(row: w + data.seqLen)))
+                targets.append(Double(data.scaledTarget(row: data.targetRow(ofWindow: w))))
             }
         case .lanes:
             let first = data.trainCount
@@ -437,7 +437,7 @@ public final class Trainer {
             model: network.config, parameters: network.parameters.array, optimizer: options.optimizer,
             optimizerState: optimizer.state)
         try c.setSection(SectionKey.training, options)
-        try c.setSection(SectionKey.data, dataRecord)
+        try c.setDataRecord(dataRecord)
         try c.setSection(SectionKey.progress, progress)
         if let calibration = calibration() { try c.setSection(SectionKey.calibration, calibration) }
         if let lanes { c.state[CarriedState.tensorName] = lanes }
@@ -448,7 +448,10 @@ public final class Trainer {
     /// to 4096 validation windows evenly spread (a forward pass of a few milliseconds). Nil for
     /// stateful and text models and runs without validation. Rank 0 alone, with the weights it writes.
     func calibration() -> Calibration? {
-        guard case .windows = schedule, !data.isClassification, data.validationCount > 0 else { return nil }
+        // A panel's errors are in as many units as it has series: its intervals are not calibrated (yet).
+        guard case .windows = schedule, !data.isClassification, data.validationCount > 0, data.panel == nil else {
+            return nil
+        }
         let stride = max(1, data.validationCount / 4096)
         var errors: [Double] = []
         ForwardPass(localStep).windows(Array(Swift.stride(from: data.trainCount, to: data.windowCount, by: stride))) {

@@ -56,26 +56,54 @@ struct DataArguments: ParsableArguments {
 
     /// What the flags say about the data, as a request (settings left out are nil); `season` is
     /// train's `--season`.
-    func request(season: Int? = nil) throws -> DataRequest {
+    func request(season: Int? = nil, panel: PanelArguments? = nil) throws -> DataRequest {
+        let series = panel?.series, seriesColumns = panel?.seriesColumns
         let feats = features.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
         if let feats, feats.isEmpty || feats.contains("") {
             throw ValidationError("--features must name at least one column")
         }
+        let columns = seriesColumns.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        if let columns, columns.isEmpty || columns.contains("") {
+            throw ValidationError("--series-columns must name at least one column, or be 'all'")
+        }
+        if series != nil && columns != nil {
+            throw ValidationError("--series (a long file) and --series-columns (a wide one) cannot be combined")
+        }
+        if let series, series.isEmpty { throw ValidationError("--series must name a column") }
         return DataRequest(
             source: try data.map { (d) throws(DataError) in try DataSpec(parsing: d) }, target: target, features: feats,
             filter: filter, missing: missing, difference: difference, season: season, points: points, xStep: xStep,
-            xStart: xStart)
+            xStart: xStart, series: series, seriesColumns: columns)
     }
 
     /// A new run's data options, or nil when --data was not given.
-    func options(season: Int? = nil) throws -> DataOptions? {
-        let request = try request(season: season)
+    func options(season: Int? = nil, panel: PanelArguments? = nil) throws -> DataOptions? {
+        let request = try request(season: season, panel: panel)
         guard request.source != nil else {
-            if target != nil || features != nil || filter != nil || difference != nil || season != nil {
-                throw ValidationError("--target, --features, --where, --difference and --season need --data")
+            if target != nil || features != nil || filter != nil || difference != nil || season != nil
+                || request.series != nil || request.seriesColumns != nil
+            {
+                throw ValidationError(
+                    "--target, --features, --where, --difference, --season, --series and --series-columns need --data")
             }
             return nil
         }
         return try request.options()
     }
+}
+
+/// Which series a file holds, for a panel: shared by train, predict and eval (plot's `--series`
+/// names one series to draw).
+struct PanelArguments: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "A panel in long format: the column naming each row's series; one model learns them all, each scaled on its own.",
+            valueName: "column"))
+    var series: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A panel in wide format: these columns are the series (or 'all': every numeric column).",
+            valueName: "col,col|all"))
+    var seriesColumns: String?
 }

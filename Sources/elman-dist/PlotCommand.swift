@@ -22,6 +22,8 @@ struct Plot: ParsableCommand {
     @OptionGroup var overwrite: ForceFlag
     @Option(parsing: .unconditional, help: "With --checkpoint: shade a prediction interval at this level (0.9: 90%).")
     var interval: Double?
+    @Option(help: ArgumentHelp("With a panel model's --checkpoint: the series to draw.", valueName: "id"))
+    var series: String?
 
     func validate() throws {
         if (metrics == nil) == (checkpoint == nil) { throw ValidationError("give either --metrics or --checkpoint") }
@@ -52,11 +54,28 @@ struct Plot: ParsableCommand {
             let m = try CheckpointArgument.parse(["--checkpoint", checkpoint ?? ""]).load()
             let request = try data.request()
             inputs = [m.path] + inputPaths(try m.dataOptions(request).source)
-            let d = try m.dataset(request)
+            let d: WindowedDataset
+            var title = "Next-step forecast of \(m.dataRecord.targetName)"
+            if m.isPanel {
+                let (members, _) = try m.members(request)
+                guard let series else {
+                    let ids = members.prefix(8).map(\.id).joined(separator: ", ")
+                    throw ValidationError(
+                        "the model is of a panel of \(members.count) series: name one with --series (\(ids)\(members.count > 8 ? ", …" : ""))")
+                }
+                guard let member = members.first(where: { $0.id == series }) else {
+                    throw CommandFailure("no series '\(series)' with a window in the data (\(members.count) series)")
+                }
+                d = member.data
+                title += " (\(series))"
+            } else {
+                if series != nil { throw ValidationError("--series names a series of a panel model; this model is of one series") }
+                d = try m.dataset(request)
+            }
             guard !d.isClassification else { throw CommandFailure("forecast plots are for numeric series") }
             let p = m.predictions(d, m.selection(d, .all)).suffix(last)
             chart = LineChart(
-                title: "Next-step forecast of \(m.dataRecord.targetName)", xLabel: "row",
+                title: title, xLabel: "row",
                 yLabel: m.dataRecord.targetName,
                 series: [
                     ("actual", "#333333", p.map { (Double($0.row), $0.actual) }),

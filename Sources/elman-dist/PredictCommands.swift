@@ -51,6 +51,7 @@ struct Predict: ParsableCommand {
 
     @OptionGroup var model: CheckpointArgument
     @OptionGroup(title: "Data") var data: DataArguments
+    @OptionGroup(title: "Panels") var panel: PanelArguments
     @Option(
         parsing: .unconditionalSingleValue,
         help: ArgumentHelp(
@@ -79,7 +80,8 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         let m = try model.load()
-        let request = try data.request()
+        let request = try data.request(panel: panel)
+        if m.isPanel { return try runPanel(m, request) }
         let series: Series
         if !input.isEmpty {
             guard request.source == nil else { throw ValidationError("--input and --data cannot be combined") }
@@ -127,6 +129,42 @@ struct Predict: ParsableCommand {
                 for x in m.predictions(d, m.selection(d, .all)) {
                     try output.write("\(x.row),\(x.actual),\(x.predicted)\(bounds(x.predicted))\(split(x.row))\n")
                 }
+            }
+        }
+        try output.commit()
+    }
+
+    /// `predict` for a panel model: every series, a `series` column first; with `--horizon`, a
+    /// forecast from each series' own end.
+    func runPanel(_ m: TrainedModel, _ request: DataRequest) throws {
+        guard input.isEmpty else {
+            throw ValidationError("--input is for a model of one series; give a panel model --data with each series' last rows")
+        }
+        if interval != nil { throw ValidationError("--interval is not calibrated for a panel model") }
+        let output = try CommandOutput(
+            path: out, force: overwrite.force, inputs: [m.path] + inputPaths(try m.dataOptions(request).source))
+        if let horizon {
+            // Each series needs only a window (and its lag) to forecast from.
+            let (members, leftOut) = try m.members(request, minimumRows: m.rowsToForecastFrom)
+            if !leftOut.isEmpty { printError("note: \(leftOut.count) series with fewer than \(m.rowsToForecastFrom) rows left out") }
+            try output.write("series,step,forecast\n")
+            for member in members {
+                var step = 0
+                try m.forecast(member.series, horizon: horizon, scaling: member.normalization) { value in
+                    step += 1
+                    try output.write("\(csvField(member.id)),\(step),\(value)\n")
+                }
+            }
+            return try output.commit()
+        }
+        let (members, leftOut) = try m.members(request)
+        if !leftOut.isEmpty { printError("note: \(leftOut.count) series too short for a window left out") }
+        try output.write("series,row,actual,predicted\(request.isNewData ? "" : ",split")\n")
+        for member in members {
+            let d = member.data
+            for x in m.predictions(d, m.selection(d, .all)) {
+                let split = request.isNewData ? "" : m.isTraining(targetRow: x.row - d.levelOffset, of: d) ? ",train" : ",validation"
+                try output.write("\(csvField(member.id)),\(x.row),\(x.actual),\(x.predicted)\(split)\n")
             }
         }
         try output.commit()
@@ -182,6 +220,7 @@ struct Eval: ParsableCommand {
 
     @OptionGroup var model: CheckpointArgument
     @OptionGroup(title: "Data") var data: DataArguments
+    @OptionGroup(title: "Panels") var panel: PanelArguments
     @Option(help: "Which windows of the training data: validation, train or all (default: validation if held out).")
     var split: TrainedModel.Split?
     @Option(parsing: .unconditional, help: "Also score the seasonal naive forecast: the value this many steps before.")
@@ -210,10 +249,11 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let m = try model.load()
-        let request = try data.request()
+        let request = try data.request(panel: panel)
         if request.isNewData, let split, split != .all {
             throw ValidationError("--split chooses within the training data; with --data every window is scored")
         }
+        if m.isPanel { return try runPanel(m, request) }
         let d = try m.dataset(request)
         let selection =
             try testSize.map { try m.lastPredictions(d, count: $0) }
@@ -297,6 +337,166 @@ struct Eval: ParsableCommand {
     }
 }
 
+extension Eval {
+    /// `eval` of a panel model: every series scored in its own units, and the M4 aggregates
+    /// (mean MASE and mean sMAPE across series) at the top.
+    func runPanel(_ m: TrainedModel, _ request: DataRequest) throws {
+        if interval != nil { throw ValidationError("--interval is not calibrated for a panel model") }
+        let (members, leftOut) = try m.members(request)
+        let season = season ?? m.dataRecord.options.season
+        var scored: [(id: String, e: Evaluation, leads: [LeadErrors]?)] = []
+        for member in members {
+            let d = member.data
+            let selection: TrainedModel.Selection
+            if let testSize {
+                guard case let .windows(all) = m.selection(d, .all), all.count >= testSize else {
+                    throw CommandFailure(
+                        "series '\(member.id)' gives fewer than `--test-size` \(testSize) predictions (\(m.selection(d, .all).count))")
+                }
+                selection = .windows((all.upperBound - testSize)..<all.upperBound)
+            } else {
+                selection = request.isNewData ? m.selection(d, .all) : split.map { m.selection(d, $0) } ?? m.defaultSelection(d)
+            }
+            guard selection.count > 0 else { continue }
+            var leads: [LeadErrors]? = nil
+            if let horizon, case let .windows(windows) = selection {
+                leads = try m.evaluate(d, windows: windows, horizon: horizon, scale: member.scale)
+            }
+            scored.append((member.id, m.evaluate(d, selection, season: season, scale: member.scale), leads))
+        }
+        guard !scored.isEmpty else { throw CommandFailure("no \(split?.rawValue ?? "") windows to evaluate") }
+        let summary = PanelSummary(scored.map { ($0.id, $0.e) })
+        let source = (try m.dataOptions(request)).source.description
+        let what =
+            testSize.map { "last \($0)" }
+            ?? (request.isNewData ? "all" : (split ?? (m.dataRecord.validationWindows > 0 ? .validation : .all)).rawValue)
+        if json {
+            var object = PanelEvaluationJSON(
+                summary, split: what, data: source, unit: m.dataRecord.targetName, season: season,
+                series: scored.map { (id: $0.id, e: $0.e, leads: $0.leads) })
+            object.checkpoint = m.path
+            object.leftOut = leftOut.map(\.id)
+            print(try object.encoded())
+            return
+        }
+        print(
+            "\(summary.windows) windows of \(scored.count) series of \(source); errors in each series' own \(m.dataRecord.targetName)"
+                + (leftOut.isEmpty ? "" : "; \(leftOut.count) series too short for a window left out"))
+        func g(_ v: Double?) -> String { v.flatMap { $0.isFinite ? String(format: "%.4g", $0) : nil } ?? "n/a" }
+        func row(_ cells: [String]) -> String {
+            cells[0].padding(toLength: 18, withPad: " ", startingAt: 0)
+                + cells.dropFirst().map { String(repeating: " ", count: max(0, 11 - $0.count)) + $0 }.joined()
+        }
+        let shown = scored.count <= 50 ? scored[...] : scored.prefix(20)
+        print(row(["series", "windows", "MAE", "RMSE", "MASE", "sMAPE %", "naive MASE"]))
+        for (id, e, _) in shown {
+            print(row([String(id.prefix(18)), "\(e.windows)", g(e.model?.mae), g(e.model?.rmse), g(e.model?.mase), g(e.model?.smape), g(e.naive?.mase)]))
+        }
+        if shown.count < scored.count { print("… \(scored.count - shown.count) more series (--json lists every one)") }
+        print("")
+        print(row(["", "", "", "", "mean MASE", "mean sMAPE %"]))
+        print(row(["model", "", "", "", g(summary.model.mase), g(summary.model.smape)]))
+        print(row(["naive (last value)", "", "", "", g(summary.naive.mase), g(summary.naive.smape)]))
+        if let s = summary.seasonal, let season {
+            print(row(["seasonal (\(season))", "", "", "", g(s.mase), g(s.smape)]))
+        }
+        var best = (name: "the last value's", mase: summary.naive.mase)
+        if let s = summary.seasonal?.mase, let season, s < best.mase { best = ("the seasonal naive's (\(season))", s) }
+        let model = summary.model.mase
+        print(
+            !(model.isFinite && best.mase.isFinite && best.mase > 0)
+                ? "no MASE to compare (the checkpoint records no in-sample scale)"
+                : String(
+                    format: "the model's mean MASE is %.1f%% %@ %@", 100 * abs(1 - model / best.mase),
+                    model < best.mase ? "below" : "above", best.name))
+    }
+}
+
+/// A panel's aggregates over series: the mean of each series' MASE and sMAPE (the M4
+/// convention: every series counts once, whatever its length or units).
+struct PanelSummary {
+    struct Means {
+        var mase: Double
+        var smape: Double
+    }
+    var windows: Int
+    var model: Means
+    var naive: Means
+    var seasonal: Means?
+
+    init(_ scored: [(id: String, e: Evaluation)]) {
+        windows = scored.reduce(0) { $0 + $1.e.windows }
+        func means(_ pick: (Evaluation) -> ErrorMetrics?) -> Means {
+            let metrics = scored.compactMap { pick($0.e) }
+            let mase = metrics.compactMap { $0.mase.flatMap { $0.isFinite ? $0 : nil } }
+            let smape = metrics.map(\.smape).filter(\.isFinite)
+            return Means(
+                mase: mase.isEmpty ? .nan : mase.reduce(0, +) / Double(mase.count),
+                smape: smape.isEmpty ? .nan : smape.reduce(0, +) / Double(smape.count))
+        }
+        model = means(\.model)
+        naive = means(\.naive)
+        seasonal = scored.contains { $0.e.seasonal != nil } ? means(\.seasonal) : nil
+    }
+}
+
+/// `eval --json` of a panel model: the aggregates where one series' errors are (`mase`,
+/// `smape`, `naive`, `windows`), and every series under `series`.
+struct PanelEvaluationJSON: Encodable {
+    struct Member: Encodable {
+        var id: String
+        var windows: Int
+        var mse, rmse, mae, smape, mase: Double?
+        var naive: EvaluationJSON.Errors?
+        var seasonal: EvaluationJSON.Errors?
+        var leads: [EvaluationJSON.Lead]?
+    }
+    var windows: Int
+    var split, data, unit: String
+    var mase, smape: Double?
+    var naive: [String: Double?]
+    var seasonal: [String: Double?]?
+    var series: [Member]
+    var checkpoint: String?
+    var leftOut: [String] = []
+
+    enum CodingKeys: String, CodingKey {
+        case windows, split, data, unit, mase, smape, naive, seasonal, series, checkpoint
+        case leftOut = "left_out"
+    }
+
+    init(
+        _ s: PanelSummary, split: String, data: String, unit: String, season: Int?,
+        series: [(id: String, e: Evaluation, leads: [LeadErrors]?)]
+    ) {
+        windows = s.windows
+        self.split = split
+        self.data = data
+        self.unit = unit
+        mase = s.model.mase.finite
+        smape = s.model.smape.finite
+        naive = ["mase": s.naive.mase.finite, "smape": s.naive.smape.finite]
+        if let seasonal = s.seasonal, let season {
+            self.seasonal = ["season": Double(season), "mase": seasonal.mase.finite, "smape": seasonal.smape.finite]
+        }
+        self.series = series.map { (id, e, leads) in
+            Member(
+                id: id, windows: e.windows, mse: e.model?.mse.finite, rmse: e.model?.rmse.finite,
+                mae: e.model?.mae.finite, smape: e.model?.smape.finite, mase: e.model?.mase?.finite,
+                naive: e.naive.map(EvaluationJSON.Errors.init), seasonal: e.seasonal.map(EvaluationJSON.Errors.init),
+                leads: leads?.map {
+                    EvaluationJSON.Lead(lead: $0.lead, model: .init($0.model), naive: .init($0.naive))
+                })
+        }
+    }
+
+    func encoded() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate text from a character model.",
@@ -333,6 +533,12 @@ struct Generate: ParsableCommand {
         print("")
         try checkStandardOutput()
     }
+}
+
+/// A CSV field: quoted when it holds a comma, a quote or a line break (a series identity may).
+func csvField(_ s: String) -> String {
+    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
 
 /// `eval --json`: one object whose keys are documented in the README and stay stable.

@@ -28,6 +28,7 @@ struct Train: ParsableCommand {
             """)
 
     @OptionGroup(title: "Data") var dataArguments: DataArguments
+    @OptionGroup(title: "Panels") var panelArguments: PanelArguments
     @Option(
         parsing: .unconditional,
         help: """
@@ -216,8 +217,8 @@ struct Train: ParsableCommand {
         // `auto`: what a requeued job runs, the same command each time: continue the run the
         // directory holds, or start one there when it holds none.
         let resume = resume == "auto" ? (Self.holdsCheckpoint(checkpointDir) ? "latest" : nil) : resume
-        let dataRequest = try dataArguments.request(season: season)
-        let dataOptions = resume == nil ? try dataArguments.options(season: season) : nil
+        let dataRequest = try dataArguments.request(season: season, panel: panelArguments)
+        let dataOptions = resume == nil ? try dataArguments.options(season: season, panel: panelArguments) : nil
         var start = RunStart.fresh
         if let resume {
             let path = resume == "latest" ? (checkpointDir ?? "") : resume
