@@ -2,13 +2,14 @@
 import Glibc
 #endif
 
-/// A regular file's bytes mapped read-only, for reading a large file front to back without
+/// A regular file's bytes mapped read-only (`@unchecked Sendable`: the bytes never change, and
+/// only `release(before:)` keeps state, called by one reader), for reading a large file front to back without
 /// holding all of it in memory: pages already read can be handed back (`release(before:)`).
 ///
 /// A 130 MB CSV read into an array stayed resident while it was parsed: 207 MiB peak to load
 /// 5 M rows, of which the file was 130 MB. Mapped and released as the parser moves on, only
 /// the part being read is resident.
-public final class MappedFile {
+public final class MappedFile: @unchecked Sendable {
     /// The file's contents (empty for an empty file); valid while this object lives.
     public let bytes: UnsafeBufferPointer<UInt8>
     private let base: UnsafeMutableRawPointer?
@@ -38,6 +39,16 @@ public final class MappedFile {
         guard end > released else { return }
         madvise(base + released, end - released, MADV_DONTNEED)
         released = end
+    }
+
+    /// Hands back the whole pages inside `range` (a stretch read by one of several threads:
+    /// safe to call from each for its own stretch, as it keeps no state).
+    public func release(_ range: Range<Int>) {
+        guard let base else { return }
+        let lower = (range.lowerBound + Self.page - 1) / Self.page * Self.page
+        let upper = min(range.upperBound, bytes.count) / Self.page * Self.page
+        guard upper > lower else { return }
+        madvise(base + lower, upper - lower, MADV_DONTNEED)
     }
 
     /// Starts a new front-to-back pass: pages read again are handed back again.
