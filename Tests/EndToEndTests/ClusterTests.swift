@@ -51,8 +51,17 @@ enum Cluster {
         }
     }
 
+    /// Jobs in the queue. A query that fails (slurmctld busy on a loaded machine) is asked
+    /// again, never read as an empty queue: that ended a wait for a requeued job before the
+    /// job ran again.
     static var slurmJobs: Int {
-        ((try? Harness.Running("/usr/bin/squeue", ["-h", "-o", "%i"]).wait().stdout) ?? "").split(separator: "\n").count
+        for _ in 0..<50 {
+            if let r = try? Harness.Running("/usr/bin/squeue", ["-h", "-o", "%i"]).wait(), r.status == 0 {
+                return r.stdout.split(separator: "\n").count
+            }
+            usleep(200_000)
+        }
+        return 1
     }
 }
 
@@ -163,6 +172,12 @@ struct ClusterTests {
             let stopped = try String(contentsOfFile: run + "/latest", encoding: .utf8)
             #expect(stopped != CheckpointDirectory.fileName(step: steps) + "\n", "the job finished before it was stopped")
             _ = try Harness.Running("/usr/bin/scontrol", ["update", "jobid=\(job)", "StartTime=now"]).wait()
+            // Its second start first (the queue may look empty a moment while it is released),
+            // then its end.
+            while !((try? String(contentsOfFile: shared + "/job.out", encoding: .utf8)) ?? "").contains("start 1:") {
+                try #require(clock.now - interrupted < .seconds(240), "the requeued job did not start again within 240 s")
+                usleep(200_000)
+            }
             while Cluster.slurmJobs > 0 {
                 try #require(clock.now - interrupted < .seconds(240), "the requeued job did not finish within 240 s")
                 usleep(200_000)
