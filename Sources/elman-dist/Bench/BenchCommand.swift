@@ -45,6 +45,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Measure loading this CSV file (with --target) and taking one step, instead of random data.")
     var data: String?
     @Option(help: "With --data: the column to predict.") var target: String?
+    @Option(help: ArgumentHelp("With --data: a long panel's series column (as train's --series).", valueName: "column"))
+    var series: String?
     @Flag(help: "Measure the all-reduce alone, 4 KiB to 32 MiB, and fit its α–β cost model (run under mpirun).")
     var allreduce = false
 
@@ -104,7 +106,8 @@ struct Bench: ParsableCommand {
                 options.threads = threads
                 BLASThreads.set(Trainer.parallelism(options, comm: comm).blasThreads)
                 let trainer = try Trainer(
-                    comm: comm, options: options, data: DataOptions(source: .csv(path: data), target: target),
+                    comm: comm, options: options, data: DataOptions(
+                        source: .csv(path: data), target: target, series: series),
                     start: .fresh)
                 let loaded = (clock.now - start).seconds
                 _ = try trainer.run()
@@ -113,6 +116,7 @@ struct Bench: ParsableCommand {
                 let bytes = Double((try? FileManager.default.attributesOfItem(atPath: data)[.size] as? Int) ?? 0)
                 let rows = Double(trainer.data.rowCount)
                 let peak = peakResidentBytes()
+                if let panel = trainer.data.panel { print("panel: \(panel.count) series") }
                 print(
                     String(
                         format:
