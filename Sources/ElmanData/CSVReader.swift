@@ -27,6 +27,8 @@ public struct CSVReader {
     /// A column of series identities (a long-format panel): read as text, each row's series
     /// kept in `Table.keys`.
     public var key: String?
+    /// A column of timestamps (`Timestamp` formats): read as times, kept in `Table.times`.
+    public var time: String?
     /// Keep a missing or non-numeric cell as NaN (a wide panel, whose series each handle their
     /// own gaps) instead of applying `missing` to the row.
     var keepsMissing = false
@@ -120,7 +122,8 @@ public struct CSVReader {
         let layout = RecordLayout(
             fieldCount: fields.count, wanted: try columns.map { (c) throws(DataError) in try index(c) },
             filterIndex: try filter.map { (f) throws(DataError) in try index(f.column) },
-            keyIndex: try key.map { (k) throws(DataError) in try index(k) })
+            keyIndex: try key.map { (k) throws(DataError) in try index(k) },
+            timeIndex: try time.map { (t) throws(DataError) in try index(t) })
         let stretches =
             missing == .ffill ? [Stretch(bytes: lines.offset..<buffer.count, firstLine: lines.line)]
             : Stretch.cut(buffer, from: lines.offset, firstLine: lines.line, parts: stretchCount)
@@ -155,6 +158,7 @@ public struct CSVReader {
         var wanted: [Int]
         var filterIndex: Int?
         var keyIndex: Int?
+        var timeIndex: Int?
     }
 
     /// What one stretch of records gave.
@@ -162,6 +166,7 @@ public struct CSVReader {
         var out: [[Double]]
         var keys: [Int32] = []
         var keyValues: [String] = []
+        var times: [Double] = []
         var firstBadCell: String? = nil
         var firstRowBad = false
         var kept = 0
@@ -193,7 +198,8 @@ public struct CSVReader {
             UnsafeBufferPointer(rebasing: buffer[stretch.bytes]), firstLine: stretch.firstLine, skipsBOM: false)
         let origin = stretch.bytes.lowerBound
         let fieldCount = layout.fieldCount, wanted = layout.wanted
-        let filterIndex = layout.filterIndex, keyIndex = layout.keyIndex
+        let filterIndex = layout.filterIndex, keyIndex = layout.keyIndex, timeIndex = layout.timeIndex
+        var times: [Double] = []
         // Series identities: each distinct one once, rows by number. Rows of one series usually
         // follow each other, so the last identity is compared first and a String is made only
         // when it changes.
@@ -213,6 +219,7 @@ public struct CSVReader {
             result.out = out
             result.keys = keys
             result.keyValues = keyValues
+            result.times = times
             result.firstBadCell = firstBadCell
             result.firstRowBad = firstRowBad
             result.kept = kept
@@ -265,6 +272,17 @@ public struct CSVReader {
                     lastKey = Array(text.utf8)
                     lastKeyNumber = rowKey
                 }
+            }
+            var rowTime = 0.0
+            if let ti = timeIndex {
+                let r = lines.trimmed(ti)
+                guard let t = lines.arena.withUnsafeBufferPointer({ Timestamp.parse(bytes: Array($0[r])[...]) }) else {
+                    let raw = lines.string(range: r)
+                    throw DataError(
+                        "\(name):\(lineNumber): '\(String(raw.prefix(40)).printable)' in the time column '\(time ?? "")' is not a date (2010-01-31, 2010-01-31T13:00, 2010/01/31 13:00 or Jan 31 2010)"
+                    )
+                }
+                rowTime = t
             }
             var dropRow = false
             for (k, i) in wanted.enumerated() {
@@ -324,6 +342,7 @@ public struct CSVReader {
             kept += 1
             guard firstBadCell == nil else { continue }  // only counting now
             for k in row.indices { out[k].append(row[k]) }
+            if timeIndex != nil { times.append(rowTime) }
             if keyIndex != nil {
                 keys.append(rowKey)
                 if missing == .ffill {
@@ -380,6 +399,7 @@ public struct CSVReader {
             throw DataError("\(name): no data rows")
         }
         var table = Table(names: columns, columns: out)
+        if layout.timeIndex != nil { table.times = parts.flatMap(\.times) }
         if layout.keyIndex != nil {
             // Each stretch numbered the identities it met; renumbered in order of first appearance.
             var keyValues: [String] = [], numbers: [String: Int32] = [:], keys: [Int32] = []

@@ -24,12 +24,16 @@ public struct DataRequest: Equatable, Sendable {
     public var series: String?
     /// A wide panel's series columns; nil when not said.
     public var seriesColumns: [String]?
+    /// The time column; nil when not said.
+    public var timeColumn: String?
 
     public init(
         source: DataSpec? = nil, target: String? = nil, features: [String]? = nil, filter: String? = nil,
         missing: MissingPolicy? = nil, difference: Bool? = nil, season: Int? = nil, points: Int? = nil,
-        xStep: Double? = nil, xStart: Double? = nil, series: String? = nil, seriesColumns: [String]? = nil
+        xStep: Double? = nil, xStart: Double? = nil, series: String? = nil, seriesColumns: [String]? = nil,
+        timeColumn: String? = nil
     ) {
+        self.timeColumn = timeColumn
         self.series = series
         self.seriesColumns = seriesColumns
         self.season = season
@@ -66,13 +70,16 @@ public struct DataRequest: Equatable, Sendable {
             }
             guard !source.isText else { throw DataError.usage("`season` is for numeric series, not text") }
         }
+        if timeColumn != nil {
+            guard source.isCSV else { throw DataError.usage("`timeColumn` names a column of a CSV file") }
+        }
         if series != nil || seriesColumns != nil {
             guard source.isCSV else { throw DataError.usage("a panel (`series`, `seriesColumns`) is read from a CSV file") }
         }
         return DataOptions(
             source: source, target: seriesColumns == nil ? target : (target ?? Series.widePanelTarget), features: features,
             filter: filter, missing: missing ?? .error, grid: grid, difference: difference ?? source.differencedByDefault,
-            season: season, series: series, seriesColumns: seriesColumns)
+            season: season, series: series, seriesColumns: seriesColumns, timeColumn: timeColumn)
     }
 }
 
@@ -99,6 +106,7 @@ extension DataOptions {
         try agree("season", request.season, season ?? 0) { $0 == 0 ? "" : "\($0)" }
         try agree("series", request.series, series ?? "") { $0 }
         try agree("seriesColumns", request.seriesColumns, seriesColumns ?? []) { $0.joined(separator: ",") }
+        try agree("timeColumn", request.timeColumn, timeColumn ?? "") { $0 }
         var resolved = self
         if let source = request.source {
             // A model reads one kind of data: a text file given to a CSV model (or the reverse)

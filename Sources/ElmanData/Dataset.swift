@@ -23,6 +23,9 @@ public struct DataOptions: Equatable, Sendable, Codable {
     /// A panel in wide format: the columns that are series (`--series-columns`); `["all"]` for
     /// every numeric column. Nil for one series.
     public var seriesColumns: [String]?
+    /// The column of each row's date and time (`--time-column`): forecasts carry timestamps
+    /// and `eval --cutoff` scores what lies after a date. Nil for none.
+    public var timeColumn: String?
 
     /// The differencing lag of a model of changes: the season, or 1.
     public var lag: Int { season ?? 1 }
@@ -33,8 +36,9 @@ public struct DataOptions: Equatable, Sendable, Codable {
     public init(
         source: DataSpec, target: String? = nil, features: [String]? = nil, filter: String? = nil,
         missing: MissingPolicy = .error, grid: SamplingGrid = SamplingGrid(), difference: Bool = false,
-        season: Int? = nil, series: String? = nil, seriesColumns: [String]? = nil
+        season: Int? = nil, series: String? = nil, seriesColumns: [String]? = nil, timeColumn: String? = nil
     ) {
+        self.timeColumn = timeColumn
         self.difference = difference || season != nil
         self.season = season
         self.series = series
@@ -69,6 +73,8 @@ public struct Series: Sendable {
     public var classes: ClassIndices?
     /// For a panel: which rows are whose (levels are then `lag` rows longer per series).
     public var panel: PanelIndex?
+    /// With a time column: the time of each row (seconds since 1970), rows as `target`'s.
+    public var times: [Double]?
     /// Series of the panel left out for having too few rows, with their row counts.
     public var leftOut: [(id: String, rows: Int)] = []
 
@@ -102,6 +108,7 @@ public struct Series: Sendable {
             targetName: targetName, vocabulary: nil)
         s.levels = target
         s.lag = lag
+        s.times = times.map { Array($0.dropFirst(lag)) }
         return s
     }
 
@@ -110,6 +117,7 @@ public struct Series: Sendable {
     private func differencedPanel(_ panel: PanelIndex, lag: Int) throws(DataError) -> Series {
         var columns = [[Double]](repeating: [], count: featureColumns.count)
         var target: [Double] = [], levels: [Double] = [], ids: [String] = [], ends: [Int] = []
+        var newTimes: [Double] = []
         var leftOut = self.leftOut
         for s in 0..<panel.count {
             let rows = panel.rows(s)
@@ -122,6 +130,7 @@ public struct Series: Sendable {
                 for r in rows.dropFirst(lag) { columns[f].append(c[r] - c[r - lag]) }
             }
             levels.append(contentsOf: self.target[rows])
+            if let t = self.times { newTimes.append(contentsOf: t[rows.dropFirst(lag)]) }
             ids.append(panel.ids[s])
             ends.append(target.count)
         }
@@ -134,6 +143,7 @@ public struct Series: Sendable {
         s.lag = lag
         s.panel = PanelIndex(ids: ids, ends: ends)
         s.leftOut = leftOut
+        s.times = times == nil ? nil : newTimes
         return s
     }
 
@@ -152,6 +162,7 @@ public struct Series: Sendable {
             var one = Series(
                 featureColumns: featureColumns.map { Array($0[rows]) }, featureNames: featureNames,
                 target: Array(target[rows]), targetName: targetName, vocabulary: nil)
+            one.times = times.map { Array($0[rows]) }
             if let levels {
                 one.levels = Array(levels[(rows.lowerBound + lag * s)..<(rows.upperBound + lag * (s + 1))])
                 one.lag = lag
@@ -198,11 +209,13 @@ public struct Series: Sendable {
                     throw DataError.usage("`series` \(key) names the series; it cannot also be the target or a feature")
                 }
             }
-            let table = try CSVReader(columns: names, filter: filter, missing: options.missing, key: options.series)
-                .read(path: path)
+            var reader = CSVReader(columns: names, filter: filter, missing: options.missing, key: options.series)
+            reader.time = options.timeColumn
+            let table = try reader.read(path: path)
             var series = Series(
                 featureColumns: try features.map { (f) throws(DataError) in try table.column(f) },
                 featureNames: features, target: try table.column(target), targetName: target, vocabulary: nil)
+            series.times = table.times
             if let keys = table.keys { series = series.grouped(keys: keys, ids: table.keyValues) }
             return series
         case let .formula(text):

@@ -121,6 +121,7 @@ extension Series {
         if !alreadyGrouped {
             s.featureColumns = featureColumns.map { c in order.map { c[$0] } }
             s.target = order.map { target[$0] }
+            s.times = times.map { t in order.map { t[$0] } }
         }
         s.panel = PanelIndex(ids: ids, ends: ends)
         return s
@@ -147,8 +148,9 @@ extension Series {
         }
         var reader = CSVReader(columns: names, filter: nil, missing: .error)
         reader.keepsMissing = true
+        reader.time = options.timeColumn
         let table = try reader.read(path: path)
-        var values: [Double] = [], ends: [Int] = []
+        var values: [Double] = [], ends: [Int] = [], times: [Double] = []
         for (c, name) in names.enumerated() {
             let column = table.columns[c]
             guard let first = column.firstIndex(where: { !$0.isNaN }) else {
@@ -167,6 +169,7 @@ extension Series {
                     }
                 }
                 values.append(v)
+                if let t = table.times { times.append(t[r]) }
             }
             ends.append(values.count)
         }
@@ -174,6 +177,7 @@ extension Series {
             featureColumns: [values], featureNames: [widePanelTarget], target: values, targetName: widePanelTarget,
             vocabulary: nil)
         series.panel = PanelIndex(ids: names, ends: ends)
+        if table.times != nil { series.times = times }
         return series
     }
 }

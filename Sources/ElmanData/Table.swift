@@ -8,6 +8,8 @@ public struct Table: Equatable, Sendable {
     public var keys: [Int32]?
     /// The series identities, in order of first appearance.
     public var keyValues: [String] = []
+    /// With a time column: each row's time, in seconds since 1970 (`Timestamp`).
+    public var times: [Double]?
 
     public init(names: [String], columns: [[Double]]) {
         precondition(names.count == columns.count, "Table: one name per column")

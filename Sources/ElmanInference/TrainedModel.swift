@@ -120,6 +120,31 @@ public final class TrainedModel {
         }
     }
 
+    /// The predictions whose targets lie after `cutoff` (seconds since 1970), every row before
+    /// them read as history: `eval --cutoff DATE`. `times` are the series' (its rows' times).
+    public func predictions(after cutoff: Double, _ data: WindowedDataset, times: [Double]?) throws -> Selection {
+        guard let times, times.count == data.rowCount else {
+            throw RunError.usage("`cutoff` needs a time column: train with `timeColumn` (the model has none)")
+        }
+        // The rows the predictions are for: a window's next row, or a lane's next.
+        let targets: Range<Int> =
+            switch selection(data, .all) {
+            case let .windows(w): (w.lowerBound + data.seqLen)..<(w.upperBound + data.seqLen)
+            case let .lane(_, scored): (scored.lowerBound + 1)..<(scored.upperBound + 1)
+            }
+        guard let first = targets.first(where: { times[$0] > cutoff }) else {
+            throw RunError.usage(
+                "nothing to score after `cutoff` \(Timestamp.format(cutoff)): the data ends at \(Timestamp.format(times[times.count - 1]))")
+        }
+        guard targets[first...].allSatisfy({ times[$0] > cutoff }), zip(times.dropFirst(), times).allSatisfy({ $0 > $1 })
+        else { throw RunError("the time column is not in increasing order, so `cutoff` does not split it in two") }
+        guard first > targets.lowerBound else {
+            throw RunError.usage(
+                "`cutoff` \(Timestamp.format(cutoff)) leaves no history: the first prediction is for \(Timestamp.format(times[first]))")
+        }
+        return try lastPredictions(data, count: targets.upperBound - first)
+    }
+
     /// Whether the target at `row` lies in the training part of the data.
     public func isTraining(targetRow row: Int, of data: WindowedDataset) -> Bool {
         data.split == .windows ? row - data.seqLen < data.trainCount : row < data.trainCount

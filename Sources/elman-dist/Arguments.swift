@@ -46,6 +46,12 @@ struct DataArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: "Formula and sine: first x (default 0).")
     var xStart: Double?
 
+    @Option(
+        help: ArgumentHelp(
+            "The column of each row's date and time (2010-01-31, 2010-01-31T13:00, 2010/01/31 13:00, Jan 31 2010): forecasts carry timestamps, eval takes --cutoff.",
+            valueName: "column"))
+    var timeColumn: String?
+
     @Flag(
         inversion: .prefixedNo,
         help: """
@@ -73,7 +79,7 @@ struct DataArguments: ParsableArguments {
         return DataRequest(
             source: try data.map { (d) throws(DataError) in try DataSpec(parsing: d) }, target: target, features: feats,
             filter: filter, missing: missing, difference: difference, season: season, points: points, xStep: xStep,
-            xStart: xStart, series: series, seriesColumns: columns)
+            xStart: xStart, series: series, seriesColumns: columns, timeColumn: timeColumn)
     }
 
     /// A new run's data options, or nil when --data was not given.
@@ -81,10 +87,10 @@ struct DataArguments: ParsableArguments {
         let request = try request(season: season, panel: panel)
         guard request.source != nil else {
             if target != nil || features != nil || filter != nil || difference != nil || season != nil
-                || request.series != nil || request.seriesColumns != nil
+                || request.series != nil || request.seriesColumns != nil || timeColumn != nil
             {
                 throw ValidationError(
-                    "--target, --features, --where, --difference, --season, --series and --series-columns need --data")
+                    "--target, --features, --where, --difference, --season, --series, --series-columns and --time-column need --data")
             }
             return nil
         }

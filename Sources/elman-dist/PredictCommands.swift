@@ -100,13 +100,15 @@ struct Predict: ParsableCommand {
         let boundsHeader = halfWidth == nil ? "" : ",lower,upper"
         // Too few rows for a window with a target: the user has the last values and wants the next.
         let forecast = !input.isEmpty || horizon != nil || (!m.isStateful && series.rowCount <= m.options.seqLen)
+        // With a time column, each row carries its time: a forecast's, the series' step on.
+        let clock = TimeColumn(series)
         if forecast {
             var step = 0
             try m.forecast(series, horizon: horizon ?? 1) { value in
                 // The header with the first value: a forecast refused before it prints nothing.
-                if step == 0 { try output.write("step,forecast\(boundsHeader)\n") }
+                if step == 0 { try output.write("step\(clock.header),forecast\(boundsHeader)\n") }
                 step += 1
-                try output.write("\(step),\(value)\(bounds(value))\n")
+                try output.write("\(step)\(clock.after(step)),\(value)\(bounds(value))\n")
             }
         } else {
             let d = try m.dataset(series, whole: request.isNewData)
@@ -125,9 +127,10 @@ struct Predict: ParsableCommand {
                     try output.write("\(w),\(t + 1),\(x.row),\(x.actual),\(x.predicted)\(split(x.row))\n")
                 }
             } else {
-                try output.write("row,actual,predicted\(boundsHeader)\(splitHeader)\n")
+                try output.write("row\(clock.header),actual,predicted\(boundsHeader)\(splitHeader)\n")
                 for x in m.predictions(d, m.selection(d, .all)) {
-                    try output.write("\(x.row),\(x.actual),\(x.predicted)\(bounds(x.predicted))\(split(x.row))\n")
+                    try output.write(
+                        "\(x.row)\(clock.at(x.row - d.levelOffset)),\(x.actual),\(x.predicted)\(bounds(x.predicted))\(split(x.row))\n")
                 }
             }
         }
@@ -147,24 +150,28 @@ struct Predict: ParsableCommand {
             // Each series needs only a window (and its lag) to forecast from.
             let (members, leftOut) = try m.members(request, minimumRows: m.rowsToForecastFrom)
             if !leftOut.isEmpty { printError("note: \(leftOut.count) series with fewer than \(m.rowsToForecastFrom) rows left out") }
-            try output.write("series,step,forecast\n")
+            try output.write("series,step\(members.first.map { TimeColumn($0.series).header } ?? ""),forecast\n")
             for member in members {
                 var step = 0
+                let clock = TimeColumn(member.series)
                 try m.forecast(member.series, horizon: horizon, scaling: member.normalization) { value in
                     step += 1
-                    try output.write("\(csvField(member.id)),\(step),\(value)\n")
+                    try output.write("\(csvField(member.id)),\(step)\(clock.after(step)),\(value)\n")
                 }
             }
             return try output.commit()
         }
         let (members, leftOut) = try m.members(request)
         if !leftOut.isEmpty { printError("note: \(leftOut.count) series too short for a window left out") }
-        try output.write("series,row,actual,predicted\(request.isNewData ? "" : ",split")\n")
+        let header = members.first.map { TimeColumn($0.series).header } ?? ""
+        try output.write("series,row\(header),actual,predicted\(request.isNewData ? "" : ",split")\n")
         for member in members {
             let d = member.data
+            let clock = TimeColumn(member.series)
             for x in m.predictions(d, m.selection(d, .all)) {
                 let split = request.isNewData ? "" : m.isTraining(targetRow: x.row - d.levelOffset, of: d) ? ",train" : ",validation"
-                try output.write("\(csvField(member.id)),\(x.row),\(x.actual),\(x.predicted)\(split)\n")
+                try output.write(
+                    "\(csvField(member.id)),\(x.row)\(clock.at(x.row - d.levelOffset)),\(x.actual),\(x.predicted)\(split)\n")
             }
         }
         try output.commit()
@@ -234,6 +241,11 @@ struct Eval: ParsableCommand {
         help: "Score only the last N predictions, every row before them read as history (a held-out tail of one file).")
     var testSize: Int?
     @Option(
+        help: ArgumentHelp(
+            "Score only what lies after this date and time (of the model's time column), every row before it read as history.",
+            valueName: "date"))
+    var cutoff: String?
+    @Option(
         parsing: .unconditional,
         help: "Also score a prediction interval at this level (0.9: 90%): coverage, mean width and interval score.")
     var interval: Double?
@@ -243,6 +255,12 @@ struct Eval: ParsableCommand {
         try validateInterval(interval)
         if let testSize, testSize < 1 { throw ValidationError("--test-size must be at least 1, got \(testSize)") }
         if testSize != nil && split != nil { throw ValidationError("--test-size and --split cannot be combined") }
+        if cutoff != nil && (split != nil || testSize != nil) {
+            throw ValidationError("--cutoff chooses what is scored: it cannot be combined with --split or --test-size")
+        }
+        if let cutoff, Timestamp.parse(cutoff) == nil {
+            throw ValidationError("--cutoff '\(cutoff)' is not a date (2010-01-31, 2010-01-31T13:00, 2010/01/31 13:00 or Jan 31 2010)")
+        }
         if let season, season < 1 { throw ValidationError("--season must be at least 1, got \(season)") }
         if let horizon, horizon < 1 { throw ValidationError("--horizon must be at least 1, got \(horizon)") }
     }
@@ -254,9 +272,12 @@ struct Eval: ParsableCommand {
             throw ValidationError("--split chooses within the training data; with --data every window is scored")
         }
         if m.isPanel { return try runPanel(m, request) }
-        let d = try m.dataset(request)
+        let series = try m.series(request)
+        let d = try m.dataset(series, whole: request.isNewData)
+        let cutoffTime = cutoff.flatMap { Timestamp.parse($0) }
         let selection =
-            try testSize.map { try m.lastPredictions(d, count: $0) }
+            try cutoffTime.map { try m.predictions(after: $0, d, times: series.times) }
+            ?? testSize.map { try m.lastPredictions(d, count: $0) }
             ?? (request.isNewData ? m.selection(d, .all) : split.map { m.selection(d, $0) } ?? m.defaultSelection(d))
         guard selection.count > 0 else { throw CommandFailure("no \(split?.rawValue ?? "") windows to evaluate") }
         // A seasonal model is compared with the seasonal naive of its season unless told otherwise.
@@ -273,7 +294,7 @@ struct Eval: ParsableCommand {
 
         let source = (try m.dataOptions(request)).source.description
         let what =
-            testSize.map { "last \($0)" }
+            cutoff.map { "after \($0)" } ?? testSize.map { "last \($0)" }
             ?? (request.isNewData ? "all" : (split ?? (d.validationCount > 0 ? .validation : .all)).rawValue)
         let unit = m.dataRecord.targetName
         if json {
@@ -285,10 +306,13 @@ struct Eval: ParsableCommand {
         }
         let kind = m.isStateful ? "predictions along one lane, its state carried," : "windows"
         let part =
-            testSize != nil
+            cutoffTime != nil
+            ? "" : testSize != nil
             ? "last "
             : request.isNewData ? "" : what == "validation" ? "held-out validation " : what == "train" ? "training " : ""
-        print("\(e.windows) \(part)\(kind) of \(source)" + (e.model == nil ? "" : "; errors in \(unit)"))
+        print(
+            "\(e.windows) \(part)\(kind) of \(source)" + (cutoffTime.map { " after \(Timestamp.format($0))" } ?? "")
+                + (e.model == nil ? "" : "; errors in \(unit)"))
         guard let mm = e.model, let naive = e.naive else {
             print(
                 String(
@@ -348,7 +372,9 @@ extension Eval {
         for member in members {
             let d = member.data
             let selection: TrainedModel.Selection
-            if let testSize {
+            if let cutoff, let time = Timestamp.parse(cutoff) {
+                selection = try m.predictions(after: time, d, times: member.series.times)
+            } else if let testSize {
                 guard case let .windows(all) = m.selection(d, .all), all.count >= testSize else {
                     throw CommandFailure(
                         "series '\(member.id)' gives fewer than `--test-size` \(testSize) predictions (\(m.selection(d, .all).count))")
@@ -368,7 +394,7 @@ extension Eval {
         let summary = PanelSummary(scored.map { ($0.id, $0.e) })
         let source = (try m.dataOptions(request)).source.description
         let what =
-            testSize.map { "last \($0)" }
+            cutoff.map { "after \($0)" } ?? testSize.map { "last \($0)" }
             ?? (request.isNewData ? "all" : (split ?? (m.dataRecord.validationWindows > 0 ? .validation : .all)).rawValue)
         if json {
             var object = PanelEvaluationJSON(
@@ -532,6 +558,36 @@ struct Generate: ParsableCommand {
         }
         print("")
         try checkStandardOutput()
+    }
+}
+
+/// A series' time column in predict's output: a `time` column (ISO 8601, UTC) after the row
+/// or step, the rows' own times, and a forecast's the series' step on from its last. Empty
+/// strings when the model has no time column.
+struct TimeColumn {
+    let times: [Double]?
+    let step: TimeStep?
+    /// Dates alone, when every time is a midnight.
+    let dateOnly: Bool
+
+    init(_ series: Series) {
+        times = series.times
+        step = series.times.flatMap { TimeStep(inferringFrom: $0) }
+        dateOnly = series.times.map(Timestamp.datesOnly) ?? false
+    }
+
+    var header: String { times == nil ? "" : ",time" }
+
+    /// ",time" of dataset row `row`.
+    func at(_ row: Int) -> String {
+        guard let times, times.indices.contains(row) else { return times == nil ? "" : "," }
+        return "," + Timestamp.format(times[row], dateOnly: dateOnly)
+    }
+
+    /// ",time" of the forecast `k` steps past the end.
+    func after(_ k: Int) -> String {
+        guard let times, let last = times.last else { return "" }
+        return "," + (step.map { Timestamp.format($0.advance(last, by: k), dateOnly: dateOnly) } ?? "")
     }
 }
 

@@ -1,0 +1,69 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `--time-column`: forecasts that carry timestamps, and `eval --cutoff DATE`, through the binary.
+@Suite("Time columns")
+struct TimeColumnTests {
+    static func trained(_ data: String, _ extra: [String]) throws -> String {
+        let dir = try Scratch.directory()
+        let r = try Harness.run(["train", "--data", data, "--quiet", "--steps", "20", "--checkpoint-dir", dir] + extra)
+        try #require(r.status == 0, "\(r.stderr)")
+        return dir
+    }
+
+    static func json(_ arguments: [String]) throws -> [String: Any] {
+        let r = try Harness.run(arguments + ["--json"])
+        try #require(r.status == 0, "\(r.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    }
+
+    @Test("eval --cutoff scores exactly what --test-size of the rows after that date scores (December of the hourly year: 743 hours)")
+    func cutoffIsTheTailAfterTheDate() throws {
+        let data = Harness.example("seattle-temps.csv")
+        let ck = try Self.trained(data, ["--target", "temp", "--time-column", "date"])
+        // The rows dated after 2010-12-01T00:00, counted from the file itself.
+        let rows = try String(contentsOfFile: data, encoding: .utf8).split(separator: "\n").dropFirst()
+        let after = rows.filter { $0.prefix(16) > "2010/12/01 00:00" }.count
+        #expect(after == 743)
+        let byDate = try Self.json(["eval", "--checkpoint", ck, "--data", data, "--cutoff", "2010-12-01T00:00"])
+        let byCount = try Self.json(["eval", "--checkpoint", ck, "--data", data, "--test-size", String(after)])
+        #expect(byDate["windows"] as? Int == after)
+        #expect(byDate["rmse"] as? Double == byCount["rmse"] as? Double)
+        #expect(byDate["split"] as? String == "after 2010-12-01T00:00")
+        // Past the end: one line saying where the data ends.
+        let late = try Harness.run(["eval", "--checkpoint", ck, "--data", data, "--cutoff", "2011-06-01"])
+        #expect(late.status != 0 && late.stderr.contains("the data ends at 2010-12-31T23:00:00Z"), "\(late.stderr)")
+        let bad = try Harness.run(["eval", "--checkpoint", ck, "--cutoff", "2010-02-30"])
+        #expect(bad.status == 64 && bad.stderr.contains("is not a date"), "\(bad.stderr)")
+    }
+
+    @Test("forecasts carry the series' times on: hours past the hourly year's end, calendar months past a monthly panel's")
+    func forecastTimestamps() throws {
+        let hourly = try Self.trained(
+            Harness.example("seattle-temps.csv"), ["--target", "temp", "--time-column", "date"])
+        let r = try Harness.run(["predict", "--checkpoint", hourly, "--horizon", "3"])
+        try #require(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map { $0.split(separator: ",").prefix(2).joined(separator: ",") }
+        #expect(lines == ["step,time", "1,2011-01-01T00:00:00Z", "2,2011-01-01T01:00:00Z", "3,2011-01-01T02:00:00Z"])
+        let monthly = try Self.trained(
+            Harness.example("stocks.csv"), ["--target", "price", "--series", "symbol", "--time-column", "date"])
+        let p = try Harness.run(["predict", "--checkpoint", monthly, "--horizon", "2"])
+        try #require(p.status == 0, "\(p.stderr)")
+        let rows = p.stdout.split(separator: "\n").map { $0.split(separator: ",").prefix(3).joined(separator: ",") }
+        #expect(rows.prefix(3) == ["series,step,time", "MSFT,1,2010-04-01", "MSFT,2,2010-05-01"])
+        // Every window's row carries its own time.
+        let w = try Harness.run(["predict", "--checkpoint", hourly])
+        #expect(w.stdout.split(separator: "\n").prefix(2).last?.hasPrefix("17,2010-01-01T17:00:00Z,") == true, "\(w.stdout.prefix(200))")
+    }
+
+    @Test("a cell of the time column that is not a date is one line naming file, line and value")
+    func badTimeIsNamed() throws {
+        let path = try Scratch.directory() + "/t.csv"
+        try "d,v\n2010-01-01,1\n2010-01-02,2\nyesterday,3\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try Harness.run(["train", "--data", path, "--target", "v", "--time-column", "d", "--steps", "1"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("t.csv:4: 'yesterday' in the time column 'd' is not a date"), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1)
+    }
+}
