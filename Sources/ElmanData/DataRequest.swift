@@ -26,14 +26,17 @@ public struct DataRequest: Equatable, Sendable {
     public var seriesColumns: [String]?
     /// The time column; nil when not said.
     public var timeColumn: String?
+    /// Calendar inputs; nil when not said.
+    public var calendar: [CalendarPart]?
 
     public init(
         source: DataSpec? = nil, target: String? = nil, features: [String]? = nil, filter: String? = nil,
         missing: MissingPolicy? = nil, difference: Bool? = nil, season: Int? = nil, points: Int? = nil,
         xStep: Double? = nil, xStart: Double? = nil, series: String? = nil, seriesColumns: [String]? = nil,
-        timeColumn: String? = nil
+        timeColumn: String? = nil, calendar: [CalendarPart]? = nil
     ) {
         self.timeColumn = timeColumn
+        self.calendar = calendar
         self.series = series
         self.seriesColumns = seriesColumns
         self.season = season
@@ -70,6 +73,9 @@ public struct DataRequest: Equatable, Sendable {
             }
             guard !source.isText else { throw DataError.usage("`season` is for numeric series, not text") }
         }
+        if calendar != nil, timeColumn == nil {
+            throw DataError.usage("`calendar` reads the time column: give `timeColumn`")
+        }
         if timeColumn != nil {
             guard source.isCSV else { throw DataError.usage("`timeColumn` names a column of a CSV file") }
         }
@@ -79,7 +85,7 @@ public struct DataRequest: Equatable, Sendable {
         return DataOptions(
             source: source, target: seriesColumns == nil ? target : (target ?? Series.widePanelTarget), features: features,
             filter: filter, missing: missing ?? .error, grid: grid, difference: difference ?? source.differencedByDefault,
-            season: season, series: series, seriesColumns: seriesColumns, timeColumn: timeColumn)
+            season: season, series: series, seriesColumns: seriesColumns, timeColumn: timeColumn, calendar: calendar)
     }
 }
 
@@ -107,6 +113,7 @@ extension DataOptions {
         try agree("series", request.series, series ?? "") { $0 }
         try agree("seriesColumns", request.seriesColumns, seriesColumns ?? []) { $0.joined(separator: ",") }
         try agree("timeColumn", request.timeColumn, timeColumn ?? "") { $0 }
+        try agree("calendar", request.calendar, calendar ?? []) { $0.map(\.rawValue).joined(separator: ",") }
         var resolved = self
         if let source = request.source {
             // A model reads one kind of data: a text file given to a CSV model (or the reverse)

@@ -26,6 +26,9 @@ public struct DataOptions: Equatable, Sendable, Codable {
     /// The column of each row's date and time (`--time-column`): forecasts carry timestamps
     /// and `eval --cutoff` scores what lies after a date. Nil for none.
     public var timeColumn: String?
+    /// Calendar inputs from the time column (`--calendar`), each a sine and cosine column after
+    /// the features. Nil for none.
+    public var calendar: [CalendarPart]?
 
     /// The differencing lag of a model of changes: the season, or 1.
     public var lag: Int { season ?? 1 }
@@ -36,9 +39,11 @@ public struct DataOptions: Equatable, Sendable, Codable {
     public init(
         source: DataSpec, target: String? = nil, features: [String]? = nil, filter: String? = nil,
         missing: MissingPolicy = .error, grid: SamplingGrid = SamplingGrid(), difference: Bool = false,
-        season: Int? = nil, series: String? = nil, seriesColumns: [String]? = nil, timeColumn: String? = nil
+        season: Int? = nil, series: String? = nil, seriesColumns: [String]? = nil, timeColumn: String? = nil,
+        calendar: [CalendarPart]? = nil
     ) {
         self.timeColumn = timeColumn
+        self.calendar = calendar
         self.difference = difference || season != nil
         self.season = season
         self.series = series
@@ -75,6 +80,8 @@ public struct Series: Sendable {
     public var panel: PanelIndex?
     /// With a time column: the time of each row (seconds since 1970), rows as `target`'s.
     public var times: [Double]?
+    /// The last this many feature columns are known inputs (calendar): never differenced.
+    public var knownColumns = 0
     /// Series of the panel left out for having too few rows, with their row counts.
     public var leftOut: [(id: String, rows: Int)] = []
 
@@ -103,12 +110,16 @@ public struct Series: Sendable {
             throw DataError.usage("`season` \(lag) needs more than \(lag) rows; the data has \(rowCount)")
         }
         func diff(_ c: [Double]) -> [Double] { zip(c.dropFirst(lag), c).map { $0 - $1 } }
+        // Known inputs (calendar) are positions, not levels: kept, from the first change's row.
+        let known = featureColumns.count - knownColumns
+        let columns = featureColumns.enumerated().map { $0.offset < known ? diff($0.element) : Array($0.element.dropFirst(lag)) }
         var s = Series(
-            featureColumns: featureColumns.map(diff), featureNames: featureNames, target: diff(target),
+            featureColumns: columns, featureNames: featureNames, target: diff(target),
             targetName: targetName, vocabulary: nil)
         s.levels = target
         s.lag = lag
         s.times = times.map { Array($0.dropFirst(lag)) }
+        s.knownColumns = knownColumns
         return s
     }
 
@@ -126,8 +137,9 @@ public struct Series: Sendable {
                 continue
             }
             for r in rows.dropFirst(lag) { target.append(self.target[r] - self.target[r - lag]) }
+            let known = featureColumns.count - knownColumns
             for (f, c) in featureColumns.enumerated() where featureNames[f] != targetName {
-                for r in rows.dropFirst(lag) { columns[f].append(c[r] - c[r - lag]) }
+                for r in rows.dropFirst(lag) { columns[f].append(f < known ? c[r] - c[r - lag] : c[r]) }
             }
             levels.append(contentsOf: self.target[rows])
             if let t = self.times { newTimes.append(contentsOf: t[rows.dropFirst(lag)]) }
@@ -144,6 +156,7 @@ public struct Series: Sendable {
         s.panel = PanelIndex(ids: ids, ends: ends)
         s.leftOut = leftOut
         s.times = times == nil ? nil : newTimes
+        s.knownColumns = knownColumns
         return s
     }
 
@@ -163,6 +176,7 @@ public struct Series: Sendable {
                 featureColumns: featureColumns.map { Array($0[rows]) }, featureNames: featureNames,
                 target: Array(target[rows]), targetName: targetName, vocabulary: nil)
             one.times = times.map { Array($0[rows]) }
+            one.knownColumns = knownColumns
             if let levels {
                 one.levels = Array(levels[(rows.lowerBound + lag * s)..<(rows.upperBound + lag * (s + 1))])
                 one.lag = lag
@@ -174,7 +188,15 @@ public struct Series: Sendable {
     /// Loads `options.source`. For text, `vocabulary` fixes the classes (from a checkpoint);
     /// characters outside it are an error.
     public static func load(_ options: DataOptions, vocabulary fixed: [String]? = nil) throws(DataError) -> Series {
-        let series = try loadLevels(options, vocabulary: fixed)
+        var series = try loadLevels(options, vocabulary: fixed)
+        if let parts = options.calendar, !parts.isEmpty {
+            guard let times = series.times else {
+                throw DataError.usage("`calendar` reads the time column: give `timeColumn`")
+            }
+            series.featureColumns += CalendarPart.columns(parts, times: times)
+            series.featureNames += parts.flatMap(\.columnNames)
+            series.knownColumns = 2 * parts.count
+        }
         return options.difference ? try series.differenced(lag: options.lag) : series
     }
 

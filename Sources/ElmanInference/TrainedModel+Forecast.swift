@@ -40,6 +40,11 @@ extension TrainedModel {
             for value in try leadValues(series, norm).prefix(horizon) { try emit(recent.next(value)) }
             return
         }
+        if let parts = dataRecord.options.calendar, !parts.isEmpty, !isStateful,
+            series.featureNames == [series.targetName] + parts.flatMap(\.columnNames)
+        {
+            return try forecastWithCalendar(series, parts, horizon: horizon, norm, emit: emit)
+        }
         guard series.featureNames == [series.targetName] else {
             // Several features: one step ahead only, as the features of later steps are unknown.
             guard horizon == 1, !isStateful else {
@@ -90,6 +95,36 @@ extension TrainedModel {
             } else {
                 window.removeFirst()
                 window.append(Float(scaling.normalize(value)))
+            }
+        }
+    }
+
+    /// `forecast` of a model of the target and calendar inputs: the calendar is known at every
+    /// future step (the series' times carried on by its step), so the forecasts are fed back
+    /// as the target's input and the model forecasts any horizon.
+    func forecastWithCalendar(
+        _ series: Series, _ parts: [CalendarPart], horizon: Int, _ norm: Normalization, emit: (Double) throws -> Void
+    ) throws {
+        guard let times = series.times, let last = times.last, let step = TimeStep(inferringFrom: times) else {
+            throw RunError("the calendar inputs of later steps need the series' times, at least two of them apart")
+        }
+        let T = options.seqLen, I = series.featureColumns.count, n = series.rowCount
+        // x: (T, I) row-major, the last T rows scaled.
+        var x = [Float](repeating: 0, count: T * I)
+        for t in 0..<T {
+            for f in 0..<I { x[t * I + f] = Float(norm.features[f].normalize(series.featureColumns[f][n - T + t])) }
+        }
+        var recent = LevelRing(series.levels ?? [], lag: lag)
+        for k in 1...horizon {
+            x.withUnsafeBufferPointer { network.forward($0, batch: 1, steps: T) }
+            // A level, or for a model of changes the change: the target's own input either way.
+            let value = norm.target.denormalize(Double(network.lastOutput(0)[0]))
+            try emit(recent.next(value))
+            // The window moves one step on: the value just forecast, and the calendar at its time.
+            x.removeFirst(I)
+            x.append(Float(norm.features[0].normalize(value)))
+            for (f, c) in CalendarPart.row(parts, time: step.advance(last, by: k)).enumerated() {
+                x.append(Float(norm.features[1 + f].normalize(c)))
             }
         }
     }

@@ -83,7 +83,7 @@ public enum OptionTable {
     public static let otherSettings: Set<String> = [
         "data", "target", "features", "where", "missing", "points", "xStep", "xStart", "difference", "noDifference",
         "resume", "init", "input", "horizon", "season", "temperature", "length", "prime", "split", "testSize",
-        "series", "seriesColumns", "timeColumn", "cutoff",
+        "series", "seriesColumns", "timeColumn", "cutoff", "calendar",
     ]
 }
 

@@ -52,6 +52,12 @@ struct DataArguments: ParsableArguments {
             valueName: "column"))
     var timeColumn: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Calendar inputs from the time column, each a sine/cosine pair: hour, weekday, month (known at every future step).",
+            valueName: "part,part"))
+    var calendar: String?
+
     @Flag(
         inversion: .prefixedNo,
         help: """
@@ -76,10 +82,22 @@ struct DataArguments: ParsableArguments {
             throw ValidationError("--series (a long file) and --series-columns (a wide one) cannot be combined")
         }
         if let series, series.isEmpty { throw ValidationError("--series must name a column") }
+        var parts: [CalendarPart]? = nil
+        if let calendar {
+            parts = []
+            for word in calendar.split(separator: ",", omittingEmptySubsequences: false) {
+                let w = word.trimmingCharacters(in: .whitespaces)
+                guard let part = CalendarPart(rawValue: w) else {
+                    throw ValidationError("--calendar takes hour, weekday and month, comma-separated; got '\(w)'")
+                }
+                guard parts?.contains(part) == false else { throw ValidationError("--calendar names \(w) twice") }
+                parts?.append(part)
+            }
+        }
         return DataRequest(
             source: try data.map { (d) throws(DataError) in try DataSpec(parsing: d) }, target: target, features: feats,
             filter: filter, missing: missing, difference: difference, season: season, points: points, xStep: xStep,
-            xStart: xStart, series: series, seriesColumns: columns, timeColumn: timeColumn)
+            xStart: xStart, series: series, seriesColumns: columns, timeColumn: timeColumn, calendar: parts)
     }
 
     /// A new run's data options, or nil when --data was not given.
@@ -87,7 +105,7 @@ struct DataArguments: ParsableArguments {
         let request = try request(season: season, panel: panel)
         guard request.source != nil else {
             if target != nil || features != nil || filter != nil || difference != nil || season != nil
-                || request.series != nil || request.seriesColumns != nil || timeColumn != nil
+                || request.series != nil || request.seriesColumns != nil || timeColumn != nil || calendar != nil
             {
                 throw ValidationError(
                     "--target, --features, --where, --difference, --season, --series, --series-columns and --time-column need --data")

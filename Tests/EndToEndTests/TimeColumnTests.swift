@@ -66,4 +66,29 @@ struct TimeColumnTests {
         #expect(r.stderr.contains("t.csv:4: 'yesterday' in the time column 'd' is not a date"), "\(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1)
     }
+
+    @Test("a model with --calendar hour forecasts two days past the end by feed-back, timestamped, with the daily cycle: afternoons warmer than nights by over 3 °F")
+    func calendarForecastsPastTheEnd() throws {
+        let dir = try Scratch.directory()
+        let r = try Harness.run([
+            "train", "--data", Harness.example("seattle-temps.csv"), "--target", "temp", "--time-column", "date",
+            "--calendar", "hour", "--quiet", "--checkpoint-dir", dir,
+        ])
+        try #require(r.status == 0, "\(r.stderr)")
+        let p = try Harness.run(["predict", "--checkpoint", dir, "--horizon", "48"])
+        try #require(p.status == 0, "\(p.stderr)")
+        let rows = p.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        #expect(rows.count == 48)
+        #expect(rows.first?[1] == "2011-01-01T00:00:00Z" && rows.last?[1] == "2011-01-02T23:00:00Z")
+        let v = rows.compactMap { Double($0[2]) }
+        try #require(v.count == 48)
+        // 14:00–16:00 and 04:00–06:00 of both days.
+        let afternoon = [14, 15, 16, 38, 39, 40].map { v[$0] }.reduce(0, +) / 6
+        let night = [4, 5, 6, 28, 29, 30].map { v[$0] }.reduce(0, +) / 6
+        #expect(afternoon - night > 3, "afternoon \(afternoon) °F, night \(night) °F")
+        // The calendar is read from the time column, which it needs.
+        let bad = try Harness.run(["train", "--data", Harness.example("seattle-temps.csv"), "--target", "temp", "--calendar", "hour"])
+        #expect(bad.status == 64, "\(bad.stderr)")
+        #expect(bad.stderr.contains("--calendar reads the time column: give --time-column"), "\(bad.stderr)")
+    }
 }
