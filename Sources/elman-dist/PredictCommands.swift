@@ -247,6 +247,10 @@ struct Eval: ParsableCommand {
     var cutoff: String?
     @Option(
         parsing: .unconditional,
+        help: "A rolling-origin backtest without retraining: K folds of --test-size N predictions each, the last K·N of the data, errors per fold and overall.")
+    var backtest: Int?
+    @Option(
+        parsing: .unconditional,
         help: "Also score a prediction interval at this level (0.9: 90%): coverage, mean width and interval score.")
     var interval: Double?
     @Flag(help: "Print one JSON object (keys in the README).") var json = false
@@ -257,6 +261,10 @@ struct Eval: ParsableCommand {
         if testSize != nil && split != nil { throw ValidationError("--test-size and --split cannot be combined") }
         if cutoff != nil && (split != nil || testSize != nil) {
             throw ValidationError("--cutoff chooses what is scored: it cannot be combined with --split or --test-size")
+        }
+        if let backtest {
+            guard backtest >= 1 else { throw ValidationError("--backtest must be at least 1, got \(backtest)") }
+            guard testSize != nil else { throw ValidationError("--backtest K needs --test-size N: each fold's predictions") }
         }
         if let cutoff, Timestamp.parse(cutoff) == nil {
             throw ValidationError("--cutoff '\(cutoff)' is not a date (2010-01-31, 2010-01-31T13:00, 2010/01/31 13:00 or Jan 31 2010)")
@@ -275,8 +283,17 @@ struct Eval: ParsableCommand {
         let series = try m.series(request)
         let d = try m.dataset(series, whole: request.isNewData)
         let cutoffTime = cutoff.flatMap { Timestamp.parse($0) }
+        // A backtest's folds: K runs of N predictions, oldest first, ending with the data.
+        let folds: [Range<Int>]? = try backtest.map { k in
+            let n = testSize ?? 0
+            guard case let .windows(all) = try m.lastPredictions(d, count: k * n) else {
+                throw CommandFailure("--backtest is for windowed models")
+            }
+            return (0..<k).map { (all.lowerBound + $0 * n)..<(all.lowerBound + ($0 + 1) * n) }
+        }
         let selection =
             try cutoffTime.map { try m.predictions(after: $0, d, times: series.times) }
+            ?? backtest.map { try m.lastPredictions(d, count: $0 * (testSize ?? 0)) }
             ?? testSize.map { try m.lastPredictions(d, count: $0) }
             ?? (request.isNewData ? m.selection(d, .all) : split.map { m.selection(d, $0) } ?? m.defaultSelection(d))
         guard selection.count > 0 else { throw CommandFailure("no \(split?.rawValue ?? "") windows to evaluate") }
@@ -294,13 +311,21 @@ struct Eval: ParsableCommand {
 
         let source = (try m.dataOptions(request)).source.description
         let what =
-            cutoff.map { "after \($0)" } ?? testSize.map { "last \($0)" }
+            cutoff.map { "after \($0)" } ?? backtest.map { "last \($0 * (testSize ?? 0))" } ?? testSize.map { "last \($0)" }
             ?? (request.isNewData ? "all" : (split ?? (d.validationCount > 0 ? .validation : .all)).rawValue)
         let unit = m.dataRecord.targetName
+        let foldScores: [BacktestFold]? = folds?.enumerated().map { k, w in
+            let firstRow = w.lowerBound + d.seqLen
+            return BacktestFold(
+                fold: k + 1, firstRow: firstRow + d.levelOffset,
+                firstTime: series.times.map { Timestamp.format($0[firstRow]) },
+                e: m.evaluate(d, .windows(w), season: season))
+        }
         if json {
             var object = EvaluationJSON(e, split: what, data: source, unit: unit, season: season, leads: leads)
             object.interval = intervalScore
             object.checkpoint = m.path
+            object.backtest = foldScores
             print(try object.encoded())
             return
         }
@@ -350,6 +375,18 @@ struct Eval: ParsableCommand {
                 String(
                     format: "%g%% interval (± %.6g %@, calibrated on %d held-out errors): coverage %.1f%%, mean width %.6g, interval score %.6g",
                     100 * i.level, i.width / 2, unit as NSString, i.calibratedOn, 100 * i.coverage, i.width, i.score))
+        }
+        if let foldScores {
+            print("")
+            print(row("fold (first target)", ["model RMSE", "naive RMSE", "season RMSE", "model MASE"]))
+            for f in foldScores {
+                print(
+                    row(
+                        "\(f.fold) (\(f.firstTime ?? String(f.firstRow)))",
+                        [g(f.e.model?.rmse), g(f.e.naive?.rmse), g(f.e.seasonal?.rmse), g(f.e.model?.mase)]))
+            }
+            let wins = foldScores.filter { ($0.e.model?.rmse ?? .infinity) < min($0.e.naive?.rmse ?? .infinity, $0.e.seasonal?.rmse ?? .infinity) }.count
+            print("the model's RMSE is below every baseline's in \(wins) of \(foldScores.count) folds")
         }
         if let leads {
             print("")
@@ -591,6 +628,32 @@ struct TimeColumn {
     }
 }
 
+/// One fold of `eval --backtest`: its predictions' errors; JSON `backtest: [{fold, first_row,
+/// first_time, windows, model, naive, seasonal}]`.
+struct BacktestFold: Encodable {
+    var fold: Int
+    /// The row of the fold's first target (in the file's rows), and its time with a time column.
+    var firstRow: Int
+    var firstTime: String?
+    var e: Evaluation
+
+    enum CodingKeys: String, CodingKey {
+        case fold, windows, model, naive, seasonal
+        case firstRow = "first_row", firstTime = "first_time"
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(fold, forKey: .fold)
+        try c.encode(firstRow, forKey: .firstRow)
+        try c.encode(firstTime, forKey: .firstTime)
+        try c.encode(e.windows, forKey: .windows)
+        try c.encode(e.model.map(EvaluationJSON.Errors.init), forKey: .model)
+        try c.encode(e.naive.map(EvaluationJSON.Errors.init), forKey: .naive)
+        try c.encode(e.seasonal.map(EvaluationJSON.Errors.init), forKey: .seasonal)
+    }
+}
+
 /// A CSV field: quoted when it holds a comma, a quote or a line break (a series identity may).
 func csvField(_ s: String) -> String {
     guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
@@ -651,10 +714,12 @@ struct EvaluationJSON: Encodable {
     var interval: IntervalScore?
     /// The checkpoint file scored.
     var checkpoint: String?
+    /// A backtest's folds.
+    var backtest: [BacktestFold]?
 
     enum CodingKeys: String, CodingKey {
         case windows, split, data, unit, mse, rmse, mae, smape, mase, accuracy, naive, seasonal, leads, interval
-        case checkpoint
+        case checkpoint, backtest
         case crossEntropy = "cross_entropy"
     }
 

@@ -91,4 +91,24 @@ struct TimeColumnTests {
         #expect(bad.status == 64, "\(bad.stderr)")
         #expect(bad.stderr.contains("--calendar reads the time column: give --time-column"), "\(bad.stderr)")
     }
+
+    @Test("eval --backtest 4 --test-size 100: four consecutive folds ending with the data, whose pooled MSE is the whole tail's, each dated")
+    func backtestFoldsPartitionTheTail() throws {
+        let data = Harness.example("seattle-temps.csv")
+        let ck = try Self.trained(data, ["--target", "temp", "--time-column", "date"])
+        let whole = try Self.json(["eval", "--checkpoint", ck, "--data", data, "--test-size", "400"])
+        let json = try Self.json(["eval", "--checkpoint", ck, "--data", data, "--test-size", "100", "--backtest", "4"])
+        let folds = try #require(json["backtest"] as? [[String: Any]])
+        #expect(folds.map { $0["fold"] as? Int } == [1, 2, 3, 4])
+        #expect(folds.map { $0["windows"] as? Int } == [100, 100, 100, 100])
+        // The file's 8759 rows: the folds' first targets are rows 8359, 8459, 8559 and 8659.
+        #expect(folds.map { $0["first_row"] as? Int } == [8359, 8459, 8559, 8659])
+        #expect(folds.last?["first_time"] as? String == "2010-12-27T20:00:00Z")  // line 8661 of the file
+        let pooled = folds.compactMap { ($0["model"] as? [String: Any])?["mse"] as? Double }.reduce(0, +) / 4
+        let mse = try #require(whole["mse"] as? Double)
+        #expect(abs(pooled - mse) <= 1e-9 * mse, "folds \(pooled), tail \(mse)")
+        #expect(json["mse"] as? Double == mse)
+        let bad = try Harness.run(["eval", "--checkpoint", ck, "--backtest", "3"])
+        #expect(bad.status == 64 && bad.stderr.contains("--backtest K needs --test-size N"), "\(bad.stderr)")
+    }
 }
