@@ -61,7 +61,18 @@ struct Inspect: ParsableCommand {
                     ].joined(separator: ", "))
             print(
                 "scaling         \(d.normalization.kind.rawValue)"
+                    + (d.panel == nil ? "" : ", each series on its own training rows")
                     + (d.vocabulary.map { ", vocabulary \($0.count) characters" } ?? ""))
+            if let panel = d.panel {
+                let column = d.options.series.map { "column \($0)" } ?? "columns of a wide file"
+                let shown = panel.ids.prefix(6).joined(separator: ", ")
+                print("panel           \(panel.count) series (\(column)): \(shown)\(panel.count > 6 ? ", …" : "")")
+            }
+            if let time = d.options.timeColumn {
+                print(
+                    "time            column \(time)"
+                        + (d.options.calendar.map { ", calendar " + $0.map(\.rawValue).joined(separator: ",") } ?? ""))
+            }
         }
         print("checksums       all \(file.tensors.count) tensors verified (CRC-32C)")
         print("")

@@ -214,7 +214,7 @@ struct PanelTests {
         ])
     }
 
-    @Test("a panel is refused in one line for stateful training, and plot asks which series to draw")
+    @Test("a panel is refused in one line for stateful training, plot asks which series to draw, and inspect lists the series")
     func statefulRefusedAndPlotNamesSeries() throws {
         let dir = try Scratch.directory()
         let r = try Harness.run(
@@ -228,5 +228,7 @@ struct PanelTests {
         let q = try Harness.run(["plot", "--checkpoint", ck, "--series", "B", "--out", svg])
         #expect(q.status == 0, "\(q.stderr)")
         #expect(try String(contentsOfFile: svg, encoding: .utf8).contains("(B)"))
+        let i = try Harness.run(["inspect", ck])
+        #expect(i.stdout.contains("panel           2 series (column id): A, B"), "\(i.stdout)")
     }
 }
