@@ -1,3 +1,4 @@
+import ElmanData
 import Foundation
 
 /// A minimal SVG line chart: ticks at round values, an optional logarithmic y axis, a shaded band.
@@ -12,6 +13,8 @@ struct LineChart {
     var logY = false
     /// A shaded band (x, lower, upper): a prediction interval.
     var band: (name: String, points: [(Double, Double, Double)])?
+    /// The x values are times (seconds since 1970): ticks at round dates and hours.
+    var xTimes = false
 
     func svg(width: Double = 900, height: Double = 480) -> String {
         let ys = series.flatMap { $0.points.map(\.1) } + (band?.points.flatMap { [$0.1, $0.2] } ?? [])
@@ -43,9 +46,10 @@ struct LineChart {
                 "<line x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(py(yv)))\" y2=\"\(f(py(yv)))\" stroke=\"#e5e5e5\"/>\n"
             s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(yv) + 4))\" text-anchor=\"end\">\(Ticks.label(yv))</text>\n"
         }
-        for xv in Ticks.round(x0, x1) {
+        let xTicks = xTimes ? Ticks.times(x0, x1) : Ticks.round(x0, x1).map { ($0, Ticks.label($0)) }
+        for (xv, text) in xTicks {
             s +=
-                "<text x=\"\(f(px(xv)))\" y=\"\(f(height - bottom + 18))\" text-anchor=\"middle\">\(Ticks.label(xv))</text>\n"
+                "<text x=\"\(f(px(xv)))\" y=\"\(f(height - bottom + 18))\" text-anchor=\"middle\">\(text)</text>\n"
         }
         s += "<text x=\"\(f(width / 2))\" y=\"\(f(height - 10))\" text-anchor=\"middle\">\(esc(xLabel))</text>\n"
         s +=
@@ -104,6 +108,44 @@ enum Ticks {
         let powers = decades.map { pow(10, Double($0)) }.filter { $0 >= lo && $0 <= hi }
         if powers.count >= 3 { return powers }
         return decades.flatMap { d in [1.0, 2, 5].map { $0 * pow(10, Double(d)) } }.filter { $0 >= lo && $0 <= hi }
+    }
+
+    /// Ticks at round times inside [lo, hi] (seconds since 1970), at most `count`: every 1, 2,
+    /// 3, 6 or 12 hours, 1, 2, 3, 7 or 14 days, 1, 3 or 6 months, or 1, 2, 5, 10… years, the smallest
+    /// step that keeps within `count`; labelled as dates, with the hour when the step is shorter
+    /// than a day.
+    static func times(_ lo: Double, _ hi: Double, count: Int = 8) -> [(Double, String)] {
+        guard lo.isFinite, hi.isFinite, hi > lo else { return [] }
+        let hour = 3600.0, day = 86_400.0
+        for s in [1, 2, 3, 6, 12].map({ Double($0) * hour }) + [1, 2, 3, 7, 14].map({ Double($0) * day })
+        where (hi - lo) / s <= Double(count) {
+            var ticks: [(Double, String)] = []
+            var v = (lo / s).rounded(.up) * s
+            while v <= hi {
+                let text = Timestamp.format(v, dateOnly: s >= day)
+                // "2010-12-01T06:00:00Z" → "2010-12-01 06:00"
+                ticks.append((v, s >= day ? text : String(text.prefix(16)).replacingOccurrences(of: "T", with: " ")))
+                v += s
+            }
+            return ticks
+        }
+        // Calendar months and years: the first of a month, every `m` months.
+        let (y0, m0, _) = Timestamp.date(lo)
+        let span = Double((Timestamp.date(hi).year - y0) * 12 + Timestamp.date(hi).month - m0 + 1)
+        let years = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000].map { 12 * $0 }
+        let months = ([1, 3, 6] + years).first { span / Double($0) <= Double(count) } ?? 12_000
+        var ticks: [(Double, String)] = []
+        var k = (y0 * 12 + m0 - 1 + months - 1) / months * months
+        while true {
+            let t = Double(Timestamp.daysFromCivil(k / 12, k % 12 + 1, 1)) * day
+            if t > hi { break }
+            if t >= lo {
+                let text = Timestamp.format(t, dateOnly: true)
+                ticks.append((t, months >= 12 ? String(text.prefix(4)) : String(text.prefix(7))))
+            }
+            k += months
+        }
+        return ticks
     }
 
     /// A tick's label: as few digits as its value needs (0.25, 1000, 2e-05).

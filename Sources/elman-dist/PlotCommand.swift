@@ -55,6 +55,7 @@ struct Plot: ParsableCommand {
             let request = try data.request()
             inputs = [m.path] + inputPaths(try m.dataOptions(request).source)
             let d: WindowedDataset
+            var times: [Double]?
             var title = "Next-step forecast of \(m.dataRecord.targetName)"
             if m.isPanel {
                 let (members, _) = try m.members(request)
@@ -67,27 +68,34 @@ struct Plot: ParsableCommand {
                     throw CommandFailure("no series '\(series)' with a window in the data (\(members.count) series)")
                 }
                 d = member.data
+                times = member.series.times
                 title += " (\(series))"
             } else {
                 if series != nil { throw ValidationError("--series names a series of a panel model; this model is of one series") }
-                d = try m.dataset(request)
+                let one = try m.series(request)
+                d = try m.dataset(one, whole: request.isNewData)
+                times = one.times
             }
             guard !d.isClassification else { throw CommandFailure("forecast plots are for numeric series") }
             let p = m.predictions(d, m.selection(d, .all)).suffix(last)
+            // x: the rows' times with a time column (dataset row = file row − lag), else rows.
+            let x = { (row: Int) -> Double in times.map { $0[row - d.levelOffset] } ?? Double(row) }
             chart = LineChart(
-                title: title, xLabel: "row",
+                title: title, xLabel: times == nil ? "row" : "time (UTC)",
                 yLabel: m.dataRecord.targetName,
                 series: [
-                    ("actual", "#333333", p.map { (Double($0.row), $0.actual) }),
-                    ("forecast", "#d62728", p.map { (Double($0.row), $0.predicted) }),
+                    ("actual", "#333333", p.map { (x($0.row), $0.actual) }),
+                    ("forecast", "#d62728", p.map { (x($0.row), $0.predicted) }),
                 ])
+            chart.xTimes = times != nil
             if d.validationCount > 0 {
-                chart.marker = Double(d.trainCount + (d.split == WindowedDataset.Split.windows ? d.seqLen : 0))
+                let first = d.trainCount + (d.split == WindowedDataset.Split.windows ? d.seqLen : 0)
+                chart.marker = times.map { $0[min(first, $0.count - 1)] } ?? Double(first)
             }
             if let level = interval {
                 let w = try intervalCalibration(m).halfWidth(level: level)
                 chart.band = (
-                    String(format: "%g%% interval", 100 * level), p.map { (Double($0.row), $0.predicted - w, $0.predicted + w) }
+                    String(format: "%g%% interval", 100 * level), p.map { (x($0.row), $0.predicted - w, $0.predicted + w) }
                 )
             }
         }

@@ -111,4 +111,24 @@ struct TimeColumnTests {
         let bad = try Harness.run(["eval", "--checkpoint", ck, "--backtest", "3"])
         #expect(bad.status == 64 && bad.stderr.contains("--backtest K needs --test-size N"), "\(bad.stderr)")
     }
+
+    @Test("plot puts the time column on the x axis: date ticks for the hourly series, years for the monthly panel")
+    func plotTimeAxis() throws {
+        let hourly = try Self.trained(Harness.example("seattle-temps.csv"), ["--target", "temp", "--time-column", "date"])
+        let svg = try Scratch.directory() + "/t.svg"
+        let r = try Harness.run(["plot", "--checkpoint", hourly, "--out", svg])
+        try #require(r.status == 0, "\(r.stderr)")
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(text.contains(">time (UTC)</text>"))
+        // The last 500 hours end on 2010-12-31: every x tick a December date, three days apart.
+        let ticks = text.components(separatedBy: "text-anchor=\"middle\">2010-12-").dropFirst().map { $0.prefix(2) }
+        #expect(ticks.count >= 4 && ticks.count <= 8, "\(ticks)")
+        let days = ticks.compactMap { Int($0) }
+        #expect(zip(days.dropFirst(), days).allSatisfy { $0 - $1 == 3 }, "\(days)")
+        let monthly = try Self.trained(
+            Harness.example("stocks.csv"), ["--target", "price", "--series", "symbol", "--time-column", "date"])
+        let p = try Harness.run(["plot", "--checkpoint", monthly, "--series", "IBM", "--out", svg, "--force"])
+        try #require(p.status == 0, "\(p.stderr)")
+        #expect(try String(contentsOfFile: svg, encoding: .utf8).contains("text-anchor=\"middle\">2004</text>"))
+    }
 }
