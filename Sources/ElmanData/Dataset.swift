@@ -671,6 +671,9 @@ public struct WindowedDataset: Sendable {
         return isDifferenced ? level(row: row, back: levelOffset) + value : value
     }
 
+    /// The scaled inputs of `row` (numeric data): its I features as the model reads them.
+    public func scaledInputs(row: Int) -> ArraySlice<Float> { inputs[(row * inputSize)..<((row + 1) * inputSize)] }
+
     /// The scaled target (or class index) at `row`.
     public func scaledTarget(row: Int) -> Float { target(row: row) }
 

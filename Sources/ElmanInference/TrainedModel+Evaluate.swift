@@ -77,11 +77,15 @@ extension TrainedModel {
         guard H >= 1 else { throw RunError.usage("`horizon` must be at least 1, got \(H)") }
         let scale = scale ?? dataRecord.naiveMAE
         if options.leads > 1 { return try evaluateLeads(data, windows: windows, horizon: H, scale: scale) }
-        guard !isStateful, !data.isClassification, data.inputSize == 1,
-            dataRecord.featureNames == [dataRecord.targetName]
+        // The target alone, or with calendar inputs: those are known at later rows (the data holds them).
+        let calendar = dataRecord.options.calendar?.flatMap(\.columnNames) ?? []
+        guard !isStateful, !data.isClassification, data.inputSize == 1 + calendar.count,
+            dataRecord.featureNames == [dataRecord.targetName] + calendar
         else {
-            throw RunError.usage("`horizon` evaluation needs a windowed (not stateful) model of the target alone")
+            throw RunError.usage(
+                "`horizon` evaluation needs a windowed (not stateful) model of the target alone, or of the target and its calendar")
         }
+        let I = data.inputSize
         let T = options.seqLen
         // Windows followed by H rows: their starts end at rowCount − T − H (none when the data is short).
         let end = min(windows.upperBound, data.rowCount - T - H + 1)
@@ -94,7 +98,8 @@ extension TrainedModel {
         var naive = model
         for start in stride(from: usable.lowerBound, to: usable.upperBound, by: 256) {
             let batch = start..<min(start + 256, usable.upperBound)
-            var x = [Float](repeating: 0, count: batch.count * T)
+            // x: (B, T, I) row-major.
+            var x = [Float](repeating: 0, count: batch.count * T * I)
             var y = [Float](repeating: 0, count: batch.count * T)
             data.fill(windows: batch, everyStep: false, x: &x, y: &y)
             // The last known level, and for a model of changes the last `lag` levels it adds to.
@@ -110,10 +115,15 @@ extension TrainedModel {
                     let actual = data.level(row: w + T + lead - 1)
                     model[lead - 1].append((forecast, actual))
                     naive[lead - 1].append((last[k], actual))
-                    // Feed the forecast back: the window moves one step on.
-                    let row = k * T
-                    for t in 0..<T - 1 { x[row + t] = x[row + t + 1] }
-                    x[row + T - 1] = Float(feature.normalize(data.isDifferenced ? value : forecast))
+                    // Feed the forecast back: the window moves one step on, to the row forecast,
+                    // whose calendar inputs (known in advance) the data holds.
+                    let base = k * T * I
+                    for t in 0..<(T - 1) * I { x[base + t] = x[base + t + I] }
+                    x[base + (T - 1) * I] = Float(feature.normalize(data.isDifferenced ? value : forecast))
+                    if I > 1 {
+                        let known = data.scaledInputs(row: data.startRow(ofWindow: w) + T + lead - 1)
+                        for f in 1..<I { x[base + (T - 1) * I + f] = known[known.startIndex + f] }
+                    }
                 }
             }
         }

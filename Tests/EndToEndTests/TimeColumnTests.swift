@@ -131,4 +131,23 @@ struct TimeColumnTests {
         try #require(p.status == 0, "\(p.stderr)")
         #expect(try String(contentsOfFile: svg, encoding: .utf8).contains("text-anchor=\"middle\">2004</text>"))
     }
+
+    @Test("eval --horizon scores a calendar model by feed-back, the calendar of each later row read from the data: lead 1 is the one-step forecast of the same windows")
+    func calendarHorizonEvaluation() throws {
+        let data = Harness.example("seattle-temps.csv")
+        let ck = try Self.trained(data, ["--target", "temp", "--time-column", "date", "--calendar", "hour"])
+        let leads = try Self.json(["eval", "--checkpoint", ck, "--data", data, "--test-size", "300", "--horizon", "3"])
+        let scored = try #require(leads["leads"] as? [[String: Any]])
+        #expect(scored.count == 3)
+        // The windows followed by 3 rows: the last 300 predictions but 2; one step ahead, the
+        // same windows are the last 298 predictions of the file without its last 2 rows.
+        let lines = try String(contentsOfFile: data, encoding: .utf8).split(separator: "\n")
+        let shorter = try Scratch.directory() + "/shorter.csv"
+        try (lines.dropLast(2).joined(separator: "\n") + "\n").write(toFile: shorter, atomically: true, encoding: .utf8)
+        let one = try Self.json(["eval", "--checkpoint", ck, "--data", shorter, "--test-size", "298"])
+        let lead1 = try #require((scored[0]["model"] as? [String: Any])?["mae"] as? Double)
+        let oneStep = try #require(one["mae"] as? Double)
+        #expect(abs(lead1 - oneStep) <= 1e-6 * oneStep, "lead 1 \(lead1), one step \(oneStep)")
+        #expect((scored[0]["model"] as? [String: Any])?["count"] as? Int == 298)
+    }
 }
