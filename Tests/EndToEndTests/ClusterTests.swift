@@ -51,6 +51,15 @@ enum Cluster {
         }
     }
 
+    /// Whether every node of the cluster is idle (no job running or completing on it).
+    static var nodesIdle: Bool {
+        guard let r = try? Harness.Running("/usr/bin/sinfo", ["-h", "-N", "-o", "%T"]).wait(), r.status == 0 else {
+            return false
+        }
+        let states = r.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        return !states.isEmpty && states.allSatisfy { $0 == "idle" }
+    }
+
     /// Jobs in the queue. A query that fails (slurmctld busy on a loaded machine) is asked
     /// again, never read as an empty queue: that ended a wait for a requeued job before the
     /// job ran again.
@@ -171,6 +180,14 @@ struct ClusterTests {
             } while !state.contains("PENDING")
             let stopped = try String(contentsOfFile: run + "/latest", encoding: .utf8)
             #expect(stopped != CheckpointDirectory.fileName(step: steps) + "\n", "the job finished before it was stopped")
+            // Released only once its nodes are idle again, and a moment after: started at once,
+            // slurmd still held the first run's revoked credential and killed the job at launch
+            // ("Killing non-startable batch JobId=5: Job credential revoked", once in a CI run).
+            while !Cluster.nodesIdle {
+                try #require(clock.now - interrupted < .seconds(60), "the nodes did not become idle within 60 s")
+                usleep(200_000)
+            }
+            sleep(2)
             _ = try Harness.Running("/usr/bin/scontrol", ["update", "jobid=\(job)", "StartTime=now"]).wait()
             // Its second start first (the queue may look empty a moment while it is released),
             // then its end.
