@@ -412,11 +412,10 @@ extension Eval {
             if let cutoff, let time = Timestamp.parse(cutoff) {
                 selection = try m.predictions(after: time, d, times: member.series.times)
             } else if let testSize {
-                guard case let .windows(all) = m.selection(d, .all), all.count >= testSize else {
-                    throw CommandFailure(
-                        "series '\(member.id)' gives fewer than `--test-size` \(testSize) predictions (\(m.selection(d, .all).count))")
+                // One rule with a single series' `--test-size`; the message names the series.
+                do { selection = try m.lastPredictions(d, count: testSize) } catch {
+                    throw CommandFailure("series '\(member.id)': \(Diagnostics.message(error))")
                 }
-                selection = .windows((all.upperBound - testSize)..<all.upperBound)
             } else {
                 selection = request.isNewData ? m.selection(d, .all) : split.map { m.selection(d, $0) } ?? m.defaultSelection(d)
             }
@@ -553,11 +552,6 @@ struct PanelEvaluationJSON: Encodable {
         }
     }
 
-    func encoded() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
 }
 
 struct Generate: ParsableCommand {
@@ -745,14 +739,18 @@ struct EvaluationJSON: Encodable {
         }
     }
 
+}
+
+extension TrainedModel.Split: ExpressibleByArgument {}
+
+extension Encodable {
+    /// The value as one line of JSON with sorted keys: `eval --json`'s objects.
     func encoded() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 }
-
-extension TrainedModel.Split: ExpressibleByArgument {}
 
 extension Double {
     /// The value, or nil when it is NaN or infinite (JSON has no such numbers).
