@@ -15,7 +15,7 @@ enum SmallGEMM {
     /// Whether `gemm` with these operands runs here.
     @inline(__always)
     static func handles(transposeA: Bool, m: Int, n: Int, k: Int, alpha: Float) -> Bool {
-        !transposeA && alpha == 1 && m * n * k <= limit
+        !transposeA && alpha == 1 && m * n * k < limit
     }
 
     /// C (m, n) = A (m, k) · op(B) + β·C, row-major; op(B) is B (k, n) or, with `transposeB`,

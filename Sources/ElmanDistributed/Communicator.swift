@@ -20,14 +20,23 @@ public protocol Communicator: AnyObject {
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError)
     /// Element-wise sum over all ranks, in place.
     func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError)
-    /// Starts an element-wise sum over all ranks of `buffer`, in place, and returns at once.
+    /// Element-wise maximum over all ranks, in place.
+    func allReduceMax(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError)
+    /// Starts an element-wise sum or maximum over all ranks of `buffer`, in place, and returns
+    /// at once with the reduction's number (0, 1, … in the order they started since the last
+    /// `finishReductions`).
     ///
-    /// `buffer` must stay untouched until `finishReductions()` returns. Every rank starts the
-    /// same sums in the same order. The default sums at once (`allReduceSum`).
-    func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError)
-    /// Moves started sums along while this rank computes (MPI progresses only inside its calls).
-    func progress()
-    /// Waits until every started sum is complete.
+    /// `buffer` must stay untouched until the reduction is complete. Every rank starts the same
+    /// sums in the same order, and the same maxima in the same order; a sum and a maximum may
+    /// start in either order (they travel apart). The default reduces at once.
+    func startAllReduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ op: Reduction) throws(CommunicatorError)
+        -> Int
+    /// Whether started reduction `number` is complete; testing moves every started one along
+    /// (MPI progresses only inside its calls).
+    func isComplete(_ number: Int) throws(CommunicatorError) -> Bool
+    /// Waits until started reduction `number` is complete (within the deadline, when one is set).
+    func wait(for number: Int) throws(CommunicatorError)
+    /// Waits until every started reduction is complete.
     func finishReductions() throws(CommunicatorError)
     /// Copies `root`'s bytes into every rank's buffer.
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws(CommunicatorError)
@@ -60,11 +69,23 @@ public struct CommunicatorError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// The element-wise operation of a reduction.
+public enum Reduction: Sendable {
+    case sum, max
+}
+
 extension Communicator {
-    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) {
-        try allReduceSum(buffer)
+    public func startAllReduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ op: Reduction) throws(CommunicatorError)
+        -> Int
+    {
+        switch op {
+        case .sum: try allReduceSum(buffer)
+        case .max: try allReduceMax(buffer)
+        }
+        return 0
     }
-    public func progress() {}
+    public func isComplete(_ number: Int) throws(CommunicatorError) -> Bool { true }
+    public func wait(for number: Int) throws(CommunicatorError) {}
     public func finishReductions() throws(CommunicatorError) {}
 
     /// Whether this rank logs, prints and writes files.
@@ -89,6 +110,7 @@ public final class LocalCommunicator: Communicator {
     public var localSize: Int { 1 }
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) {}
     public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError) {}
+    public func allReduceMax(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError) {}
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws(CommunicatorError) {}
     public func allGather(_ values: [UInt64]) throws(CommunicatorError) -> [UInt64] { values }
     public func barrier() throws(CommunicatorError) {}

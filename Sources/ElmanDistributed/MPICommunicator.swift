@@ -27,6 +27,10 @@ public final class MPICommunicator: Communicator {
     /// A duplicate of the world communicator for arrival tokens and verdicts, so they never
     /// mix with the collectives.
     private var probe: MPI_Comm?
+    /// A duplicate of the world communicator for started sums: MPI orders the collectives of
+    /// one communicator, so started maxima (on the world) and started sums (here) may
+    /// interleave differently on different ranks, as each rank's backward reaches them.
+    private var sums: MPI_Comm
     /// Buffers of the one-word ping, pong and verdict messages (one a rank, one spare).
     private let tokens: UnsafeMutablePointer<UInt64>
 
@@ -48,6 +52,13 @@ public final class MPICommunicator: Communicator {
         tokens = .allocate(capacity: max(1, Int(s)) + 1)
         var duplicate: MPI_Comm? = nil
         if s > 1, MPI_Comm_dup(comm, &duplicate) == MPI_SUCCESS { probe = duplicate }
+        var forSums: MPI_Comm? = nil
+        if s > 1, MPI_Comm_dup(comm, &forSums) == MPI_SUCCESS, let forSums {
+            MPI_Comm_set_errhandler(forSums, MPI_ERRORS_RETURN)
+            sums = forSums
+        } else {
+            sums = comm
+        }
         // Ranks on this node: OpenMPI says so in the environment; otherwise count via a shared-memory split.
         if let v = getenv("OMPI_COMM_WORLD_LOCAL_SIZE"), let n = Int(String(cString: v)), n > 0 {
             localSize = n
@@ -92,6 +103,13 @@ public final class MPICommunicator: Communicator {
         }
     }
 
+    public func allReduceMax(_ buffer: UnsafeMutableBufferPointer<Double>) throws(CommunicatorError) {
+        guard size > 1, let base = buffer.baseAddress else { return }
+        try collective("the all-reduce") { request in
+            MPI_Iallreduce(MPI_IN_PLACE, base, Int32(buffer.count), MPI_DOUBLE, MPI_MAX, comm, &request)
+        }
+    }
+
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws(CommunicatorError) {
         guard size > 1, let base = buffer.baseAddress else { return }
         try collective("the broadcast") { request in
@@ -120,27 +138,44 @@ public final class MPICommunicator: Communicator {
         try collective("the barrier") { request in MPI_Ibarrier(comm, &request) }
     }
 
-    /// Sums started by `startAllReduceSum` and not yet waited for, in the order they started.
-    private var pending: [MPI_Request?] = []
+    /// Reductions started by `startAllReduce` and not yet waited for, in the order they
+    /// started, and whether each is complete (a completed request reads MPI_REQUEST_NULL).
+    private var pending: [(request: MPI_Request?, done: Bool)] = []
 
-    public func startAllReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(CommunicatorError) {
-        guard size > 1, let base = buffer.baseAddress else { return }
+    public func startAllReduce(_ buffer: UnsafeMutableBufferPointer<Double>, _ op: Reduction) throws(CommunicatorError)
+        -> Int
+    {
         var request: MPI_Request? = nil
-        try check(
-            MPI_Iallreduce(MPI_IN_PLACE, base, Int32(buffer.count), MPI_FLOAT, MPI_SUM, comm, &request),
-            "the all-reduce")
-        pending.append(request)
+        if size > 1, let base = buffer.baseAddress {
+            try check(
+                MPI_Iallreduce(
+                    MPI_IN_PLACE, base, Int32(buffer.count), MPI_DOUBLE, op == .sum ? MPI_SUM : MPI_MAX, op == .sum ? sums : comm,
+                    &request),
+                "the all-reduce")
+        }
+        pending.append((request, request == nil))
+        return pending.count - 1
     }
 
-    public func progress() {
+    public func isComplete(_ number: Int) throws(CommunicatorError) -> Bool {
         // Testing a request is what lets OpenMPI's progress engine send and receive for it.
-        var done: Int32 = 0
-        for i in pending.indices { MPI_Test(&pending[i], &done, nil) }
+        for i in pending.indices where !pending[i].done {
+            var done: Int32 = 0
+            try check(MPI_Test(&pending[i].request, &done, nil), "the all-reduce")
+            pending[i].done = done != 0
+        }
+        return pending[number].done
+    }
+
+    public func wait(for number: Int) throws(CommunicatorError) {
+        guard !pending[number].done else { return }
+        try complete(&pending[number].request, "the all-reduce")
+        pending[number].done = true
     }
 
     public func finishReductions() throws(CommunicatorError) {
         defer { pending.removeAll() }
-        for i in pending.indices { try complete(&pending[i], "the all-reduce") }
+        for i in pending.indices where !pending[i].done { try complete(&pending[i].request, "the all-reduce") }
     }
 
     /// Starts a non-blocking collective with `start` and waits for it, within `deadline` when set.

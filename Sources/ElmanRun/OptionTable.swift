@@ -20,6 +20,7 @@ public enum OptionTable {
         // Data handling.
         .init("seqLen", \.seqLen, .trajectory, check: .atLeast(1)),
         .init("batchSize", \.batchSize, .trajectory, check: .atLeast(1)),
+        .init("microBatch", optional: \.microBatch, .trajectory, check: .atLeast(1), unset: "one per core"),
         .init("valFraction", \.validationFraction, .trajectory, check: .fraction),
         .init("normalize", \.normalize, .trajectory),
         .init("shuffle", \.shuffle, .trajectory),

@@ -70,6 +70,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     // Trajectory: data handling.
     public var seqLen: Int = 16
     public var batchSize: Int = 32
+    /// Examples (windows or lanes) per micro-batch: set, every batch is cut into micro-batches
+    /// of this size whatever the world size, and a run gives the same bits at any number of
+    /// ranks and threads; nil (the default, faster), one micro-batch per core, and runs at
+    /// different world sizes agree to rounding (see `MicroBatches`).
+    public var microBatch: Int?
     public var validationFraction: Double = 0.2
     public var normalize: NormalizationKind = .zscore
     public var shuffle: Bool = true
@@ -104,8 +109,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var quiet: Bool = false
     public var metricsPath: String?
     /// Cores per rank (nil: cores on the node / ranks on the node): one replica of the network
-    /// on each, sharing the rank's batch, with single-threaded BLAS; a stateful run uses them as
-    /// BLAS threads.
+    /// on each, taking micro-batches of the rank's windows or lanes, with single-threaded BLAS.
     public var threads: Int?
 
     public init() {}

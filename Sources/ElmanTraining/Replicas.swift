@@ -2,37 +2,22 @@ import ElmanCore
 import ElmanData
 import ElmanRun
 
-/// Copies of the network that share a rank's batch, one per core the rank uses.
+/// Copies of the network that share a rank's work, one per core the rank uses.
 ///
-/// A batch's windows are shared out in contiguous near-equal parts (as a global batch among
-/// ranks); each part runs forward (and backward) on its own core with single-threaded BLAS,
-/// and the parts' losses and gradients are summed in replica order into the first replica's,
-/// which is the trainer's own network. The result depends on the number of replicas only as
-/// on the number of ranks (rounding). Each thread touches only its own replica (network,
-/// workspace, batch buffers); a call allocates nothing.
+/// Work comes as a count of items (micro-batches, validation chunks); replica i takes the
+/// i-th contiguous near-equal share and runs it on its own core with single-threaded BLAS.
+/// Which replica runs an item never changes what it computes: every item is a fixed shape,
+/// and what items produce is summed exactly (`GradientReduction`) or in item order. Each
+/// thread touches only its own replica (network, workspace, batch buffers); a call allocates
+/// nothing.
 final class Replicas: @unchecked Sendable {
     /// One `LocalStep` per replica; the first is the trainer's.
     let steps: [LocalStep]
     private var pool: ReplicaPool?
 
-    /// The windows of the current call: a list (training) or a range (validation).
-    enum Windows {
-        case list(UnsafeBufferPointer<Int>)
-        case range(Range<Int>)
-
-        var count: Int {
-            switch self {
-            case let .list(b): b.count
-            case let .range(r): r.count
-            }
-        }
-    }
-
     // The current call, written before the pool runs and read by every thread.
-    private var windows = Windows.range(0..<0)
-    private var parts = 0
-    private var gradient = false
-    private var scores: [LocalStep.Scored]
+    private var items = 0
+    private var body: ((Int, Range<Int>) -> Void)?
 
     init(first: LocalStep, count: Int) {
         let network = first.network
@@ -41,44 +26,41 @@ final class Replicas: @unchecked Sendable {
             + (1..<max(1, count)).map { _ in
                 LocalStep(network: ElmanNetwork(config: network.config), data: first.data, loss: first.loss)
             }
-        scores = Array(repeating: .zero, count: steps.count)
         if steps.count > 1 { pool = ReplicaPool(parts: steps.count) { [unowned self] in self.part($0) } }
     }
 
     var count: Int { steps.count }
 
-    /// Runs `windows` on the replicas and returns the summed loss; with `gradient`, the first
-    /// replica's network holds the summed gradient (it must have been zeroed by the caller).
-    func run(_ windows: Windows, gradient: Bool) -> LocalStep.Scored {
-        let network = steps[0].network, P = network.layout.count
-        parts = min(steps.count, windows.count)
-        self.windows = windows
-        self.gradient = gradient
-        for r in steps[1..<parts] {
-            r.network.parameters.copy(from: network.parameters, count: P)
-            if gradient { r.network.zeroGradients() }
+    /// Copies the first replica's parameters (the trainer's) into the others.
+    func shareParameters() {
+        let network = steps[0].network
+        for r in steps.dropFirst() { r.network.parameters.copy(from: network.parameters, count: network.layout.count) }
+    }
+
+    /// The items replica `replica` takes of `items`.
+    func share(of items: Int, replica: Int) -> Range<Int> {
+        BatchPlan.shard(count: items, ranks: steps.count, rank: replica)
+    }
+
+    /// Runs `body(replica, share)` on every replica at once, each with its share of items
+    /// 0 ..< `items` (replicas with an empty share are not called), and returns when all have.
+    func perform(_ items: Int, _ body: (Int, Range<Int>) -> Void) {
+        guard let pool, items > 1 else {
+            if items > 0 { body(0, 0..<items) }
+            return
         }
-        pool?.run()
-        var scored = scores[0]
-        for i in 1..<parts {
-            scored += scores[i]
-            if gradient { network.gradients.add(steps[i].network.gradients, count: P) }
+        withoutActuallyEscaping(body) { body in
+            self.items = items
+            self.body = body
+            pool.run()
+            self.body = nil
         }
-        return scored
     }
 
     /// Replica `i`'s part of the current call (on its own thread).
     private func part(_ i: Int) {
-        guard i < parts else { return }
-        let replica = steps[i]
-        let mine = BatchPlan.shard(count: windows.count, ranks: parts, rank: i)
-        switch windows {
-        case let .list(all):
-            scores[i] = replica.forward(windows: UnsafeBufferPointer(rebasing: all[mine]), gradient: gradient)
-        case let .range(all):
-            scores[i] = replica.forward(
-                windows: (all.lowerBound + mine.lowerBound)..<(all.lowerBound + mine.upperBound), gradient: gradient)
-        }
-        if gradient { replica.network.backward() }
+        let mine = share(of: items, replica: i)
+        guard !mine.isEmpty, let body else { return }
+        body(i, mine)
     }
 }

@@ -98,8 +98,8 @@ extension Trainer {
             try resolved.0.validate()
             return resolved
         }
-        // The cores this rank may use: one replica of the network on each (windows), with
-        // single-threaded BLAS; a stateful run's lanes carry state, so it uses BLAS threads.
+        // The cores this rank may use: one replica of the network on each, with single-threaded
+        // BLAS, taking micro-batches of windows or of lanes.
         let (replicaCount, blasThreads) = Self.parallelism(options, comm: comm)
 
         // 2. Data: loaded by every rank; scaling fitted on the training rows, or the checkpoint's.
@@ -136,6 +136,9 @@ extension Trainer {
             options.batchSize = data.trainCount
         }
         let model = ModelConfig(options: options, data: data)
+        // Micro-batches without a fixed size: one per core of the job, counted alike on every
+        // rank (the most any rank has, on each).
+        let workers = comm.size * Int(try comm.allGather([UInt64(replicaCount)]).max() ?? 1)
         let schedule: Schedule = try comm.agree {
             guard options.stateful else {
                 return .windows(
@@ -144,9 +147,12 @@ extension Trainer {
                         seed: options.seed))
             }
             let plan = try LanePlan(rows: data.trainCount, lanes: options.batchSize, seqLen: options.seqLen)
-            let mine = BatchPlan.shard(count: plan.lanes, ranks: comm.size, rank: comm.rank)
+            let cut = Self.cut(examples: plan.lanes, options: options, workers: workers)
             return .lanes(
-                plan, CarriedState(lanes: mine, of: plan.lanes, layers: model.layers, hidden: model.hiddenSize))
+                plan,
+                CarriedState(
+                    cut: cut, blocks: cut.share(workers: comm.size, worker: comm.rank), layers: model.layers,
+                    hidden: model.hiddenSize))
         }
 
         // 3. Every rank must train the same thing on the same data.
@@ -155,7 +161,7 @@ extension Trainer {
         // 4. Model and optimiser; rank 0's state is broadcast so replicas start identical.
         //    Their size is checked before anything is allocated.
         try comm.agree { try Self.checkMemory(model, options: options, ranks: comm.size) }
-        let network = ElmanNetwork(config: model, gradientTail: ReduceBuffer.Slot.allCases.count)
+        let network = ElmanNetwork(config: model)
         let optimizer = Optimizer(config: options.optimizer, count: network.layout.count)
         var progress = ProgressRecord(worldSize: comm.size)
         try comm.agree {
@@ -198,7 +204,14 @@ extension Trainer {
         self.init(
             comm: comm, options: options, data: data, dataRecord: record, schedule: schedule, network: network,
             optimizer: optimizer, progress: progress, resumedFrom: resumedFrom, notes: notes, lock: lock,
-            replicaCount: replicaCount, blasThreads: blasThreads)
+            replicaCount: replicaCount, workers: workers, blasThreads: blasThreads)
+    }
+
+    /// The micro-batches of a batch of `examples`: of `microBatch` examples when it is set
+    /// (the same cut at any world size), else one for each of the job's `workers` cores.
+    static func cut(examples: Int, options: TrainingOptions, workers: Int) -> MicroBatches {
+        options.microBatch.map { MicroBatches(examples: examples, size: $0) }
+            ?? MicroBatches(examples: examples, count: workers)
     }
 
     /// The autocorrelation of the changes at their dominant period from which training suggests
@@ -206,15 +219,15 @@ extension Trainer {
     /// at most 0.30 (a synthetic wave of period 52 in noise) and 0.25 (monthly prices).
     static let seasonHint = 0.5
 
-    /// How a run of `options` uses the rank's cores: replicas of the network, and the BLAS
-    /// threads their kernels expect (1 when replicas share the cores). BLAS threading is
+    /// How a run of `options` uses the rank's cores: a replica of the network on each, and the
+    /// BLAS threads their kernels expect: always 1, so that no product's result depends on how
+    /// OpenBLAS splits it among threads, and micro-batches run the same calls anywhere. BLAS threading is
     /// process-wide, so the caller sets it: before `init`, from this (OpenBLAS set to one thread
     /// only after the replicas' threads start left steps at 1/32 1.7× slower, in the slow mode
     /// of the pool's wake-ups), and again from `blasThreads` if a resumed run's options differ.
     public static func parallelism(_ options: TrainingOptions, comm: Communicator) -> (replicas: Int, blasThreads: Int) {
         let cores = options.threads ?? max(1, systemCoreCount() / max(1, comm.localSize))
-        let replicas = options.stateful ? 1 : cores
-        return (replicas, replicas > 1 ? 1 : cores)
+        return (cores, 1)
     }
 
     /// Loads and windows the data, checking it against a resumed checkpoint's record.

@@ -8,15 +8,19 @@ import ElmanRun
 ///
 /// One step on every rank:
 ///
-///     take my contiguous slice of the global batch (same order on all ranks, from the seed)
-///     forward, loss SUM, backward                    (gradients of the sum of my terms)
-///     all-reduce [gradients | loss sum | term count | stop flag]   — one MPI_Allreduce, or
-///                                                      per layer during backward (GradientReduction)
-///     gradients /= global term count                 (exact mean over the global batch)
-///     clip, optimiser update                         (identical on every rank)
+///     cut the global batch into micro-batches     (same order on all ranks, from the seed;
+///                                                  the cut depends on the batch alone)
+///     take my contiguous share of them, spread over my replicas
+///     forward, loss SUM, backward, per micro-batch (fixed shapes: the same bits anywhere)
+///     exact sum over every micro-batch of every rank: gradients, loss sums, term counts, stop
+///                                                 (GradientReduction: max, then fixed point)
+///     gradients /= global term count              (the mean over the global batch)
+///     clip, optimiser update                      (identical on every rank)
 ///
-/// Because the reduced values are the same everywhere, every decision taken from them
-/// (skip a non-finite step, stop on a signal, stop early) is taken by all ranks together.
+/// Because the sum is exact, it is the same bits at any number of ranks and threads, and so is
+/// everything after it: the weights, the optimiser's state, every loss. Every decision taken
+/// from the reduced values (skip a non-finite step, stop on a signal, stop early) is taken by
+/// all ranks together.
 /// `init` (in Trainer+Setup.swift) prepares the run; `run()` is the loop.
 public final class Trainer {
     public let comm: Communicator
@@ -30,9 +34,8 @@ public final class Trainer {
     /// read once a step on every rank and agreed on in the all-reduce, so all ranks stop together.
     /// Called from the training thread and from validation's replicas.
     public var stopRequested: @Sendable () -> Bool = { false }
-    /// The BLAS threads this run's kernels expect: 1 when replicas share the cores, the rank's
-    /// cores for a stateful run. BLAS threading is process-wide, so the caller sets it (see
-    /// `parallelism`); the library never does.
+    /// The BLAS threads this run's kernels expect: 1, the replicas share the cores. BLAS
+    /// threading is process-wide, so the caller sets it (see `parallelism`); the library never does.
     public let blasThreads: Int
     /// Runs after a checkpoint file is on disk and before it takes its name (a seam for tests
     /// that kill the process mid-write); nothing by default.
@@ -64,12 +67,16 @@ public final class Trainer {
     /// Rank 0's lock on the checkpoint directory, released when the trainer goes.
     private let lock: DirectoryLock?
     private var epochOrder: (epoch: Int, order: [Int]) = (-1, [])
+    /// The job's cores (ranks × the most replicas any rank has): micro-batches a step when
+    /// `microBatch` is unset.
+    private let workers: Int
 
     init(
         comm: Communicator, options: TrainingOptions, data: WindowedDataset, dataRecord: DataRecord, schedule: Schedule,
         network: ElmanNetwork, optimizer: Optimizer, progress: ProgressRecord, resumedFrom: String?, notes: [String],
-        lock: DirectoryLock?, replicaCount: Int, blasThreads: Int
+        lock: DirectoryLock?, replicaCount: Int, workers: Int, blasThreads: Int
     ) {
+        self.workers = workers
         self.lock = lock
         self.blasThreads = blasThreads
         self.comm = comm
@@ -86,7 +93,7 @@ public final class Trainer {
         checkpoints = options.checkpointDirectory.map(CheckpointDirectory.init)
         localStep = LocalStep(network: network, data: data, loss: options.loss)
         replicas = Replicas(first: localStep, count: replicaCount)
-        reduction = GradientReduction(comm: comm, network: network)
+        reduction = GradientReduction(comm: comm, replicas: replicas)
     }
 
     // MARK: The loop
@@ -114,26 +121,21 @@ public final class Trainer {
 
                 // Batch, forward and backward: my slice of the global batch; gradients of the SUM of my loss terms.
                 try observe(step, .start)
-                network.zeroGradients()
-                let scored = forwardBackward(step: step)
-                let reduce = ReduceBuffer(network.gradients, parameterCount: network.layout.count)
-                reduce[.lossSum] = Float(scored.sum)
-                reduce[.termCount] = Float(scored.terms)
-                reduce[.stopFlag] = stopRequested() ? 1 : 0
+                forwardBackward(step: step)
                 try observe(step, .computed)
 
-                // Reduce: all-reduce sums gradients, loss, counts and stop flags over every rank
-                // (the gradient in parts, started during backward, when `overlapping`).
-                try reduction.finish()
+                // Reduce: the exact sum of gradients, losses, counts and stop flags over every
+                // micro-batch of every rank (the gradient in parts, started during backward, when `overlapping`).
+                let reduced = try reduction.finish()
                 try observe(step, .reduced)
-                let loss = Double(reduce[.lossSum]) / Double(reduce[.termCount])
-                var stopRequested = reduce[.stopFlag] > 0
+                let loss = reduced.lossSum / reduced.terms
+                var stopRequested = reduced.stop
 
                 // Update: the exact global mean, clipped, through the optimiser (identical on every rank).
                 let lr = options.schedule.rate(base: options.optimizer.learningRate, step: step, total: totalSteps)
                 // A skipped update (`onNonfinite` skip) still logs, checkpoints and honours a stop.
                 var norm = Double.nan
-                switch try update(loss: loss, termCount: Double(reduce[.termCount]), lr: lr, step: step) {
+                switch try update(loss: loss, termCount: reduced.terms, lr: lr, step: step) {
                 case let .applied(gradientNorm):
                     norm = gradientNorm
                     try observe(step, .updated)
@@ -213,42 +215,53 @@ public final class Trainer {
             remaining: Double(totalSteps - progress.step) * elapsed / Double(max(stepsDone, 1)), logged: logged)
     }
 
-    /// Runs this rank's part of step `step` forward and backward; returns its summed loss.
-    private func forwardBackward(step: Int) -> LocalStep.Scored {
+    /// Runs this rank's micro-batches of step `step` forward and backward on its replicas,
+    /// leaving each one's loss and gradient with `reduction`.
+    private func forwardBackward(step: Int) {
+        replicas.shareParameters()
         switch schedule {
         case let .windows(plan):
-            let windows = myWindows(plan, step: step)
-            guard !windows.isEmpty else { return .zero }
-            guard replicas.count > 1 && windows.count > 1 else {
-                let scored = localStep.forward(windows: windows)
-                reduction.backward()
-                return scored
+            let global = globalWindows(plan, step: step)
+            let cut = Self.cut(examples: global.count, options: options, workers: workers)
+            let mine = cut.share(workers: comm.size, worker: comm.rank)
+            reduction.begin(cut, stop: stopRequested())
+            replicas.perform(mine.count) { r, share in
+                for k in share {
+                    let j = mine.lowerBound + k, windows = cut.examples(of: j)
+                    reduction.startMicroBatch(replica: r)
+                    let scored = replicas.steps[r].forward(
+                        windows: global[(global.startIndex + windows.lowerBound)..<(global.startIndex + windows.upperBound)])
+                    reduction.record(j, scored)
+                    reduction.backward(replica: r, last: k == share.upperBound - 1)
+                }
             }
-            return windows.withUnsafeBufferPointer { replicas.run(.list($0), gradient: true) }
         case let .lanes(plan, state):
             let (_, batch) = plan.position(ofStep: step)
             if batch == 0 { state.reset() }  // every epoch starts from h = 0
-            guard !state.lanes.isEmpty else { return .zero }
             let (offset, steps) = plan.chunk(batch)
-            let scored = state.values.withUnsafeBufferPointer { h0 in
-                localStep.forward(
-                    runsFrom: state.lanes.lazy.map { plan.row(lane: $0, offset: offset) }, steps: steps,
-                    initialHidden: h0)
+            reduction.begin(state.cut, stop: stopRequested())
+            replicas.perform(state.blocks.count) { r, share in
+                for k in share {
+                    let j = state.blocks.lowerBound + k, lanes = state.cut.examples(of: j)
+                    reduction.startMicroBatch(replica: r)
+                    let local = replicas.steps[r]
+                    let scored = local.forward(
+                        runsFrom: lanes.lazy.map { plan.row(lane: $0, offset: offset) }, steps: steps,
+                        initialHidden: UnsafeBufferPointer(state.block(j)))
+                    reduction.record(j, scored)
+                    reduction.backward(replica: r, last: k == share.upperBound - 1)
+                    // Detached: the next step starts from this state, and no gradient flows back into it.
+                    state.carry(j, from: local.network)
+                }
             }
-            reduction.backward()
-            // Detached: the next step starts from this state, and no gradient flows back into it.
-            state.carry(from: network)
-            return scored
         }
     }
 
-    /// The windows this rank trains on at global step `step`: its contiguous slice of the batch.
-    private func myWindows(_ plan: BatchPlan, step: Int) -> ArraySlice<Int> {
+    /// The windows of global step `step`, in the epoch's seeded order (the same on every rank).
+    private func globalWindows(_ plan: BatchPlan, step: Int) -> ArraySlice<Int> {
         let (epoch, batch) = plan.position(ofStep: step)
         if epochOrder.epoch != epoch { epochOrder = (epoch, plan.order(epoch: epoch)) }
-        let global = epochOrder.order[plan.range(ofBatch: batch)]
-        let mine = BatchPlan.shard(count: global.count, ranks: comm.size, rank: comm.rank)
-        return global[(global.startIndex + mine.lowerBound)..<(global.startIndex + mine.upperBound)]
+        return epochOrder.order[plan.range(ofBatch: batch)]
     }
 
     /// What became of a step's update.
@@ -329,47 +342,62 @@ public final class Trainer {
         return v
     }
 
-    /// Mean validation loss: windows, or the held-out stream's lanes, shared out over the ranks.
-    /// Nil when a stop request reached any rank meanwhile: each rank then stops reading its
-    /// share, so a checkpoint follows within a chunk's time whatever the data size.
+    /// Mean validation loss: windows, or the held-out stream's lanes, in fixed chunks shared
+    /// out over the ranks and their replicas. Nil when a stop request reached any rank
+    /// meanwhile: each rank then stops reading its share, so a checkpoint follows within a
+    /// chunk's time whatever the data size.
+    ///
+    /// Each chunk's loss goes to its own slot, zero on every other rank, so the sum all-reduce
+    /// only assembles them, exactly; the chunks are then added in order. The result is the
+    /// same bits at any world size.
     func validate() throws -> Double? {
-        let scored =
-            switch schedule {
-            case .windows: validationWindows()
-            case let .lanes(plan, _): try validationLanes(plan)
+        replicas.shareParameters()
+        let count: Int
+        let run: (LocalStep, Int) -> LocalStep.Scored
+        switch schedule {
+        case .windows:
+            let chunks = MicroBatches(examples: data.validationCount, size: ForwardPass.batch)
+            count = chunks.count
+            run = { step, j in
+                let w = chunks.examples(of: j)
+                let first = self.data.trainCount
+                return ForwardPass(step).score(windows: (first + w.lowerBound)..<(first + w.upperBound))
             }
-        var sums = [scored.sum, Double(scored.terms), stopRequested() ? 1 : 0]
-        try sums.withUnsafeMutableBufferPointer { try comm.allReduceSum($0) }
-        return sums[2] > 0 ? nil : sums[0] / sums[1]
-    }
-
-    /// The summed loss of this rank's contiguous share of the validation windows (on the
-    /// replicas when there are several).
-    private func validationWindows() -> LocalStep.Scored {
-        let share = BatchPlan.shard(count: data.validationCount, ranks: comm.size, rank: comm.rank)
-        let chunk = (options.batchSize + comm.size - 1) / comm.size
-        var scored = LocalStep.Scored.zero
-        for start in stride(from: share.lowerBound, to: share.upperBound, by: chunk) where !stopRequested() {
-            let end = min(start + chunk, share.upperBound)
-            let windows = (data.trainCount + start)..<(data.trainCount + end)
-            scored +=
-                replicas.count > 1
-                ? replicas.run(.range(windows), gradient: false) : ForwardPass(localStep).score(windows: windows)
+        case let .lanes(training, _):
+            // The held-out rows read as lanes (one unless the tail is long, `LanePlan.validationLanes`),
+            // each state carried from zero, in micro-batches of lanes.
+            let rows = data.validationCount
+            let lanes = LanePlan.validationLanes(rows: rows, seqLen: data.seqLen, maxLanes: training.lanes)
+            let plan = try LanePlan(rows: rows, lanes: lanes, seqLen: data.seqLen, origin: data.trainCount)
+            let blocks = Self.cut(examples: lanes, options: options, workers: workers)
+            count = blocks.count
+            run = { [stopRequested] step, j in
+                ForwardPass(step).lanes(
+                    from: blocks.examples(of: j).map { plan.row(lane: $0, offset: 0) },
+                    chunks: (0..<plan.batchesPerEpoch).lazy.map(plan.chunk), stop: stopRequested, visit: { _, _ in })
+            }
         }
-        return scored
-    }
-
-    /// The summed loss of this rank's validation lanes: the held-out rows read as lanes (one
-    /// unless the tail is long, `LanePlan.validationLanes`), each state carried from zero.
-    private func validationLanes(_ training: LanePlan) throws -> LocalStep.Scored {
-        let rows = data.validationCount
-        let count = LanePlan.validationLanes(rows: rows, seqLen: data.seqLen, maxLanes: training.lanes)
-        let plan = try LanePlan(rows: rows, lanes: count, seqLen: data.seqLen, origin: data.trainCount)
         let mine = BatchPlan.shard(count: count, ranks: comm.size, rank: comm.rank)
-        guard !mine.isEmpty else { return .zero }
-        return ForwardPass(localStep).lanes(
-            from: mine.map { plan.row(lane: $0, offset: 0) }, chunks: (0..<plan.batchesPerEpoch).lazy.map(plan.chunk),
-            stop: stopRequested, visit: { _, _ in })
+        // [loss sum of each chunk | its term count | stop flag]
+        var slots = [Double](repeating: 0, count: 2 * count + 1)
+        slots.withUnsafeMutableBufferPointer { out in
+            replicas.perform(mine.count) { r, share in
+                for k in share where !stopRequested() {
+                    let j = mine.lowerBound + k, scored = run(replicas.steps[r], j)
+                    out[j] = scored.sum
+                    out[count + j] = Double(scored.terms)
+                }
+            }
+        }
+        slots[2 * count] = stopRequested() ? 1 : 0
+        try slots.withUnsafeMutableBufferPointer { try comm.allReduceSum($0) }
+        guard slots[2 * count] == 0 else { return nil }
+        var sum = 0.0, terms = 0.0
+        for j in 0..<count {
+            sum += slots[j]
+            terms += slots[count + j]
+        }
+        return sum / terms
     }
 
     /// A warning when the predictions on the validation data barely vary while the targets do:
@@ -483,32 +511,6 @@ public final class Trainer {
             throw RunError(wrapping: error)
         }
         report(.checkpointWritten(path: lastCheckpoint ?? ""))
-    }
-}
-
-/// The buffer of one all-reduce: P gradients, then the named slots reduced with them.
-struct ReduceBuffer {
-    /// The slots after the gradients, in order.
-    enum Slot: Int, CaseIterable {
-        /// This rank's sum of loss terms.
-        case lossSum
-        /// This rank's number of loss terms.
-        case termCount
-        /// 1 when a stop signal reached this rank.
-        case stopFlag
-    }
-
-    private let tail: UnsafeMutablePointer<Float>
-
-    /// Views the slots after the first `parameterCount` values of `gradients`.
-    init(_ gradients: FloatBuffer, parameterCount: Int) {
-        precondition(gradients.count == parameterCount + Slot.allCases.count, "gradient buffer lacks the reduce slots")
-        tail = gradients.baseAddress + parameterCount
-    }
-
-    subscript(slot: Slot) -> Float {
-        get { tail[slot.rawValue] }
-        nonmutating set { tail[slot.rawValue] = newValue }
     }
 }
 

@@ -50,6 +50,14 @@ struct Train: ParsableCommand {
     // Windows.
     @Option(parsing: .unconditional, help: "Window length T (default 16).") var seqLen: Int?
     @Option(parsing: .unconditional, help: "Global batch size, split across ranks (default 32).") var batchSize: Int?
+    @Flag(
+        help: """
+            The same bits at any number of ranks and threads: every batch in fixed micro-batches \
+            of --micro-batch windows or lanes (default 16), summed exactly.
+            """) var deterministic = false
+    @Option(
+        parsing: .unconditional,
+        help: "Windows (or lanes) per micro-batch; implies --deterministic (default 16).") var microBatch: Int?
     @Option(help: "Fraction of windows, the last in time, held out for validation (default 0.2).") var valFraction:
         Double?
     @Option(help: "Scaling fitted on the training rows: zscore, minmax or none (default zscore).") var normalize:
@@ -120,7 +128,7 @@ struct Train: ParsableCommand {
     @Option(
         parsing: .unconditional,
         help:
-            "Cores per rank, each running a replica of the network on part of the rank's batch (stateful: BLAS threads; default: cores on the node / ranks on the node)."
+            "Cores per rank, each running a replica of the network on part of the rank's batch (default: cores on the node / ranks on the node)."
     )
     var threads: Int?
     @Option(parsing: .unconditional, help: "Compare replica parameter checksums every N steps (default 100).")
@@ -165,6 +173,8 @@ struct Train: ParsableCommand {
         // Windows.
         s.add(\.seqLen, seqLen)
         s.add(\.batchSize, batchSize)
+        // --deterministic is --micro-batch at its default size: one setting, `microBatch`.
+        s.add(optional: \.microBatch, microBatch ?? (deterministic ? MicroBatches.defaultSize : nil))
         s.add(\.validationFraction, valFraction)
         s.add(\.normalize, normalize)
         s.add(\.shuffle, shuffle)

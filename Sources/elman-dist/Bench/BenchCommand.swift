@@ -26,6 +26,8 @@ struct Bench: ParsableCommand {
     @Option(parsing: .unconditional, help: "Layers L.") var layers = 1
     @Option(parsing: .unconditional, help: "Sequence length T.") var seqLen = 32
     @Option(parsing: .unconditional, help: "Global batch size B.") var batchSize = 64
+    @Option(parsing: .unconditional, help: "Examples per micro-batch, as train's --micro-batch (default 16).")
+    var microBatch: Int?
     @Option(parsing: .unconditional, help: "Measured steps.") var steps = 200
     @Option(parsing: .unconditional, help: "Warm-up steps (not measured).") var warmup = 20
     @Option(help: "last or every.") var head: HeadMode = .last
@@ -71,6 +73,7 @@ struct Bench: ParsableCommand {
         s.add(\.layers, layers)
         s.add(\.seqLen, seqLen)
         s.add(\.batchSize, batchSize)
+        s.add(optional: \.microBatch, microBatch)
         s.add(\.head, stateful ? .every : head)
         s.add(\.stateful, stateful)
         s.add(\.shuffle, !stateful)
