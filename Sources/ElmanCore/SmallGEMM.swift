@@ -7,9 +7,11 @@
 /// syscalls:sys_enter_futex`: `__lll_lock_wait` under `sgemm_`). Products up to `limit`
 /// multiply-adds run here, lock-free, in every thread.
 enum SmallGEMM {
-    /// The largest m·n·k computed here (32×32×32 per-step products and the like). Above it
-    /// OpenBLAS's packed kernels win: with the limit at 32·128·128 a 8/128/32/64 step took
-    /// 2.2–2.3 ms instead of 1.26–1.29 (`bench`, three runs each).
+    /// m·n·k below which products run here (32×32×32 per-step products and the like). From it
+    /// on OpenBLAS's packed kernels win: with the limit at 32·128·128 a 8/128/32/64 step took
+    /// 2.2–2.3 ms instead of 1.26–1.29 (`bench`, three runs each); at the limit itself, the
+    /// 16×128×128 recurrent product of micro-batches of 16, 8/128/32/64 ran at 12.6k seq/s
+    /// here against 27.4k in OpenBLAS's SkylakeX kernels.
     static let limit = 64 * 64 * 64
 
     /// Whether `gemm` with these operands runs here.
