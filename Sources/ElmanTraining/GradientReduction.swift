@@ -285,9 +285,8 @@ final class GradientReduction {
         let group = groups[index], tensors = tensors(of: group)
         for s in tensors { grids[s] = FixedPointGrid(maximum: maxima[maximumSlot(s)], addends: cut.count) }
         let P = layout.count, range = parameterRange(group)
-        replicas.perform(replicas.count) { r, _ in
-            guard let sum = sums[r].baseAddress else { return }
-            (sum + range.lowerBound).update(repeating: 0, count: range.count)
+        /// Adds replica r's micro-batches of the group, on their grids, into `sum` (P doubles).
+        func quantize(_ r: Int, into sum: UnsafeMutablePointer<Double>) {
             let network = replicas.steps[r].network
             for s in tensors {
                 let slot = slots[s], grid = grids[s]
@@ -302,9 +301,23 @@ final class GradientReduction {
             }
         }
         guard let first = sums[0].baseAddress else { return }
-        for r in 1..<replicas.count {
-            guard let other = sums[r].baseAddress else { continue }
-            for i in range { first[i] += other[i] }
+        (first + range.lowerBound).update(repeating: 0, count: range.count)
+        // On the replicas' threads when there is enough to share (waking them costs a few
+        // microseconds, 3% of a 1/32/16/64 step, whose 1,200 gradients take less on this one),
+        // each into its own sum, then added into the first: exact, so the same bits either way.
+        let sources = (0..<replicas.count).reduce(0) { $0 + keptCount[$1] + (live[$1] ? 1 : 0) }
+        if replicas.count > 1 && range.count * sources >= 1 << 16 {
+            replicas.perform(replicas.count) { r, _ in
+                guard let sum = sums[r].baseAddress else { return }
+                if r > 0 { (sum + range.lowerBound).update(repeating: 0, count: range.count) }
+                quantize(r, into: sum)
+            }
+            for r in 1..<replicas.count {
+                guard let other = sums[r].baseAddress else { continue }
+                for i in range { first[i] += other[i] }
+            }
+        } else {
+            for r in 0..<replicas.count { quantize(r, into: first) }
         }
         do { _ = try comm.startAllReduce(UnsafeMutableBufferPointer(rebasing: sums[0][range]), .sum) } catch {
             failure = failure ?? error
