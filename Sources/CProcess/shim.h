@@ -16,6 +16,18 @@ static inline int elman_cpu_supports_core(void) {
 #endif
 }
 
+/// Whether this CPU runs OpenBLAS's SkylakeX kernels (AVX-512 F, CD, BW, DQ and VL).
+static inline int elman_cpu_supports_avx512(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd")
+        && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+        && __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
 /// Flushes standard output; 0 when everything written to it so far reached its file, else
 /// the errno of the failure (or EIO when it is no longer known). Clears the error.
 /// (Swift 6 cannot name C's `stdout` global: it is shared mutable state.)

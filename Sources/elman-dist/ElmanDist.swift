@@ -38,6 +38,7 @@ struct ElmanDist: ParsableCommand {
             )
             Glibc.exit(1)
         }
+        BLASKernels.restartWithKnownKernels()
         // Signals are honoured from here on: before training's loop they end the process at once.
         StopSignal.install()
         do {

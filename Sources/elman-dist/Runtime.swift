@@ -158,4 +158,33 @@ enum BLASKernels {
     /// The kernel set OpenBLAS chose when it loaded ("Haswell", "SkylakeX", …): from the CPU,
     /// or from OPENBLAS_CORETYPE, which it reads only then.
     static var current: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+
+    /// The kernel sets OpenBLAS falls back to on an x86_64 CPU it does not know.
+    private static let fallbacks: Set<String> = ["Prescott", "Core2", "Nehalem", "Penryn", "Dunnington", "Atom"]
+
+    /// Starts the process again with OPENBLAS_CORETYPE naming the kernels this CPU runs, when
+    /// OpenBLAS fell back to generic ones and the user set none; returns if it need not (or
+    /// cannot).
+    ///
+    /// OpenBLAS 0.3.21 (Debian 12's) does not know CPUs newer than itself: on a Sapphire
+    /// Rapids Xeon it runs its Prescott (SSE3) kernels, sgemm 1024³ at 50 GFLOP/s on 2 threads
+    /// against 217 with its SkylakeX ones (`bench --gemm`). It reads OPENBLAS_CORETYPE only
+    /// when it loads, before `main`, so the variable is set and the binary executed again
+    /// (same process, arguments and environment otherwise; under mpirun or srun as well,
+    /// before MPI starts). A user's own OPENBLAS_CORETYPE is always kept.
+    static func restartWithKnownKernels() {
+        guard getenv("OPENBLAS_CORETYPE") == nil, fallbacks.contains(current) else { return }
+        let core: String
+        if elman_cpu_supports_avx512() != 0 {
+            core = "SkylakeX"
+        } else if elman_cpu_supports_core() != 0 {
+            core = "Haswell"
+        } else {
+            return
+        }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        // The exec failed (no /proc): go on with the kernels there are.
+        unsetenv("OPENBLAS_CORETYPE")
+    }
 }

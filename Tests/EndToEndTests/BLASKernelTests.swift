@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+
+/// Which OpenBLAS kernels the binary runs: never a generic fallback on a CPU OpenBLAS does not know.
+@Suite("BLAS kernels")
+struct BLASKernelTests {
+    /// The kernel set `bench --gemm` names ("kernels=SkylakeX").
+    func kernels(_ environment: [String: String]) throws -> String {
+        let r = try Harness.run(["bench", "--gemm"], environment: environment)
+        #expect(r.status == 0, "\(r.stderr)")
+        let named = r.stdout.split(separator: "\n").first?.split(separator: " ").first { $0.hasPrefix("kernels=") }
+        return named.map { String($0.dropFirst("kernels=".count)).trimmingCharacters(in: .punctuationCharacters) } ?? ""
+    }
+
+    @Test("without OPENBLAS_CORETYPE the kernels are this CPU's, not OpenBLAS's generic fallback")
+    func knownKernels() throws {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil else { return }
+        let chosen = try kernels([:])
+        #expect(!chosen.isEmpty && !["Prescott", "Core2", "Nehalem", "Penryn", "Dunnington", "Atom"].contains(chosen), "\(chosen)")
+    }
+
+    @Test("a user's OPENBLAS_CORETYPE is kept, even a slower one")
+    func userChoiceKept() throws {
+        #expect(try kernels(["OPENBLAS_CORETYPE": "Prescott"]) == "Prescott")
+    }
+}
