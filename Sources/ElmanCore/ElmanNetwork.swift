@@ -15,6 +15,8 @@
 ///
 /// Every matrix product is one CBLAS call: the input projection of a layer and the weight
 /// gradients are single GEMMs over all T steps; only the recurrent product runs per step.
+/// A one-hot input (text) is not multiplied: its projection is a gather of W_ih's columns,
+/// exact as the product is, and its weight gradient a scatter-add of rows.
 public final class ElmanNetwork {
     /// The shape of the network.
     public let config: ModelConfig
@@ -39,6 +41,33 @@ public final class ElmanNetwork {
         parameters = FloatBuffer(count: layout.count)
         gradients = FloatBuffer(count: layout.count + gradientTail)
         workspace = Workspace(config: config, batch: 1, steps: 1)
+    }
+
+    /// Whether a one-hot input (every row a single 1, as text's characters) is gathered
+    /// instead of multiplied: on by default; tests turn it off to compare with the GEMM.
+    public var gathersOneHot = true
+
+    /// Inputs at least this wide are checked for one-hot rows: a narrower product costs less
+    /// than the check.
+    public static let oneHotMinimumWidth = 16
+
+    /// Writes the class of each row of x (rows, width) into `classes` and returns true when
+    /// every row is one-hot (one element exactly 1, the others exactly 0); false at the first
+    /// row that is not (a numeric input stops at its first row).
+    static func classes(
+        ofOneHot x: UnsafePointer<Float>, rows: Int, width: Int, into classes: UnsafeMutableBufferPointer<Int32>
+    ) -> Bool {
+        for r in 0..<rows {
+            let row = x + r * width
+            var found = -1
+            for k in 0..<width where row[k] != 0 {
+                guard row[k] == 1, found < 0 else { return false }
+                found = k
+            }
+            guard found >= 0 else { return false }
+            classes[r] = Int32(found)
+        }
+        return true
     }
 
     // MARK: Initialisation
@@ -157,11 +186,26 @@ public final class ElmanNetwork {
             // b = b_ih + b_hh (H)
             let bias = ws.biasSum.baseAddress
             for j in 0..<H { bias[j] = p[slots.biasIH.offset + j] + p[slots.biasHH.offset + j] }
-            // pre[1...T] = x · W_ihᵀ        x: (T·B, In), W_ih: (H, In)  — all steps in one GEMM
-            BLAS.gemm(
-                transposeB: true, m: T * B, n: H, k: In,
-                a: x, lda: In, b: p + slots.weightIH.offset, ldb: In,
-                beta: 0, c: h + B * H, ldc: H)
+            if l == 0 {
+                ws.oneHot = gathersOneHot && In >= Self.oneHotMinimumWidth
+                    && Self.classes(ofOneHot: x, rows: T * B, width: In, into: ws.classes)
+            }
+            if l == 0 && ws.oneHot {
+                // pre[1...T] = x · W_ihᵀ with every row of x one-hot: row r's product is column
+                // c_r of W_ih, exactly as the GEMM's (one nonzero term, times 1).
+                // Wt (In, H) = W_ihᵀ, then pre[r] = Wt[c_r]   x: (T·B) classes
+                let wt = ws.inputWeightScratch.baseAddress, w = p + slots.weightIH.offset
+                for j in 0..<H {
+                    for k in 0..<In { wt[k * H + j] = w[j * In + k] }
+                }
+                for r in 0..<T * B { (h + B * H + r * H).update(from: wt + Int(ws.classes[r]) * H, count: H) }
+            } else {
+                // pre[1...T] = x · W_ihᵀ        x: (T·B, In), W_ih: (H, In)  — all steps in one GEMM
+                BLAS.gemm(
+                    transposeB: true, m: T * B, n: H, k: In,
+                    a: x, lda: In, b: p + slots.weightIH.offset, ldb: In,
+                    beta: 0, c: h + B * H, ldc: H)
+            }
             for t in 0..<T {
                 let prev = h + t * B * H, cur = h + (t + 1) * B * H
                 // pre_t += h_{t-1} · W_hhᵀ   h_{t-1}: (B, H), W_hh: (H, H)
@@ -272,10 +316,24 @@ public final class ElmanNetwork {
                 meanwhile()
             }
             // dH now holds dpre (T·B, H) for every step.
-            // dW_ih += dpreᵀ · x          (H, T·B) · (T·B, In)
-            BLAS.gemm(
-                transposeA: true, m: H, n: In, k: T * B, a: dH, lda: H, b: x, ldb: In,
-                beta: 1, c: g + slots.weightIH.offset, ldc: In)
+            if l == 0 && ws.oneHot {
+                // differentiates pre[r] = W_ih[:, c_r]: dW_ih[:, c_r] += dpre[r], a scatter-add
+                // of rows, summed in row order into dW_ihᵀ (In, H), then added to dW_ih (H, In).
+                let gt = ws.inputWeightScratch.baseAddress, gw = g + slots.weightIH.offset
+                gt.update(repeating: 0, count: In * H)
+                for r in 0..<T * B {
+                    let row = gt + Int(ws.classes[r]) * H, d = dH + r * H
+                    for j in 0..<H { row[j] += d[j] }
+                }
+                for j in 0..<H {
+                    for k in 0..<In { gw[j * In + k] += gt[k * H + j] }
+                }
+            } else {
+                // dW_ih += dpreᵀ · x          (H, T·B) · (T·B, In)
+                BLAS.gemm(
+                    transposeA: true, m: H, n: In, k: T * B, a: dH, lda: H, b: x, ldb: In,
+                    beta: 1, c: g + slots.weightIH.offset, ldc: In)
+            }
             // dW_hh += dpreᵀ · h_{0...T-1}  (H, T·B) · (T·B, H)
             BLAS.gemm(
                 transposeA: true, m: H, n: H, k: T * B, a: dH, lda: H, b: h, ldb: H,

@@ -26,6 +26,12 @@ final class Workspace {
     let ones: FloatBuffer
     /// (H): b_ih + b_hh of the layer being computed.
     let biasSum: FloatBuffer
+    /// (T · B): the class of every row of a one-hot input (time-major), when `oneHot`.
+    let classes: UnsafeMutableBufferPointer<Int32>
+    /// Whether the last forward pass found every input row one-hot and gathered it.
+    var oneHot = false
+    /// (I, H): W_ih transposed (forward) or dW_ihᵀ accumulated (backward), for one-hot inputs.
+    let inputWeightScratch: FloatBuffer
 
     init(config: ModelConfig, batch: Int, steps: Int) {
         batchCapacity = batch
@@ -42,7 +48,12 @@ final class Workspace {
         gradB = FloatBuffer(count: T * B * H)
         ones = FloatBuffer([Float](repeating: 1, count: T * B))
         biasSum = FloatBuffer(count: H)
+        classes = .allocate(capacity: max(1, T * B))
+        classes.initialize(repeating: 0)
+        inputWeightScratch = FloatBuffer(count: config.inputSize >= ElmanNetwork.oneHotMinimumWidth ? config.inputSize * H : 0)
     }
+
+    deinit { classes.deallocate() }
 
     func fits(batch: Int, steps: Int) -> Bool { batch <= batchCapacity && steps <= stepCapacity }
 }

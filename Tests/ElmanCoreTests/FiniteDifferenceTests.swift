@@ -10,8 +10,10 @@ struct FiniteDifferenceTests {
         var batch: Int
         var steps: Int
         var initialHidden: Bool
+        /// Inputs one-hot (as text's), so the network gathers W_ih's columns instead of multiplying.
+        var oneHot = false
         var description: String {
-            "\(model.layers)×\(model.activation) head=\(model.head) \(loss) B=\(batch) T=\(steps)\(initialHidden ? " h0" : "")"
+            "\(model.layers)×\(model.activation) head=\(model.head) \(loss) B=\(batch) T=\(steps)\(initialHidden ? " h0" : "")\(oneHot ? " one-hot I=\(model.inputSize)" : "")"
         }
     }
 
@@ -28,6 +30,9 @@ struct FiniteDifferenceTests {
         Case(
             model: ModelConfig(inputSize: 4, hiddenSize: 3, outputSize: 5, layers: 2, activation: .tanh, head: .every),
             loss: .crossEntropy, batch: 2, steps: 3, initialHidden: true),
+        Case(
+            model: ModelConfig(inputSize: 20, hiddenSize: 5, outputSize: 20, layers: 2, activation: .tanh, head: .every),
+            loss: .crossEntropy, batch: 3, steps: 4, initialHidden: true, oneHot: true),
     ]
 
     @Test("analytic gradients equal central differences", arguments: cases)
@@ -36,7 +41,11 @@ struct FiniteDifferenceTests {
         let net = ElmanNetwork(config: c.model)
         net.initialize(seed: 5)
         let m = c.model
-        let x = (0..<c.batch * c.steps * m.inputSize).map { _ in 2 * rng.nextUnitFloat() - 1 }
+        var x = (0..<c.batch * c.steps * m.inputSize).map { _ in 2 * rng.nextUnitFloat() - 1 }
+        if c.oneHot {
+            x = [Float](repeating: 0, count: x.count)
+            for row in 0..<c.batch * c.steps { x[row * m.inputSize + rng.nextInt(below: m.inputSize)] = 1 }
+        }
         let h0 = c.initialHidden ? (0..<m.layers * c.batch * m.hiddenSize).map { _ in rng.nextUnitFloat() - 0.5 } : nil
         let n = c.loss.targetCount(m, batch: c.batch, steps: c.steps)
         let target: [Float] =
