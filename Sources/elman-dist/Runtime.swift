@@ -182,9 +182,13 @@ enum BLASKernels {
         } else {
             return
         }
+        // The binary's own path, not /proc/self/exe: the kernel names a process after the file
+        // it executes, and `pgrep elman-dist`, `ps` and Slurm's accounting should still see it.
+        var path = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard readlink("/proc/self/exe", &path, Int(PATH_MAX)) > 0 else { return }
         setenv("OPENBLAS_CORETYPE", core, 1)
-        execv("/proc/self/exe", CommandLine.unsafeArgv)
-        // The exec failed (no /proc): go on with the kernels there are.
+        execv(path, CommandLine.unsafeArgv)
+        // The exec failed: go on with the kernels there are.
         unsetenv("OPENBLAS_CORETYPE")
     }
 }

@@ -19,6 +19,15 @@ struct BLASKernelTests {
         #expect(!chosen.isEmpty && !["Prescott", "Core2", "Nehalem", "Penryn", "Dunnington", "Atom"].contains(chosen), "\(chosen)")
     }
 
+    @Test("started again for its kernels, the process keeps its name (pgrep, ps and Slurm find it)")
+    func processName() throws {
+        // The name a process has a second into `bench --gemm`, after any restart.
+        let r = try Harness.Running(
+            "/bin/sh", ["-c", "\"$0\" bench --gemm >/dev/null & sleep 1; cat /proc/$!/comm; wait", Harness.binary]
+        ).wait()
+        #expect(r.stdout == "elman-dist\n", "\(r.stdout)")
+    }
+
     @Test("a user's OPENBLAS_CORETYPE is kept, even a slower one")
     func userChoiceKept() throws {
         #expect(try kernels(["OPENBLAS_CORETYPE": "Prescott"]) == "Prescott")
