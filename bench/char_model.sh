@@ -41,4 +41,4 @@ print(int((6 * mac * 0.9 * rows + 2 * mac * 0.1 * rows) * $E))")
 echo "$gemm"
 printf 'elman-dist %.1f s (validation CE %s), PyTorch %.1f s (validation CE %s): %.2f×; elman-dist %.0f GFLOP/s, %.0f%% of sgemm\n' \
   "$o" "$(median "${ours_ce[@]}")" "$t" "$(median "${theirs_ce[@]}")" "$(echo "$t / $o" | bc -l)" \
-  "$(echo "$flops / $o / 1e9" | bc -l)" "$(echo "100 * $flops / $o / 1e9 / $rate" | bc -l)"
+  "$(echo "$flops / $o / 1000000000" | bc -l)" "$(echo "100 * $flops / $o / 1000000000 / $rate" | bc -l)"
