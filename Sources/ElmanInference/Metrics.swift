@@ -51,6 +51,15 @@ public struct LeadErrors: Sendable, Equatable, Codable {
     public var model: ErrorMetrics
     /// The last known value, held for every lead.
     public var naive: ErrorMetrics
+    /// The lead's prediction interval on these windows, when asked for.
+    public var interval: LeadInterval? = nil
+}
+
+/// How a lead's calibrated interval did: the share of actual values inside it, and its width.
+public struct LeadInterval: Sendable, Equatable, Codable {
+    public var level: Double
+    public var coverage: Double
+    public var width: Double
 }
 
 /// What `eval` reports.

@@ -71,12 +71,18 @@ extension TrainedModel {
 
     /// The errors at each lead 1 … `horizon` of forecasts from every window of `windows` whose
     /// leads lie in the data, the model's predictions fed back (univariate windowed models).
-    public func evaluate(_ data: WindowedDataset, windows: Range<Int>, horizon H: Int, scale: Double? = nil) throws
-        -> [LeadErrors]
-    {
+    public func evaluate(
+        _ data: WindowedDataset, windows: Range<Int>, horizon H: Int, scale: Double? = nil, interval: Double? = nil
+    ) throws -> [LeadErrors] {
         guard H >= 1 else { throw RunError.usage("`horizon` must be at least 1, got \(H)") }
         let scale = scale ?? dataRecord.naiveMAE
-        if options.leads > 1 { return try evaluateLeads(data, windows: windows, horizon: H, scale: scale) }
+        if options.leads > 1 {
+            return try evaluateLeads(data, windows: windows, horizon: H, scale: scale, interval: interval)
+        }
+        if interval != nil {
+            throw RunError.usage(
+                "intervals are calibrated per lead for a model trained with `horizon`; this one feeds its forecasts back, and their error grows")
+        }
         // The target alone, or with calendar inputs: those are known at later rows (the data holds them).
         let calendar = dataRecord.options.calendar?.flatMap(\.columnNames) ?? []
         guard !isStateful, !data.isClassification, data.inputSize == 1 + calendar.count,
@@ -137,8 +143,8 @@ extension TrainedModel {
     /// `evaluate(_:windows:horizon:)` for a model of several leads: each lead read off the head
     /// of one forward pass, no feed-back (any features). The dataset's windows have the model's
     /// leads after them, so every window is scored at every lead.
-    func evaluateLeads(_ data: WindowedDataset, windows: Range<Int>, horizon H: Int, scale: Double?) throws
-        -> [LeadErrors]
+    func evaluateLeads(_ data: WindowedDataset, windows: Range<Int>, horizon H: Int, scale: Double?, interval: Double?)
+        throws -> [LeadErrors]
     {
         guard H <= options.leads else {
             throw RunError.usage("the model forecasts \(options.leads) steps at once; `horizon` \(H) is more than its head gives")
@@ -156,10 +162,28 @@ extension TrainedModel {
                 naive[h].append((last, actual))
             }
         }
-        return (0..<H).map {
-            LeadErrors(
-                lead: $0 + 1, model: ErrorMetrics(model[$0], scale: scale), naive: ErrorMetrics(naive[$0], scale: scale)
-            )
+        let calibration = try interval.map { _ in try leadCalibration(H) }
+        return (0..<H).map { h in
+            var errors = LeadErrors(
+                lead: h + 1, model: ErrorMetrics(model[h], scale: scale), naive: ErrorMetrics(naive[h], scale: scale))
+            if let level = interval, let calibration {
+                let w = calibration.halfWidth(level: level, lead: h + 1)
+                let inside = model[h].filter { abs($0.actual - $0.forecast) <= w }.count
+                errors.interval = LeadInterval(
+                    level: level, coverage: Double(inside) / Double(max(model[h].count, 1)), width: 2 * w)
+            }
+            return errors
         }
+    }
+
+    /// The checkpoint's calibration, when it covers `leads` leads; else a one-line reason.
+    public func leadCalibration(_ leads: Int) throws -> Calibration {
+        guard let c = checkpoint.calibration, c.leads >= leads else {
+            throw RunError(
+                checkpoint.calibration == nil
+                    ? "this checkpoint has no interval calibration (it held out no validation windows, or predates intervals): train with --val-fraction above 0"
+                    : "this checkpoint's intervals are calibrated for \(checkpoint.calibration?.leads ?? 1) lead(s), not \(leads): it predates intervals per lead; train again")
+        }
+        return c
     }
 }

@@ -13,26 +13,43 @@ public struct Calibration: Codable, Equatable, Sendable {
     /// The conformal quantile for levels 0, 0.001, …, 1 (1001 values, non-decreasing).
     public var quantiles: [Double]
 
+    /// For a model of several leads: the quantiles of each lead's errors, lead 2 first (lead 1's
+    /// are `quantiles`); nil for a model of one lead and checkpoints from before it existed.
+    public var laterLeads: [[Double]]?
+
     /// Levels are read at this resolution.
     public static let steps = 1000
 
-    /// The calibration of `errors` (absolute, in the target's units); nil when there are none.
-    public init?(absoluteErrors errors: [Double]) {
+    /// The calibration of `errors` (absolute, in the target's units), and of each later lead's
+    /// errors for a model of several leads; nil when there are none.
+    public init?(absoluteErrors errors: [Double], laterLeads: [[Double]] = []) {
+        guard let first = Self.quantiles(errors) else { return nil }
+        count = errors.filter(\.isFinite).count
+        quantiles = first
+        let later = laterLeads.compactMap(Self.quantiles)
+        self.laterLeads = later.count == laterLeads.count && !later.isEmpty ? later : nil
+    }
+
+    /// The conformal quantiles of `errors` at levels 0, 0.001, …, 1; nil when none is finite.
+    private static func quantiles(_ errors: [Double]) -> [Double]? {
         let sorted = errors.filter(\.isFinite).sorted()
         guard !sorted.isEmpty else { return nil }
         let n = sorted.count
-        count = n
-        quantiles = (0...Self.steps).map { k in
-            let rank = Int((Double(n + 1) * Double(k) / Double(Self.steps)).rounded(.up))
+        return (0...steps).map { k in
+            let rank = Int((Double(n + 1) * Double(k) / Double(steps)).rounded(.up))
             return sorted[min(max(rank, 1), n) - 1]
         }
     }
 
-    /// The half-width of the interval at `level` (0 < level < 1): the conformal quantile of the
-    /// held-out errors at the next level on the grid.
-    public func halfWidth(level: Double) -> Double {
+    /// Leads calibrated: 1, or the model's leads.
+    public var leads: Int { 1 + (laterLeads?.count ?? 0) }
+
+    /// The half-width of the interval at `level` (0 < level < 1) for `lead` (1 … `leads`): the
+    /// conformal quantile of that lead's held-out errors at the next level on the grid.
+    public func halfWidth(level: Double, lead: Int = 1) -> Double {
         let k = Int((level * Double(Self.steps)).rounded(.up))
-        return quantiles[min(max(k, 0), quantiles.count - 1)]
+        let q = lead <= 1 ? quantiles : laterLeads?[min(lead - 2, (laterLeads?.count ?? 1) - 1)] ?? quantiles
+        return q[min(max(k, 0), q.count - 1)]
     }
 }
 

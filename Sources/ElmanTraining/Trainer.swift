@@ -472,8 +472,8 @@ public final class Trainer {
         return try c.serialized()
     }
 
-    /// The calibration of next-step intervals: the absolute errors, in the target's units, of up
-    /// to 4096 validation windows evenly spread (a forward pass of a few milliseconds). Nil for
+    /// The calibration of intervals, for each lead of the head: the absolute errors, in the
+    /// target's units, of up to 4096 validation windows evenly spread (a forward pass of a few milliseconds). Nil for
     /// stateful and text models and runs without validation. Rank 0 alone, with the weights it writes.
     func calibration() -> Calibration? {
         // A panel's errors are in as many units as it has series: its intervals are not calibrated (yet).
@@ -481,13 +481,18 @@ public final class Trainer {
             return nil
         }
         let stride = max(1, data.validationCount / 4096)
-        var errors: [Double] = []
+        // Every lead of a model of several, each level rebuilt from the changes before it.
+        let H = data.horizon, lag = data.isDifferenced ? data.levelOffset : 0, T = data.seqLen
+        var errors = [[Double]](repeating: [], count: H)
         ForwardPass(localStep).windows(Array(Swift.stride(from: data.trainCount, to: data.windowCount, by: stride))) {
             w, output in
-            let row = w + data.seqLen
-            errors.append(abs(data.predictedLevel(row: row, output: output[0]) - data.level(row: row)))
+            var recent = LevelRing((0..<lag).map { data.level(row: w + T - lag + $0) }, lag: lag)
+            for h in 0..<H {
+                let forecast = recent.next(data.normalization.target.denormalize(Double(output[h])))
+                errors[h].append(abs(forecast - data.level(row: w + T + h)))
+            }
         }
-        return Calibration(absoluteErrors: errors)
+        return Calibration(absoluteErrors: errors[0], laterLeads: Array(errors.dropFirst()))
     }
 
     /// Checks replicas, then rank 0 writes a checkpoint and moves `latest`.

@@ -72,10 +72,6 @@ struct Predict: ParsableCommand {
     func validate() throws {
         if let horizon, horizon < 1 { throw ValidationError("--horizon must be at least 1, got \(horizon)") }
         try validateInterval(interval)
-        if interval != nil, let horizon, horizon > 1 {
-            throw ValidationError(
-                "--interval is calibrated one step ahead; with feed-back the error of later steps grows: give --horizon 1")
-        }
     }
 
     func run() throws {
@@ -94,9 +90,19 @@ struct Predict: ParsableCommand {
         }
         let output = try CommandOutput(
             path: out, force: overwrite.force, inputs: [m.path] + inputPaths(try m.dataOptions(request).source))
-        // The interval's half-width in the target's units, and its two columns.
-        let halfWidth = try interval.map { try intervalCalibration(m).halfWidth(level: $0) }
-        let bounds = { (v: Double) in halfWidth.map { ",\(v - $0),\(v + $0)" } ?? "" }
+        // The interval's half-width in the target's units at each step, and its two columns: one
+        // step ahead, or each lead of a model trained with `horizon` (calibrated per lead).
+        let steps = horizon ?? 1
+        if interval != nil, steps > 1, m.options.leads < steps {
+            throw ValidationError(
+                "--interval is calibrated per lead for a model trained with --horizon; this one feeds its forecasts back, and the error of later steps grows: give --horizon 1, or train with --horizon \(steps)")
+        }
+        let calibration = try interval.map { _ in try steps > 1 ? m.leadCalibration(steps) : intervalCalibration(m) }
+        let halfWidth = interval.flatMap { calibration?.halfWidth(level: $0) }
+        let bounds = { (v: Double, lead: Int) in
+            interval.flatMap { level in calibration.map { $0.halfWidth(level: level, lead: lead) } }
+                .map { ",\(v - $0),\(v + $0)" } ?? ""
+        }
         let boundsHeader = halfWidth == nil ? "" : ",lower,upper"
         // Too few rows for a window with a target: the user has the last values and wants the next.
         let forecast = !input.isEmpty || horizon != nil || (!m.isStateful && series.rowCount <= m.options.seqLen)
@@ -108,7 +114,7 @@ struct Predict: ParsableCommand {
                 // The header with the first value: a forecast refused before it prints nothing.
                 if step == 0 { try output.write("step\(clock.header),forecast\(boundsHeader)\n") }
                 step += 1
-                try output.write("\(step)\(clock.after(step)),\(value)\(bounds(value))\n")
+                try output.write("\(step)\(clock.after(step)),\(value)\(bounds(value, step))\n")
             }
         } else {
             let d = try m.dataset(series, whole: request.isNewData)
@@ -130,7 +136,7 @@ struct Predict: ParsableCommand {
                 try output.write("row\(clock.header),actual,predicted\(boundsHeader)\(splitHeader)\n")
                 for x in m.predictions(d, m.selection(d, .all)) {
                     try output.write(
-                        "\(x.row)\(clock.at(x.row - d.levelOffset)),\(x.actual),\(x.predicted)\(bounds(x.predicted))\(split(x.row))\n")
+                        "\(x.row)\(clock.at(x.row - d.levelOffset)),\(x.actual),\(x.predicted)\(bounds(x.predicted, 1))\(split(x.row))\n")
                 }
             }
         }
@@ -305,7 +311,9 @@ struct Eval: ParsableCommand {
         }
         var leads: [LeadErrors]? = nil
         if let horizon, case let .windows(windows) = selection {
-            leads = try m.evaluate(d, windows: windows, horizon: horizon)
+            // With --interval, each lead's coverage when the model gives every lead at once.
+            let perLead = m.options.leads > 1 ? interval : nil
+            leads = try m.evaluate(d, windows: windows, horizon: horizon, interval: perLead)
         }
         if horizon != nil && leads == nil { throw CommandFailure("--horizon needs a windowed (not stateful) model") }
 
@@ -389,10 +397,16 @@ struct Eval: ParsableCommand {
             print("the model's RMSE is below every baseline's in \(wins) of \(foldScores.count) folds")
         }
         if let leads {
+            let intervals = leads.first?.interval != nil
             print("")
-            print(row("lead", ["model MAE", "model RMSE", "naive MAE", "naive RMSE"]))
+            print(
+                row(
+                    "lead",
+                    ["model MAE", "model RMSE", "naive MAE", "naive RMSE"]
+                        + (intervals ? ["coverage", "width"] : [])))
             for l in leads {
-                print(row("\(l.lead)", [g(l.model.mae), g(l.model.rmse), g(l.naive.mae), g(l.naive.rmse)]))
+                let i = l.interval.map { [String(format: "%.1f%%", 100 * $0.coverage), g($0.width)] } ?? []
+                print(row("\(l.lead)", [g(l.model.mae), g(l.model.rmse), g(l.naive.mae), g(l.naive.rmse)] + i))
             }
         }
     }
@@ -684,6 +698,8 @@ struct EvaluationJSON: Encodable {
     struct Lead: Encodable {
         var lead: Int
         var model, naive: Errors
+        /// `--interval`: the lead's coverage and width (a model trained with `horizon`).
+        var interval: LeadInterval?
     }
     struct Seasonal: Encodable {
         var season: Int
@@ -731,7 +747,9 @@ struct EvaluationJSON: Encodable {
                 "mase": n.mase?.finite,
             ]
             if let s = e.seasonal, let season { seasonal = Seasonal(season: season, errors: Errors(s)) }
-            self.leads = leads?.map { Lead(lead: $0.lead, model: Errors($0.model), naive: Errors($0.naive)) }
+            self.leads = leads?.map {
+                Lead(lead: $0.lead, model: Errors($0.model), naive: Errors($0.naive), interval: $0.interval)
+            }
         } else {
             accuracy = e.accuracy?.finite
             crossEntropy = e.crossEntropy?.finite

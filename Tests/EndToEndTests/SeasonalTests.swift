@@ -166,6 +166,31 @@ struct IntervalTests {
         #expect(width > 0)
     }
 
+    @Test("a model trained with --horizon 6 has an interval per lead: 90% covers each lead of later hours within 6 points, and widens with the lead")
+    func perLead() throws {
+        let (checkpoint, later) = try Holdout.train(
+            "seattle-temps.csv", target: "temp", ["--season", "24", "--horizon", "6", "--epochs", "3"])
+        let r = try Harness.run([
+            "eval", "--checkpoint", checkpoint, "--data", Harness.example("seattle-temps.csv"), "--test-size",
+            String(later), "--horizon", "6", "--interval", "0.9", "--json",
+        ])
+        try #require(r.status == 0, "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let leads = try #require(json["leads"] as? [[String: Any]])
+        let intervals = leads.compactMap { $0["interval"] as? [String: Any] }
+        try #require(intervals.count == 6, "\(r.stdout)")
+        let coverage = intervals.compactMap { $0["coverage"] as? Double }, width = intervals.compactMap { $0["width"] as? Double }
+        #expect(coverage.allSatisfy { abs($0 - 0.9) <= 0.06 }, "coverage per lead \(coverage)")
+        #expect(width.count == 6 && width[5] > width[0], "width per lead \(width)")
+        // predict's columns carry the same per-lead widths, around the forecasts of one pass.
+        let p = try Harness.run(["predict", "--checkpoint", checkpoint, "--horizon", "6", "--interval", "0.9"])
+        let rows = p.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",").compactMap { Double($0) } }
+        try #require(rows.count == 6 && rows.allSatisfy { $0.count == 4 }, "\(p.stdout) \(p.stderr)")
+        for (k, f) in rows.enumerated() {
+            #expect(f[2] < f[1] && f[1] < f[3] && abs((f[3] - f[2]) - width[k]) < 1e-9 * max(1, width[k]), "step \(k + 1): \(f)")
+        }
+    }
+
     @Test("predict --interval adds lower and upper columns around every prediction and a one-step forecast")
     func predictColumns() throws {
         let dir = try Scratch.directory()
@@ -185,7 +210,7 @@ struct IntervalTests {
         let forecast = try Harness.run(["predict", "--checkpoint", dir, "--input", values, "--interval", "0.8"])
         #expect(forecast.stdout.hasPrefix("step,forecast,lower,upper\n1,"), "\(forecast.stdout)")
         let far = try Harness.run(["predict", "--checkpoint", dir, "--horizon", "5", "--interval", "0.8"])
-        #expect(far.status == 64 && far.stderr.contains("--interval is calibrated one step ahead"))
+        #expect(far.status == 64 && far.stderr.contains("--interval is calibrated per lead for a model trained with --horizon"))
         let bad = try Harness.run(["eval", "--checkpoint", dir, "--interval", "90"])
         #expect(bad.status == 64 && bad.stderr.contains("--interval must be a level between 0 and 1"))
         // Without validation there is nothing to calibrate on; the message's remedy works.
