@@ -46,6 +46,11 @@ struct Inspect: ParsableCommand {
             print(
                 "training        seq-len \(t.seqLen), batch \(t.batchSize), seed \(t.seed), loss \(t.loss.rawValue), steps \(t.steps.map(String.init) ?? "\(t.epochs) epochs")"
             )
+            print(
+                "reduction       "
+                    + (t.microBatch.map {
+                        "deterministic: micro-batches of \($0), the same bits at any world size and thread count"
+                    } ?? "one micro-batch per core: other world sizes agree to rounding"))
         }
         if let d = try? ckpt.dataRecord {
             print(
