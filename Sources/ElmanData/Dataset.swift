@@ -166,6 +166,20 @@ public struct Series: Sendable {
         return "no series of the panel has the \(needed) rows a window needs (\(leftOut.count) series, the longest \(most) rows)"
     }
 
+    /// The first `rows` rows of one series (of its changes, for a differenced series: the levels
+    /// keep their `lag` rows more), as the data stood when row `rows` was still to come.
+    public func prefix(rows n: Int) -> Series {
+        precondition(panel == nil && classes == nil && n <= rowCount, "prefix: one numeric series of at least \(n) rows")
+        var s = Series(
+            featureColumns: featureColumns.map { Array($0.prefix(n)) }, featureNames: featureNames,
+            target: Array(target.prefix(n)), targetName: targetName, vocabulary: nil)
+        s.levels = levels.map { Array($0.prefix(n + lag)) }
+        s.lag = lag
+        s.times = times.map { Array($0.prefix(n)) }
+        s.knownColumns = knownColumns
+        return s
+    }
+
     /// The series of a panel one by one, each a series of its own (levels included); one
     /// series is itself, named by `id`.
     public func split(id: String = "") -> [(id: String, series: Series)] {

@@ -17,9 +17,14 @@ public final class TrainedModel {
     public let path: String
 
     /// Loads and verifies `path` (a checkpoint file).
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(checkpoint: try Checkpoint.load(path: path), path: path)
+    }
+
+    /// The model a checkpoint in memory holds (`path` names it in messages).
+    public init(checkpoint: Checkpoint, path: String) throws {
         self.path = path
-        checkpoint = try Checkpoint.load(path: path)
+        self.checkpoint = checkpoint
         options = try checkpoint.trainingOptions
         dataRecord = try checkpoint.dataRecord
         network = ElmanNetwork(config: checkpoint.model)

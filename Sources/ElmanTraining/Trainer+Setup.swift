@@ -52,17 +52,18 @@ extension Trainer {
             dataRequest: dataRequest, fitBatchToData: fitBatchToData, announce: announce)
     }
 
-    /// Prepares a new run on a series already in memory (benchmarks, tests): fresh weights, or
-    /// a safetensors file's (`.initialize`).
+    /// Prepares a new run on a series already in memory (benchmarks, tests, a backtest's
+    /// retraining): fresh weights, or a safetensors file's (`.initialize`). `source` is the
+    /// pipeline the series came through, which the run's checkpoints record.
     public convenience init(
-        comm: Communicator, options: TrainingOptions, series: Series, start: RunStart = .fresh
+        comm: Communicator, options: TrainingOptions, series: Series,
+        source: DataOptions = DataOptions(source: .csv(path: "(in memory)")), start: RunStart = .fresh
     )
         throws
     {
         try self.init(
-            comm: comm, options: options, source: DataOptions(source: .csv(path: "(in memory)")),
-            series: series, start: start, settings: [], dataRequest: DataRequest(), fitBatchToData: false,
-            announce: { _ in })
+            comm: comm, options: options, source: source, series: series, start: start, settings: [],
+            dataRequest: DataRequest(), fitBatchToData: false, announce: { _ in })
     }
 
     private convenience init(

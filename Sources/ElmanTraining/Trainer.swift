@@ -455,7 +455,11 @@ public final class Trainer {
 
     /// The current state as checkpoint bytes on rank 0, nil on the others. Collective: a
     /// stateful run gathers every lane's carried state.
-    func checkpointBytes() throws -> [UInt8]? {
+    func checkpointBytes() throws -> [UInt8]? { try checkpoint()?.serialized() }
+
+    /// The current state as a checkpoint on rank 0, nil on the others (collective, as
+    /// `checkpointBytes`): the model a run ends with, without a file.
+    public func checkpoint() throws -> Checkpoint? {
         var lanes: StateTensor? = nil
         if case let .lanes(_, state) = schedule {
             lanes = StateTensor(shape: [state.layers, state.laneCount, state.hidden], values: try state.gathered(comm))
@@ -469,7 +473,7 @@ public final class Trainer {
         try c.setSection(SectionKey.progress, progress)
         if let calibration = calibration() { try c.setSection(SectionKey.calibration, calibration) }
         if let lanes { c.state[CarriedState.tensorName] = lanes }
-        return try c.serialized()
+        return c
     }
 
     /// The calibration of intervals, for each lead of the head: the absolute errors, in the

@@ -253,8 +253,11 @@ struct Eval: ParsableCommand {
     var cutoff: String?
     @Option(
         parsing: .unconditional,
-        help: "A rolling-origin backtest without retraining: K folds of --test-size N predictions each, the last K·N of the data, errors per fold and overall.")
+        help: "A rolling-origin backtest: K folds of --test-size N predictions each, the last K·N of the data, errors per fold and overall.")
     var backtest: Int?
+    @Flag(
+        help: "With --backtest: train a new model at each fold's origin on the rows before it, with the checkpoint's settings (data-parallel under mpirun).")
+    var retrain = false
     @Option(
         parsing: .unconditional,
         help: "Also score a prediction interval at this level (0.9: 90%): coverage, mean width and interval score.")
@@ -296,6 +299,11 @@ struct Eval: ParsableCommand {
                 throw CommandFailure("--backtest is for windowed models")
             }
             return (0..<k).map { (all.lowerBound + $0 * n)..<(all.lowerBound + ($0 + 1) * n) }
+        }
+        if retrain {
+            guard let folds else { throw ValidationError("--retrain needs --backtest K --test-size N") }
+            return try runRetrainingBacktest(
+                m, series, folds: folds, season: season ?? m.dataRecord.options.season, request: request)
         }
         let selection =
             try cutoffTime.map { try m.predictions(after: $0, d, times: series.times) }
