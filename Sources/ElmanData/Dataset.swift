@@ -106,21 +106,50 @@ public struct Series: Sendable {
         guard vocabulary == nil else { throw DataError("`difference` is for numeric series, not text") }
         guard levels == nil else { return self }
         if let panel { return try differencedPanel(panel, lag: lag) }
+        var s = self
+        try s.difference(lag: lag)
+        return s
+    }
+
+    /// `differenced(lag:)` in place: each column's changes are written over its values (row r
+    /// reads rows r and r + lag, which no earlier row has overwritten), so a file's columns are
+    /// not held twice (5M rows × 3 columns: 120 MB of doubles less at the peak). Only the
+    /// target's levels are kept as a copy.
+    public mutating func difference(lag: Int = 1) throws(DataError) {
+        guard vocabulary == nil else { throw DataError("`difference` is for numeric series, not text") }
+        guard levels == nil else { return }
+        if let panel {
+            self = try differencedPanel(panel, lag: lag)
+            return
+        }
         guard lag == 1 || lag < rowCount else {
             throw DataError.usage("`season` \(lag) needs more than \(lag) rows; the data has \(rowCount)")
         }
-        func diff(_ c: [Double]) -> [Double] { zip(c.dropFirst(lag), c).map { $0 - $1 } }
+        func diff(_ c: inout [Double]) {
+            let n = c.count
+            guard n > lag else { return c.removeAll() }
+            c.withUnsafeMutableBufferPointer { v in
+                for r in 0..<(n - lag) { v[r] = v[r + lag] - v[r] }
+            }
+            c.removeLast(lag)
+        }
         // Known inputs (calendar) are positions, not levels: kept, from the first change's row.
         let known = featureColumns.count - knownColumns
-        let columns = featureColumns.enumerated().map { $0.offset < known ? diff($0.element) : Array($0.element.dropFirst(lag)) }
-        var s = Series(
-            featureColumns: columns, featureNames: featureNames, target: diff(target),
-            targetName: targetName, vocabulary: nil)
-        s.levels = target
-        s.lag = lag
-        s.times = times.map { Array($0.dropFirst(lag)) }
-        s.knownColumns = knownColumns
-        return s
+        for f in featureColumns.indices {
+            if f < known {
+                diff(&featureColumns[f])
+            } else {
+                featureColumns[f].removeFirst(min(lag, featureColumns[f].count))
+            }
+        }
+        levels = target
+        diff(&target)
+        self.lag = lag
+        if var t = times {
+            times = nil  // the one reference, so that dropping rows does not copy the rest
+            t.removeFirst(min(lag, t.count))
+            times = t
+        }
     }
 
     /// `differenced(lag:)` series by series: each loses its first `lag` rows to the differences
@@ -211,7 +240,8 @@ public struct Series: Sendable {
             series.featureNames += parts.flatMap(\.columnNames)
             series.knownColumns = 2 * parts.count
         }
-        return options.difference ? try series.differenced(lag: options.lag) : series
+        if options.difference { try series.difference(lag: options.lag) }
+        return series
     }
 
     private static func loadLevels(_ options: DataOptions, vocabulary fixed: [String]?) throws(DataError) -> Series {
@@ -334,9 +364,12 @@ public struct WindowedDataset: Sendable {
     ///   - split: sliding windows, or one stream for stateful training.
     ///   - horizon: targets per window (head on the last step): rows i+T … i+T+horizon−1, so a
     ///     window needs that many rows after it.
+    ///
+    /// `series` is consumed: a caller that hands it over (`consume`, as training does) lets each
+    /// feature column's doubles go as soon as they are scaled into `inputs`.
     public init(
-        series: Series, seqLen T: Int, validationFraction: Double, scaling: ScalingChoice, split: Split = .windows,
-        horizon H: Int = 1
+        series: consuming Series, seqLen T: Int, validationFraction: Double, scaling: ScalingChoice,
+        split: Split = .windows, horizon H: Int = 1
     ) throws(DataError) {
         guard T >= 1 else { throw DataError.usage("`seqLen` must be at least 1, got \(T)") }
         guard validationFraction >= 0, validationFraction < 1 else {
@@ -429,8 +462,13 @@ public struct WindowedDataset: Sendable {
             }
             normalization = norm
             var x = [Float](repeating: 0, count: n * inputSize)
-            for (f, column) in series.featureColumns.enumerated() {
-                for r in 0..<n { x[r * inputSize + f] = Float(norm.features[f].normalize(column[r])) }
+            for f in series.featureColumns.indices {
+                let scaling = norm.features[f], I = inputSize
+                series.featureColumns[f].withUnsafeBufferPointer { column in
+                    for r in 0..<n { x[r * I + f] = Float(scaling.normalize(column[r])) }
+                }
+                // Scaled into `inputs`: the column's doubles go (5M rows: 40 MB a column).
+                series.featureColumns[f] = []
             }
             inputs = x
             targets = series.target.map { Float(norm.target.normalize($0)) }

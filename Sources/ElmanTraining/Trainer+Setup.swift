@@ -249,9 +249,11 @@ extension Trainer {
         if series.vocabulary != nil && options.leads > 1 {
             throw RunError.usage("`horizon` is for numeric series; a character model predicts the next character")
         }
+        let (featureNames, targetName) = (series.featureNames, series.targetName)
+        // Handed over: each column's doubles go as it is scaled into the dataset's inputs.
         let data = try WindowedDataset(
-            series: series, seqLen: options.seqLen, validationFraction: options.validationFraction, scaling: scaling,
-            split: options.stateful ? .stream : .windows, horizon: options.leads)
+            series: consume series, seqLen: options.seqLen, validationFraction: options.validationFraction,
+            scaling: scaling, split: options.stateful ? .stream : .windows, horizon: options.leads)
         if let prior, prior.fingerprint != data.fingerprint.hex16 {
             throw RunError(
                 "the data differs from the checkpoint's (fingerprint \(data.fingerprint.hex16), checkpoint \(prior.fingerprint)); use `init` to start a new run from its weights"
@@ -259,7 +261,7 @@ extension Trainer {
         }
         var record = DataRecord(
             options: source, normalization: data.normalization, vocabulary: data.vocabulary,
-            featureNames: series.featureNames, targetName: series.targetName,
+            featureNames: featureNames, targetName: targetName,
             fingerprint: data.fingerprint.hex16, trainWindows: data.trainCount,
             validationWindows: data.validationCount, naiveMAE: data.inSampleNaiveMAE(period: source.season ?? 1))
         record.panel = data.panel?.scalings
