@@ -174,7 +174,7 @@ public final class MPICommunicator: Communicator {
     }
 
     public func finishReductions() throws(CommunicatorError) {
-        defer { pending.removeAll() }
+        defer { pending.removeAll(keepingCapacity: true) }
         for i in pending.indices where !pending[i].done { try complete(&pending[i].request, "the all-reduce") }
     }
 

@@ -60,6 +60,9 @@ final class GradientReduction {
     // The step.
     private var cut = MicroBatches(examples: 0, size: 1)
     private var groups: [Range<Int>] = []
+    /// The step's groups of parts, reduced together: each part alone (overlapping), or all at
+    /// once; made once, as a step allocates nothing.
+    private let partByPart: [Range<Int>], allParts: [Range<Int>]
     private var maximumStarted = 0
     private var sumStarted = 0
     private var maximumRequest: [Int] = []
@@ -76,6 +79,8 @@ final class GradientReduction {
             + layout.layers.reversed().map { [$0.weightIH, $0.weightHH, $0.biasIH, $0.biasHH] }
         self.parts = parts
         slots = parts.flatMap { $0 }
+        partByPart = parts.indices.map { $0..<$0 + 1 }
+        allParts = [0..<parts.count]
         firstSlot = parts.indices.map { p in parts[..<p].reduce(0) { $0 + $1.count } }
         let R = replicas.count
         kept = Array(repeating: UnsafeMutableBufferPointer(start: nil, count: 0), count: R)
@@ -120,7 +125,7 @@ final class GradientReduction {
             live[r] = false
         }
         local.update(repeating: 0)
-        groups = overlapping ? parts.indices.map { $0..<$0 + 1 } : [0..<parts.count]
+        groups = overlapping ? partByPart : allParts
         maximumStarted = 0
         sumStarted = 0
         maximumRequest.removeAll(keepingCapacity: true)

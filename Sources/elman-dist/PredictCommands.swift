@@ -361,11 +361,7 @@ struct Eval: ParsableCommand {
                     e.naiveAccuracy ?? 0, e.crossEntropy ?? 0))
             return
         }
-        func g(_ v: Double?) -> String { v.flatMap { $0.isFinite ? String(format: "%.6g", $0) : nil } ?? "n/a" }
-        func row(_ name: String, _ cells: [String]) -> String {
-            name.padding(toLength: 26, withPad: " ", startingAt: 0)
-                + cells.map { String(repeating: " ", count: max(0, 13 - $0.count)) + $0 }.joined()
-        }
+        let g = EvalTable.cell, row = EvalTable.row
         print(row("", ["MAE", "RMSE", "MASE", "sMAPE %"]))
         print(row("model", [g(mm.mae), g(mm.rmse), g(mm.mase), g(mm.smape)]))
         print(row("naive (last value)", [g(naive.mae), g(naive.rmse), g(naive.mase), g(naive.smape)]))
@@ -392,18 +388,7 @@ struct Eval: ParsableCommand {
                     format: "%g%% interval (± %.6g %@, calibrated on %d held-out errors): coverage %.1f%%, mean width %.6g, interval score %.6g",
                     100 * i.level, i.width / 2, unit as NSString, i.calibratedOn, 100 * i.coverage, i.width, i.score))
         }
-        if let foldScores {
-            print("")
-            print(row("fold (first target)", ["model RMSE", "naive RMSE", "season RMSE", "model MASE"]))
-            for f in foldScores {
-                print(
-                    row(
-                        "\(f.fold) (\(f.firstTime ?? String(f.firstRow)))",
-                        [g(f.e.model?.rmse), g(f.e.naive?.rmse), g(f.e.seasonal?.rmse), g(f.e.model?.mase)]))
-            }
-            let wins = foldScores.filter { ($0.e.model?.rmse ?? .infinity) < min($0.e.naive?.rmse ?? .infinity, $0.e.seasonal?.rmse ?? .infinity) }.count
-            print("the model's RMSE is below every baseline's in \(wins) of \(foldScores.count) folds")
-        }
+        if let foldScores { EvalTable.printFolds(foldScores, verdict: "the model's RMSE") }
         if let leads {
             let intervals = leads.first?.interval != nil
             print("")
@@ -646,6 +631,35 @@ struct TimeColumn {
 
 /// One fold of `eval --backtest`: its predictions' errors; JSON `backtest: [{fold, first_row,
 /// first_time, windows, model, naive, seasonal}]`.
+/// `eval`'s text tables: 26-character names, 13-character cells, six significant digits.
+enum EvalTable {
+    /// A value, or n/a when it could not be measured.
+    static func cell(_ v: Double?) -> String { v.flatMap { $0.isFinite ? String(format: "%.6g", $0) : nil } ?? "n/a" }
+
+    static func row(_ name: String, _ cells: [String]) -> String {
+        name.padding(toLength: 26, withPad: " ", startingAt: 0)
+            + cells.map { String(repeating: " ", count: max(0, 13 - $0.count)) + $0 }.joined()
+    }
+
+    /// A backtest's folds, a row each (and `pooled`, the row over all of them, when given),
+    /// then how many folds the model won: "`verdict` is below every baseline's in W of K folds".
+    static func printFolds(_ folds: [BacktestFold], pooled: [Double?]? = nil, verdict: String) {
+        print("")
+        print(row("fold (first target)", ["model RMSE", "naive RMSE", "season RMSE", "model MASE"]))
+        for f in folds {
+            print(
+                row(
+                    "\(f.fold) (\(f.firstTime ?? String(f.firstRow)))",
+                    [cell(f.e.model?.rmse), cell(f.e.naive?.rmse), cell(f.e.seasonal?.rmse), cell(f.e.model?.mase)]))
+        }
+        if let pooled { print(row("all folds", pooled.map(cell) + [""])) }
+        let wins = folds.filter {
+            ($0.e.model?.rmse ?? .infinity) < min($0.e.naive?.rmse ?? .infinity, $0.e.seasonal?.rmse ?? .infinity)
+        }.count
+        print("\(verdict) is below every baseline's in \(wins) of \(folds.count) folds")
+    }
+}
+
 struct BacktestFold: Encodable {
     var fold: Int
     /// The row of the fold's first target (in the file's rows), and its time with a time column.

@@ -78,24 +78,9 @@ extension Eval {
                 ).encoded())
             return
         }
-        func g(_ v: Double?) -> String { v.flatMap { $0.isFinite ? String(format: "%.6g", $0) : nil } ?? "n/a" }
-        func row(_ name: String, _ cells: [String]) -> String {
-            name.padding(toLength: 26, withPad: " ", startingAt: 0)
-                + cells.map { String(repeating: " ", count: max(0, 13 - $0.count)) + $0 }.joined()
-        }
-        print("")
-        print(row("fold (first target)", ["model RMSE", "naive RMSE", "season RMSE", "model MASE"]))
-        for f in folds {
-            print(
-                row(
-                    "\(f.fold) (\(f.firstTime ?? String(f.firstRow)))",
-                    [g(f.e.model?.rmse), g(f.e.naive?.rmse), g(f.e.seasonal?.rmse), g(f.e.model?.mase)]))
-        }
-        print(row("all folds", [g(model?.rmse), g(naive?.rmse), g(seasonal?.rmse), ""]))
-        let wins = folds.filter {
-            ($0.e.model?.rmse ?? .infinity) < min($0.e.naive?.rmse ?? .infinity, $0.e.seasonal?.rmse ?? .infinity)
-        }.count
-        print("retrained at every origin: the model's RMSE is below every baseline's in \(wins) of \(folds.count) folds")
+        EvalTable.printFolds(
+            folds, pooled: [model?.rmse, naive?.rmse, seasonal?.rmse],
+            verdict: "retrained at every origin: the model's RMSE")
     }
 }
 
