@@ -138,12 +138,16 @@ public struct CSVReader {
             nonisolated(unsafe) var results = [StretchResult?](repeating: nil, count: stretches.count)
             // Each thread reads its own stretch of the (unchanging) bytes and writes its own slot.
             nonisolated(unsafe) let reader = self, bytes = buffer
+            // The first stretch reserves the whole file's records, so that the join appends the
+            // others in place: no second copy of the columns.
+            let total = stretches.reduce(0) { $0 + ($1.lines ?? 0) }
             results.withUnsafeMutableBufferPointer { slots in
                 nonisolated(unsafe) let slots = slots
                 DispatchQueue.concurrentPerform(iterations: stretches.count) { k in
                     let start = stretches[k].bytes.lowerBound
                     slots[k] = reader.parseStretch(
                         bytes, stretches[k], layout: layout, name: name, first: k == 0,
+                        capacity: k == 0 ? total : stretches[k].lines ?? 0,
                         consumed: { file?.release(start..<$0) })
                 }
             }
@@ -178,13 +182,17 @@ public struct CSVReader {
     }
 
     /// Parses the records of one stretch (`first`: the file's first records).
+    ///
+    /// `capacity`: rows to reserve room for (0: grow as needed).
     func parseStretch(
         _ buffer: UnsafeBufferPointer<UInt8>, _ stretch: Stretch, layout: RecordLayout, name: String, first: Bool,
-        consumed: (Int) -> Void
+        capacity: Int = 0, consumed: (Int) -> Void
     ) -> StretchResult {
         var result = StretchResult(out: [[Double]](repeating: [], count: columns.count))
         do throws(DataError) {
-            try parseRecords(buffer, stretch, layout: layout, name: name, first: first, into: &result, consumed: consumed)
+            try parseRecords(
+                buffer, stretch, layout: layout, name: name, first: first, reserving: capacity, into: &result,
+                consumed: consumed)
         } catch {
             result.error = error
         }
@@ -193,7 +201,7 @@ public struct CSVReader {
 
     private func parseRecords(
         _ buffer: UnsafeBufferPointer<UInt8>, _ stretch: Stretch, layout: RecordLayout, name: String, first: Bool,
-        into result: inout StretchResult, consumed: (Int) -> Void
+        reserving capacity: Int, into result: inout StretchResult, consumed: (Int) -> Void
     ) throws(DataError) {
         var lines = CSVLines(
             UnsafeBufferPointer(rebasing: buffer[stretch.bytes]), firstLine: stretch.firstLine, skipsBOM: false)
@@ -208,6 +216,13 @@ public struct CSVReader {
         var lastKey: [UInt8] = [], lastKeyNumber: Int32 = -1
         var seriesLast: [[Double]?] = []  // with `missing` ffill: each series' last kept row
         var out = [[Double]](repeating: [], count: columns.count)
+        // Room for every record at once: growing by doubling copied each column several times
+        // and left up to half of it unused (untouched room costs no memory until written).
+        if capacity > 0 {
+            for k in out.indices { out[k].reserveCapacity(capacity) }
+            if keyIndex != nil { keys.reserveCapacity(capacity) }
+            if timeIndex != nil { times.reserveCapacity(capacity) }
+        }
         var seenFilterValues: [String] = []
         var otherFilterValues: Set<String> = []  // distinct values past the first 8, counted up to a bound
         // With `missing` error, the first bad cell; the file is read on in drop mode so that the
@@ -376,10 +391,12 @@ public struct CSVReader {
         }
         var out = [[Double]](repeating: [], count: columns.count)
         for c in out.indices {
+            // The first stretch's column, which has room for the rest (`parse`), takes the others
+            // in place, each freed as it is appended (`parts` is this function's alone: a copy of
+            // it held the stretches' 100 MB of a 5M × 3 file beside the joined 120).
+            swap(&out[c], &parts[0].out[c])
             out[c].reserveCapacity(kept)
-            // Each stretch's column freed as it is appended (`parts` is this function's alone:
-            // a copy of it held the stretches' 100 MB of a 5M × 3 file beside the joined 120).
-            for k in parts.indices {
+            for k in parts.indices.dropFirst() {
                 out[c].append(contentsOf: parts[k].out[c])
                 parts[k].out[c] = []
             }
@@ -402,20 +419,31 @@ public struct CSVReader {
             throw DataError("\(name): no data rows")
         }
         var table = Table(names: columns, columns: out)
-        if layout.timeIndex != nil { table.times = parts.flatMap(\.times) }
+        if layout.timeIndex != nil {
+            var times: [Double] = []
+            swap(&times, &parts[0].times)  // with room for the rest, as the columns
+            for k in parts.indices.dropFirst() {
+                times.append(contentsOf: parts[k].times)
+                parts[k].times = []
+            }
+            table.times = times
+        }
         if layout.keyIndex != nil {
-            // Each stretch numbered the identities it met; renumbered in order of first appearance.
+            // Each stretch numbered the identities it met; renumbered in order of first appearance
+            // (the first stretch's numbers are already so, and its keys take the rest in place).
             var keyValues: [String] = [], numbers: [String: Int32] = [:], keys: [Int32] = []
-            keys.reserveCapacity(out.first?.count ?? 0)
-            for part in parts {
-                let map = part.keyValues.map { id -> Int32 in
+            swap(&keys, &parts[0].keys)
+            for k in parts.indices {
+                let map = parts[k].keyValues.map { id -> Int32 in
                     if let n = numbers[id] { return n }
                     let n = Int32(keyValues.count)
                     numbers[id] = n
                     keyValues.append(id)
                     return n
                 }
-                keys.append(contentsOf: part.keys.lazy.map { map[Int($0)] })
+                guard k > 0 else { continue }
+                keys.append(contentsOf: parts[k].keys.lazy.map { map[Int($0)] })
+                parts[k].keys = []
             }
             table.keys = keys
             table.keyValues = keyValues
@@ -456,6 +484,8 @@ func mapFile(_ path: String) throws(DataError) -> MappedFile {
 struct Stretch: Sendable {
     var bytes: Range<Int>
     var firstLine: Int
+    /// Its line ends, when counted (a cut file's): a bound on its records, to reserve room for.
+    var lines: Int? = nil
     /// The fewest bytes worth a stretch of their own.
     nonisolated(unsafe) static var minimumStretch = 8 << 20
 
@@ -483,8 +513,9 @@ struct Stretch: Sendable {
         var line = firstLine
         for k in 0..<(cuts.count - 1) {
             let range = cuts[k]..<cuts[k + 1]
-            stretches.append(Stretch(bytes: range, firstLine: line))
-            line += lineCount(UnsafeBufferPointer(rebasing: buffer[range]))
+            let lines = lineCount(UnsafeBufferPointer(rebasing: buffer[range]))
+            stretches.append(Stretch(bytes: range, firstLine: line, lines: lines + 1))  // + a last line without an end
+            line += lines
         }
         return stretches
     }

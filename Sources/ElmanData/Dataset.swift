@@ -105,7 +105,6 @@ public struct Series: Sendable {
     public func differenced(lag: Int = 1) throws(DataError) -> Series {
         guard vocabulary == nil else { throw DataError("`difference` is for numeric series, not text") }
         guard levels == nil else { return self }
-        if let panel { return try differencedPanel(panel, lag: lag) }
         var s = self
         try s.difference(lag: lag)
         return s
@@ -118,10 +117,7 @@ public struct Series: Sendable {
     public mutating func difference(lag: Int = 1) throws(DataError) {
         guard vocabulary == nil else { throw DataError("`difference` is for numeric series, not text") }
         guard levels == nil else { return }
-        if let panel {
-            self = try differencedPanel(panel, lag: lag)
-            return
-        }
+        if let panel { return try differencePanel(panel, lag: lag) }
         guard lag == 1 || lag < rowCount else {
             throw DataError.usage("`season` \(lag) needs more than \(lag) rows; the data has \(rowCount)")
         }
@@ -134,16 +130,18 @@ public struct Series: Sendable {
             c.removeLast(lag)
         }
         // Known inputs (calendar) are positions, not levels: kept, from the first change's row.
+        levels = target
+        diff(&target)  // a copy: the levels keep the values
         let known = featureColumns.count - knownColumns
         for f in featureColumns.indices {
-            if f < known {
+            if featureNames[f] == targetName {
+                featureColumns[f] = target  // the target's changes as an input: one array (5M rows: 40 MB)
+            } else if f < known {
                 diff(&featureColumns[f])
             } else {
                 featureColumns[f].removeFirst(min(lag, featureColumns[f].count))
             }
         }
-        levels = target
-        diff(&target)
         self.lag = lag
         if var t = times {
             times = nil  // the one reference, so that dropping rows does not copy the rest
@@ -154,39 +152,55 @@ public struct Series: Sendable {
 
     /// `differenced(lag:)` series by series: each loses its first `lag` rows to the differences
     /// (a series of no more rows is left out), and its levels stay whole.
-    private func differencedPanel(_ panel: PanelIndex, lag: Int) throws(DataError) -> Series {
-        var columns = [[Double]](repeating: [], count: featureColumns.count)
-        var target: [Double] = [], levels: [Double] = [], ids: [String] = [], ends: [Int] = []
-        var newTimes: [Double] = []
-        var leftOut = self.leftOut
+    ///
+    /// In place, as `difference(lag:)`: kept row r of series s is written at r − lag·(s + 1)
+    /// less the rows of series left out before it, never after a row still to be read; the
+    /// levels are the target's own array (a copy only when a series is left out).
+    private mutating func differencePanel(_ panel: PanelIndex, lag: Int) throws(DataError) {
+        var kept: [Range<Int>] = [], ids: [String] = [], ends: [Int] = []
         for s in 0..<panel.count {
             let rows = panel.rows(s)
             guard rows.count > lag else {
                 leftOut.append((panel.ids[s], rows.count))
                 continue
             }
-            for r in rows.dropFirst(lag) { target.append(self.target[r] - self.target[r - lag]) }
-            let known = featureColumns.count - knownColumns
-            for (f, c) in featureColumns.enumerated() where featureNames[f] != targetName {
-                for r in rows.dropFirst(lag) { columns[f].append(f < known ? c[r] - c[r - lag] : c[r]) }
-            }
-            levels.append(contentsOf: self.target[rows])
-            if let t = self.times { newTimes.append(contentsOf: t[rows.dropFirst(lag)]) }
+            kept.append(rows)
             ids.append(panel.ids[s])
-            ends.append(target.count)
+            ends.append((ends.last ?? 0) + rows.count - lag)
         }
-        guard !ids.isEmpty else { throw DataError.usage(Series.noSeriesMessage(leftOut, needed: lag + 1)) }
-        // The target's own changes as an input share its array (a panel of 10M rows: 80 MB less).
-        for f in featureColumns.indices where featureNames[f] == targetName { columns[f] = target }
-        var s = Series(
-            featureColumns: columns, featureNames: featureNames, target: target, targetName: targetName, vocabulary: nil)
-        s.levels = levels
-        s.lag = lag
-        s.panel = PanelIndex(ids: ids, ends: ends)
-        s.leftOut = leftOut
-        s.times = times == nil ? nil : newTimes
-        s.knownColumns = knownColumns
-        return s
+        guard let count = ends.last else { throw DataError.usage(Series.noSeriesMessage(leftOut, needed: lag + 1)) }
+        // Row by row over the kept series: a change (v[r] − v[r − lag]) or, for a position (a
+        // known input, a time), the value itself.
+        func compact(_ c: inout [Double], changes: Bool) {
+            c.withUnsafeMutableBufferPointer { v in
+                var o = 0
+                for rows in kept {
+                    for r in rows.dropFirst(lag) {
+                        v[o] = changes ? v[r] - v[r - lag] : v[r]
+                        o += 1
+                    }
+                }
+            }
+            c.removeLast(c.count - count)
+        }
+        levels = kept.count == panel.count ? target : kept.flatMap { target[$0] }
+        compact(&target, changes: true)  // a copy: the levels keep the values
+        let known = featureColumns.count - knownColumns
+        for f in featureColumns.indices {
+            // The target's own changes as an input share its array (a panel of 10M rows: 80 MB less).
+            if featureNames[f] == targetName {
+                featureColumns[f] = target
+            } else {
+                compact(&featureColumns[f], changes: f < known)
+            }
+        }
+        if var t = times {
+            times = nil  // the one reference: compacted in place
+            compact(&t, changes: false)
+            times = t
+        }
+        self.lag = lag
+        self.panel = PanelIndex(ids: ids, ends: ends)
     }
 
     /// The message for a panel none of whose series has `needed` rows.
@@ -282,7 +296,7 @@ public struct Series: Sendable {
                 featureColumns: try features.map { (f) throws(DataError) in try table.column(f) },
                 featureNames: features, target: try table.column(target), targetName: target, vocabulary: nil)
             series.times = table.times
-            if let keys = table.keys { series = series.grouped(keys: keys, ids: table.keyValues) }
+            if let keys = table.keys { series.group(keys: keys, ids: table.keyValues) }
             return series
         case let .formula(text):
             let f = try Formula(text)
@@ -382,7 +396,7 @@ public struct WindowedDataset: Sendable {
                 )
             }
             self = try WindowedDataset(
-                panel: series, index: index, seqLen: T, validationFraction: validationFraction, scaling: scaling,
+                panel: consume series, index: index, seqLen: T, validationFraction: validationFraction, scaling: scaling,
                 horizon: H)
             return
         }
@@ -461,9 +475,21 @@ public struct WindowedDataset: Sendable {
                 throw DataError("the model was trained on a panel of series; the data is one series (give its `series` column)")
             }
             normalization = norm
+            // A differenced target's changes are read from its levels from here on, so that the
+            // array of them (shared by the target as an input) goes before the inputs are made.
+            let changes = LevelChanges(series)
+            let isChanges = series.featureNames.map { changes != nil && $0 == series.targetName }
+            if changes != nil {
+                series.target = []
+                for f in isChanges.indices where isChanges[f] { series.featureColumns[f] = [] }
+            }
             var x = [Float](repeating: 0, count: n * inputSize)
             for f in series.featureColumns.indices {
                 let scaling = norm.features[f], I = inputSize
+                if let changes, isChanges[f] {
+                    for r in 0..<n { x[r * I + f] = Float(scaling.normalize(changes[r, series: 0])) }
+                    continue
+                }
                 series.featureColumns[f].withUnsafeBufferPointer { column in
                     for r in 0..<n { x[r * I + f] = Float(scaling.normalize(column[r])) }
                 }
@@ -471,7 +497,11 @@ public struct WindowedDataset: Sendable {
                 series.featureColumns[f] = []
             }
             inputs = x
-            targets = series.target.map { Float(norm.target.normalize($0)) }
+            if let changes {
+                targets = (0..<n).map { Float(norm.target.normalize(changes[$0, series: 0])) }
+            } else {
+                targets = series.target.map { Float(norm.target.normalize($0)) }
+            }
             levels = series.levels ?? series.target
             fp.combine(inputs)
             fp.combine(targets)
@@ -500,17 +530,26 @@ public struct WindowedDataset: Sendable {
     /// then the validation windows, so a `BatchPlan` over `trainCount` draws from every series.
     /// A series without one training window is left out (`leftOut`).
     private init(
-        panel series: Series, index: PanelIndex, seqLen T: Int, validationFraction: Double, scaling: ScalingChoice,
-        horizon H: Int
+        panel series: consuming Series, index: PanelIndex, seqLen T: Int, validationFraction: Double,
+        scaling: ScalingChoice, horizon H: Int
     ) throws(DataError) {
         guard series.vocabulary == nil else { throw DataError.usage("a panel is of numeric series, not text") }
         let F = series.featureColumns.count
         let lag = series.lag
+        let rowCount = series.rowCount
+        // A differenced target's changes are read from its levels (as for one series): the
+        // array of them goes before the inputs are made (10M rows: 80 MB).
+        let changes = LevelChanges(series)
+        let isChanges = series.featureNames.map { changes != nil && $0 == series.targetName }
+        if changes != nil {
+            series.target = []
+            for f in isChanges.indices where isChanges[f] { series.featureColumns[f] = [] }
+        }
         var ids: [String] = [], rowStarts = [0], trainStarts = [0], validationStarts = [0]
         var scalingValues: [Double] = [], naive: [Double] = []
         var inputs: [Float] = [], targets: [Float] = [], levels: [Double] = []
-        inputs.reserveCapacity(series.rowCount * F)
-        targets.reserveCapacity(series.rowCount)
+        inputs.reserveCapacity(rowCount * F)
+        targets.reserveCapacity(rowCount)
         var leftOut = series.leftOut
         let fixed: (SeriesScalings, [String: Int])? =
             if case let .fixedPanel(scalings, _) = scaling { (scalings, scalings.positions()) } else { nil }
@@ -541,9 +580,22 @@ public struct WindowedDataset: Sendable {
             let norm: Normalization
             switch scaling {
             case .fit:
+                let targetScaling =
+                    if let changes {
+                        ColumnScaling(fitting: kind, to: fit.lazy.map { changes[$0, series: s] }, keepZero: true)
+                    } else {
+                        ColumnScaling(fitting: kind, to: series.target[fit], keepZero: series.levels != nil)
+                    }
                 norm = Normalization(
-                    kind: kind, features: series.featureColumns.map { ColumnScaling(fitting: kind, to: $0[fit]) },
-                    target: ColumnScaling(fitting: kind, to: series.target[fit], keepZero: series.levels != nil))
+                    kind: kind,
+                    features: series.featureColumns.indices.map { f in
+                        if let changes, isChanges[f] {
+                            ColumnScaling(fitting: kind, to: fit.lazy.map { changes[$0, series: s] })
+                        } else {
+                            ColumnScaling(fitting: kind, to: series.featureColumns[f][fit])
+                        }
+                    },
+                    target: targetScaling)
             case let .fixed(one):
                 norm = one
             case .fixedPanel:
@@ -558,8 +610,11 @@ public struct WindowedDataset: Sendable {
                 norm = scalings.normalization(k, kind: kind)
             }
             for r in rows {
-                for f in 0..<F { inputs.append(Float(norm.features[f].normalize(series.featureColumns[f][r]))) }
-                targets.append(Float(norm.target.normalize(series.target[r])))
+                for f in 0..<F {
+                    let v = if let changes, isChanges[f] { changes[r, series: s] } else { series.featureColumns[f][r] }
+                    inputs.append(Float(norm.features[f].normalize(v)))
+                }
+                targets.append(Float(norm.target.normalize(changes?[r, series: s] ?? series.target[r])))
             }
             let seriesLevels =
                 series.levels.map { $0[(rows.lowerBound + lag * s)..<(rows.upperBound + lag * (s + 1))] }
@@ -767,4 +822,21 @@ extension Fingerprint {
             start += n
         }
     }
+}
+
+/// A differenced series' target changes, read from its levels: row r of series s is
+/// levels[r + lag·(s + 1)] − levels[r + lag·s], the subtraction `Series.difference(lag:)` made
+/// (so the same bits), without an array of them beside the levels.
+struct LevelChanges {
+    private let levels: [Double]
+    private let lag: Int
+
+    /// The changes of `series`, or nil when it holds levels (it was not differenced).
+    init?(_ series: borrowing Series) {
+        guard let levels = series.levels, series.lag > 0 else { return nil }
+        self.levels = levels
+        lag = series.lag
+    }
+
+    @inline(__always) subscript(r: Int, series s: Int) -> Double { levels[r + lag * (s + 1)] - levels[r + lag * s] }
 }

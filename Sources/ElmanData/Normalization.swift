@@ -26,7 +26,7 @@ public struct ColumnScaling: Equatable, Sendable, Codable {
     /// `keepZero`: for a z-score, scale by the root mean square and do not shift, so that 0 stays
     /// 0. A differenced target is fitted so: an output of 0 is then "no change", the last-value
     /// forecast, which is what an untrained model (zero head) predicts; its bias learns the drift.
-    public init(fitting kind: NormalizationKind, to values: ArraySlice<Double>, keepZero: Bool = false) {
+    public init<Values: Collection<Double>>(fitting kind: NormalizationKind, to values: Values, keepZero: Bool = false) {
         switch kind {
         case .none:
             self = .identity

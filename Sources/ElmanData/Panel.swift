@@ -105,26 +105,40 @@ public struct SeriesScalings: Sendable, Equatable {
 extension Series {
     /// The rows regrouped series by series (each series' rows in file order, the series in order
     /// of first appearance): a long file may interleave them, as files come.
-    func grouped(keys: [Int32], ids: [String]) -> Series {
+    ///
+    /// In place: each column's old order is freed as its new one is made, and the target read
+    /// as a feature shares the target's array.
+    mutating func group(keys: [Int32], ids: [String]) {
         // A counting sort: stable, one pass to count and one to place.
         var ends = [Int](repeating: 0, count: ids.count)
         for k in keys { ends[Int(k)] += 1 }
         for s in 1..<max(ends.count, 1) { ends[s] += ends[s - 1] }
-        var next = (0..<ids.count).map { $0 == 0 ? 0 : ends[$0 - 1] }
-        var order = [Int](repeating: 0, count: keys.count)
-        for (r, k) in keys.enumerated() {
-            order[next[Int(k)]] = r
-            next[Int(k)] += 1
-        }
-        let alreadyGrouped = order.indices.allSatisfy { order[$0] == $0 }
-        var s = self
+        // Series are numbered in order of first appearance, so a file of grouped series has
+        // keys that never decrease: then nothing moves (and no order of 10M rows is made).
+        let alreadyGrouped = keys.withUnsafeBufferPointer { k in k.indices.dropFirst().allSatisfy { k[$0 - 1] <= k[$0] } }
         if !alreadyGrouped {
-            s.featureColumns = featureColumns.map { c in order.map { c[$0] } }
-            s.target = order.map { target[$0] }
-            s.times = times.map { t in order.map { t[$0] } }
+            var next = (0..<ids.count).map { $0 == 0 ? 0 : ends[$0 - 1] }
+            var order = [Int](repeating: 0, count: keys.count)
+            for (r, k) in keys.enumerated() {
+                order[next[Int(k)]] = r
+                next[Int(k)] += 1
+            }
+            func reorder(_ c: inout [Double]) {
+                let old = c
+                c = []
+                c = order.map { old[$0] }
+            }
+            reorder(&target)
+            for f in featureColumns.indices {
+                if featureNames[f] == targetName { featureColumns[f] = target } else { reorder(&featureColumns[f]) }
+            }
+            if var t = times {
+                times = nil
+                reorder(&t)
+                times = t
+            }
         }
-        s.panel = PanelIndex(ids: ids, ends: ends)
-        return s
+        panel = PanelIndex(ids: ids, ends: ends)
     }
 
     /// The name of a wide panel's values: its columns are the series, of one quantity.

@@ -66,7 +66,9 @@ public final class Trainer {
     var lastCheckpoint: String?
     /// Rank 0's lock on the checkpoint directory, released when the trainer goes.
     private let lock: DirectoryLock?
-    private var epochOrder: (epoch: Int, order: [Int]) = (-1, [])
+    private var epochOrder: (epoch: Int, order: [Int32]) = (-1, [])
+    /// The windows of the step being run (reused from step to step).
+    private var stepWindows: [Int] = []
     /// The job's cores (ranks × the most replicas any rank has): micro-batches a step when
     /// `microBatch` is unset.
     private let workers: Int
@@ -258,10 +260,12 @@ public final class Trainer {
     }
 
     /// The windows of global step `step`, in the epoch's seeded order (the same on every rank).
-    private func globalWindows(_ plan: BatchPlan, step: Int) -> ArraySlice<Int> {
+    private func globalWindows(_ plan: BatchPlan, step: Int) -> [Int] {
         let (epoch, batch) = plan.position(ofStep: step)
         if epochOrder.epoch != epoch { epochOrder = (epoch, plan.order(epoch: epoch)) }
-        return epochOrder.order[plan.range(ofBatch: batch)]
+        stepWindows.removeAll(keepingCapacity: true)
+        stepWindows.append(contentsOf: epochOrder.order[plan.range(ofBatch: batch)].lazy.map { Int($0) })
+        return stepWindows
     }
 
     /// What became of a step's update.
