@@ -17,18 +17,28 @@ public struct Calibration: Codable, Equatable, Sendable {
     /// are `quantiles`); nil for a model of one lead and checkpoints from before it existed.
     public var laterLeads: [[Double]]?
 
+    /// For a panel: the errors were divided by their series' scale (its in-sample naive MAE,
+    /// MASE's scale), so that series of every magnitude calibrate one interval; a series'
+    /// half-width is then the quantile times its own scale. Nil for one series (target units).
+    public var perSeriesScale: Bool?
+
     /// Levels are read at this resolution.
     public static let steps = 1000
 
-    /// The calibration of `errors` (absolute, in the target's units), and of each later lead's
-    /// errors for a model of several leads; nil when there are none.
-    public init?(absoluteErrors errors: [Double], laterLeads: [[Double]] = []) {
+    /// The calibration of `errors` (absolute, in the target's units, or in each series' scale
+    /// with `perSeriesScale`), and of each later lead's errors for a model of several leads;
+    /// nil when there are none.
+    public init?(absoluteErrors errors: [Double], laterLeads: [[Double]] = [], perSeriesScale: Bool = false) {
         guard let first = Self.quantiles(errors) else { return nil }
         count = errors.filter(\.isFinite).count
         quantiles = first
         let later = laterLeads.compactMap(Self.quantiles)
         self.laterLeads = later.count == laterLeads.count && !later.isEmpty ? later : nil
+        self.perSeriesScale = perSeriesScale ? true : nil
     }
+
+    /// Whether half-widths are in units of each series' scale (a panel's calibration).
+    public var isPerSeries: Bool { perSeriesScale ?? false }
 
     /// The conformal quantiles of `errors` at levels 0, 0.001, …, 1; nil when none is finite.
     private static func quantiles(_ errors: [Double]) -> [Double]? {

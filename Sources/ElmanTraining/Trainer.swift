@@ -481,26 +481,32 @@ public final class Trainer {
     }
 
     /// The calibration of intervals, for each lead of the head: the absolute errors, in the
-    /// target's units, of up to 4096 validation windows evenly spread (a forward pass of a few milliseconds). Nil for
-    /// stateful and text models and runs without validation. Rank 0 alone, with the weights it writes.
+    /// target's units, of up to 4096 validation windows evenly spread (a forward pass of a few
+    /// milliseconds); for a panel, each divided by its series' scale (in-sample naive MAE), so
+    /// that series of every magnitude calibrate together. Nil for stateful and text models and
+    /// runs without validation. Rank 0 alone, with the weights it writes.
     func calibration() -> Calibration? {
-        // A panel's errors are in as many units as it has series: its intervals are not calibrated (yet).
-        guard case .windows = schedule, !data.isClassification, data.validationCount > 0, data.panel == nil else {
-            return nil
-        }
+        guard case .windows = schedule, !data.isClassification, data.validationCount > 0 else { return nil }
         let stride = max(1, data.validationCount / 4096)
         // Every lead of a model of several, each level rebuilt from the changes before it.
         let H = data.horizon, lag = data.isDifferenced ? data.levelOffset : 0, T = data.seqLen
         var errors = [[Double]](repeating: [], count: H)
         ForwardPass(localStep).windows(Array(Swift.stride(from: data.trainCount, to: data.windowCount, by: stride))) {
             w, output in
-            var recent = LevelRing((0..<lag).map { data.level(row: w + T - lag + $0) }, lag: lag)
+            let start = data.startRow(ofWindow: w), last = start + T - 1
+            // A series without a scale (too short in training for a naive error) calibrates nothing.
+            let series = data.panel?.series(ofRow: start)
+            let scale = data.panel.map { $0.scalings.scale(series ?? 0) ?? .nan } ?? 1
+            guard scale > 0 else { return }
+            let target = data.panel.map { $0.scalings.targetScaling(series ?? 0) } ?? data.normalization.target
+            var recent = LevelRing((0..<lag).map { data.level(row: last, back: lag - 1 - $0) }, lag: lag)
             for h in 0..<H {
-                let forecast = recent.next(data.normalization.target.denormalize(Double(output[h])))
-                errors[h].append(abs(forecast - data.level(row: w + T + h)))
+                let forecast = recent.next(target.denormalize(Double(output[h])))
+                errors[h].append(abs(forecast - data.level(row: last + 1 + h, back: 0)) / scale)
             }
         }
-        return Calibration(absoluteErrors: errors[0], laterLeads: Array(errors.dropFirst()))
+        return Calibration(
+            absoluteErrors: errors[0], laterLeads: Array(errors.dropFirst()), perSeriesScale: data.panel != nil)
     }
 
     /// Checks replicas, then rank 0 writes a checkpoint and moves `latest`.

@@ -149,35 +149,57 @@ struct Predict: ParsableCommand {
         guard input.isEmpty else {
             throw ValidationError("--input is for a model of one series; give a panel model --data with each series' last rows")
         }
-        if interval != nil { throw ValidationError("--interval is not calibrated for a panel model") }
+        // Intervals: the calibration's quantile of scaled errors times each series' own scale.
+        let steps = horizon ?? 1
+        if interval != nil, steps > 1, m.options.leads < steps {
+            throw ValidationError(
+                "--interval is calibrated per lead for a model trained with --horizon; this one feeds its forecasts back, and the error of later steps grows: give --horizon 1, or train with --horizon \(steps)")
+        }
+        let calibration = try interval.map { _ in try steps > 1 ? m.leadCalibration(steps) : intervalCalibration(m) }
+        if let calibration, !calibration.isPerSeries {
+            throw CommandFailure("this panel checkpoint's intervals predate per-series calibration: train again")
+        }
+        let boundsHeader = interval == nil ? "" : ",lower,upper"
+        // A series without a scale (too short in training for a naive error) has empty bounds.
+        func bounds(_ v: Double, lead: Int, _ member: TrainedModel.Member) -> String {
+            guard let interval, let calibration else { return "" }
+            guard let scale = member.scale else { return ",," }
+            let w = calibration.halfWidth(level: interval, lead: lead) * scale
+            return ",\(v - w),\(v + w)"
+        }
         let output = try CommandOutput(
             path: out, force: overwrite.force, inputs: [m.path] + inputPaths(try m.dataOptions(request).source))
         if let horizon {
             // Each series needs only a window (and its lag) to forecast from.
             let (members, leftOut) = try m.members(request, minimumRows: m.rowsToForecastFrom)
             if !leftOut.isEmpty { printError("note: \(leftOut.count) series with fewer than \(m.rowsToForecastFrom) rows left out") }
-            try output.write("series,step\(members.first.map { TimeColumn($0.series).header } ?? ""),forecast\n")
+            try output.write(
+                "series,step\(members.first.map { TimeColumn($0.series).header } ?? ""),forecast\(boundsHeader)\n")
             for member in members {
                 var step = 0
                 let clock = TimeColumn(member.series)
                 try m.forecast(member.series, horizon: horizon, scaling: member.normalization) { value in
                     step += 1
-                    try output.write("\(csvField(member.id)),\(step)\(clock.after(step)),\(value)\n")
+                    try output.write(
+                        "\(csvField(member.id)),\(step)\(clock.after(step)),\(value)\(bounds(value, lead: step, member))\n")
                 }
             }
             return try output.commit()
         }
+        if interval != nil, m.checkpoint.model.head == .every {
+            throw ValidationError("--interval is for next-step predictions; this model predicts every step of a window")
+        }
         let (members, leftOut) = try m.members(request)
         if !leftOut.isEmpty { printError("note: \(leftOut.count) series too short for a window left out") }
         let header = members.first.map { TimeColumn($0.series).header } ?? ""
-        try output.write("series,row\(header),actual,predicted\(request.isNewData ? "" : ",split")\n")
+        try output.write("series,row\(header),actual,predicted\(boundsHeader)\(request.isNewData ? "" : ",split")\n")
         for member in members {
             let d = member.data
             let clock = TimeColumn(member.series)
             for x in m.predictions(d, m.selection(d, .all)) {
                 let split = request.isNewData ? "" : m.isTraining(targetRow: x.row - d.levelOffset, of: d) ? ",train" : ",validation"
                 try output.write(
-                    "\(csvField(member.id)),\(x.row)\(clock.at(x.row - d.levelOffset)),\(x.actual),\(x.predicted)\(split)\n")
+                    "\(csvField(member.id)),\(x.row)\(clock.at(x.row - d.levelOffset)),\(x.actual),\(x.predicted)\(bounds(x.predicted, lead: 1, member))\(split)\n")
             }
         }
         try output.commit()
@@ -409,7 +431,14 @@ extension Eval {
     /// `eval` of a panel model: every series scored in its own units, and the M4 aggregates
     /// (mean MASE and mean sMAPE across series) at the top.
     func runPanel(_ m: TrainedModel, _ request: DataRequest) throws {
-        if interval != nil { throw ValidationError("--interval is not calibrated for a panel model") }
+        if interval != nil, horizon != nil {
+            throw ValidationError("--interval with --horizon is scored for one series; for a panel, score the next step (without --horizon)")
+        }
+        let calibration = try interval.map { _ in try intervalCalibration(m) }
+        if let calibration, !calibration.isPerSeries {
+            throw CommandFailure("this panel checkpoint's intervals predate per-series calibration: train again")
+        }
+        var intervals: [String: IntervalScore] = [:]
         let (members, leftOut) = try m.members(request)
         let season = season ?? m.dataRecord.options.season
         var scored: [(id: String, e: Evaluation, leads: [LeadErrors]?)] = []
@@ -432,6 +461,10 @@ extension Eval {
                 leads = try m.evaluate(d, windows: windows, horizon: horizon, scale: member.scale)
             }
             scored.append((member.id, m.evaluate(d, selection, season: season, scale: member.scale), leads))
+            if let interval, let calibration, let scale = member.scale {
+                intervals[member.id] = IntervalScore(
+                    m.predictions(d, selection), level: interval, calibration: calibration, scale: scale)
+            }
         }
         guard !scored.isEmpty else { throw CommandFailure("no \(split?.rawValue ?? "") windows to evaluate") }
         let summary = PanelSummary(scored.map { ($0.id, $0.e) })
@@ -445,6 +478,10 @@ extension Eval {
                 series: scored.map { (id: $0.id, e: $0.e, leads: $0.leads) })
             object.checkpoint = m.path
             object.leftOut = leftOut.map(\.id)
+            if let interval, let calibration {
+                for k in object.series.indices { object.series[k].interval = intervals[object.series[k].id] }
+                object.interval = PanelIntervalJSON(interval, calibration, scored.map(\.id).compactMap { intervals[$0] })
+            }
             print(try object.encoded())
             return
         }
@@ -457,9 +494,11 @@ extension Eval {
                 + cells.dropFirst().map { String(repeating: " ", count: max(0, 11 - $0.count)) + $0 }.joined()
         }
         let shown = scored.count <= 50 ? scored[...] : scored.prefix(20)
-        print(row(["series", "windows", "MAE", "RMSE", "MASE", "sMAPE %", "naive MASE"]))
+        let intervalHeader = interval == nil ? [] : ["coverage", "width"]
+        print(row(["series", "windows", "MAE", "RMSE", "MASE", "sMAPE %", "naive MASE"] + intervalHeader))
         for (id, e, _) in shown {
-            print(row([String(id.prefix(18)), "\(e.windows)", g(e.model?.mae), g(e.model?.rmse), g(e.model?.mase), g(e.model?.smape), g(e.naive?.mase)]))
+            let i = interval == nil ? [] : intervals[id].map { [String(format: "%.1f%%", 100 * $0.coverage), g($0.width)] } ?? ["n/a", "n/a"]
+            print(row([String(id.prefix(18)), "\(e.windows)", g(e.model?.mae), g(e.model?.rmse), g(e.model?.mase), g(e.model?.smape), g(e.naive?.mase)] + i))
         }
         if shown.count < scored.count { print("… \(scored.count - shown.count) more series (--json lists every one)") }
         print("")
@@ -468,6 +507,13 @@ extension Eval {
         print(row(["naive (last value)", "", "", "", g(summary.naive.mase), g(summary.naive.smape)]))
         if let s = summary.seasonal, let season {
             print(row(["seasonal (\(season))", "", "", "", g(s.mase), g(s.smape)]))
+        }
+        if let interval, let calibration {
+            let pooled = PanelIntervalJSON(interval, calibration, Array(intervals.values))
+            print(
+                String(
+                    format: "%g%% intervals (± %.4g × each series' naive MAE, calibrated on %d held-out errors): coverage %.1f%% over %d predictions",
+                    100 * interval, calibration.halfWidth(level: interval), calibration.count, 100 * pooled.coverage, pooled.predictions))
         }
         var best = (name: "the last value's", mase: summary.naive.mase)
         if let s = summary.seasonal?.mase, let season, s < best.mase { best = ("the seasonal naive's (\(season))", s) }
@@ -519,9 +565,12 @@ struct PanelEvaluationJSON: Encodable {
         var naive: EvaluationJSON.Errors?
         var seasonal: EvaluationJSON.Errors?
         var leads: [EvaluationJSON.Lead]?
+        /// `--interval`: this series' coverage, width (in its units) and interval score.
+        var interval: IntervalScore?
     }
     var windows: Int
     var split, data, unit: String
+    var interval: PanelIntervalJSON?
     var mase, smape: Double?
     var naive: [String: Double?]
     var seasonal: [String: Double?]?
@@ -530,7 +579,7 @@ struct PanelEvaluationJSON: Encodable {
     var leftOut: [String] = []
 
     enum CodingKeys: String, CodingKey {
-        case windows, split, data, unit, mase, smape, naive, seasonal, series, checkpoint
+        case windows, split, data, unit, mase, smape, naive, seasonal, series, checkpoint, interval
         case leftOut = "left_out"
     }
 
@@ -815,6 +864,30 @@ func intervalCalibration(_ m: TrainedModel) throws -> Calibration {
     return calibration
 }
 
+/// A panel's intervals over all its series (`eval --interval --json`, key `interval`): the
+/// pooled coverage, and the half-width in units of each series' scale (in-sample naive MAE).
+struct PanelIntervalJSON: Encodable {
+    var level: Double
+    var coverage: Double
+    var predictions: Int
+    var scaledHalfWidth: Double
+    var calibratedOn: Int
+
+    enum CodingKeys: String, CodingKey {
+        case level, coverage, predictions
+        case scaledHalfWidth = "scaled_half_width"
+        case calibratedOn = "calibrated_on"
+    }
+
+    init(_ level: Double, _ calibration: Calibration, _ series: [IntervalScore]) {
+        self.level = level
+        predictions = series.reduce(0) { $0 + $1.predictions }
+        coverage = series.reduce(0.0) { $0 + $1.coverage * Double($1.predictions) } / Double(max(predictions, 1))
+        scaledHalfWidth = calibration.halfWidth(level: level)
+        calibratedOn = calibration.count
+    }
+}
+
 /// How a prediction interval did on scored predictions: `eval --interval`, JSON key `interval`.
 struct IntervalScore: Encodable {
     var level: Double
@@ -826,15 +899,19 @@ struct IntervalScore: Encodable {
     var score: Double
     /// How many held-out errors calibrated it.
     var calibratedOn: Int
+    /// How many predictions were scored.
+    var predictions: Int
 
     enum CodingKeys: String, CodingKey {
         case level, coverage, width, score
         case calibratedOn = "calibrated_on"
     }
 
-    init(_ predictions: [Prediction], level: Double, calibration: Calibration) {
+    /// `scale`: what the calibration's unit is worth in the target's (a panel series' naive MAE).
+    init(_ predictions: [Prediction], level: Double, calibration: Calibration, scale: Double = 1) {
         self.level = level
-        let halfWidth = calibration.halfWidth(level: level)
+        self.predictions = predictions.count
+        let halfWidth = calibration.halfWidth(level: level) * scale
         width = 2 * halfWidth
         calibratedOn = calibration.count
         let alpha = 1 - level

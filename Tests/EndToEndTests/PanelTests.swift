@@ -231,4 +231,36 @@ struct PanelTests {
         let i = try Harness.run(["inspect", ck])
         #expect(i.stdout.contains("panel           2 series (column id): A, B"), "\(i.stdout)")
     }
+
+    @Test("a panel's intervals: one calibration of errors in each series' naive MAE, each series' width that times its own scale; predict's bounds are eval's width about the prediction")
+    func intervalsScaledPerSeries() throws {
+        let (dir, _) = try Self.train(["--steps", "60"])
+        let json = try Self.json(["eval", "--checkpoint", dir, "--interval", "0.9"])
+        let pooled = try #require(json["interval"] as? [String: Any])
+        let q = try #require(pooled["scaled_half_width"] as? Double)
+        // The validation windows calibrated the interval (9 errors: q is their largest), so
+        // they are covered, less a forecast that rounds differently at the edge.
+        #expect(try #require(pooled["coverage"] as? Double) >= 8.0 / 9.0, "\(pooled)")
+        var widths: [String: Double] = [:]
+        for member in try #require(json["series"] as? [[String: Any]]) {
+            let id = try #require(member["id"] as? String)
+            let mae = try #require(member["mae"] as? Double), mase = try #require(member["mase"] as? Double)
+            let width = try #require((member["interval"] as? [String: Any])?["width"] as? Double)
+            // MASE = MAE / scale: the series' scale is MAE / MASE, and its width 2·q·scale.
+            #expect(abs(width - 2 * q * mae / mase) <= 1e-9 * width, "\(id): \(width) vs \(2 * q * mae / mase)")
+            widths[id] = width
+        }
+        // A is about 10⁴ times B's size: so are their intervals.
+        #expect(try #require(widths["A"]) > 1000 * (try #require(widths["B"])))
+        let p = try Harness.run(["predict", "--checkpoint", dir, "--interval", "0.9"])
+        try #require(p.status == 0, "\(p.stderr)")
+        let lines = p.stdout.split(separator: "\n")
+        #expect(lines.first == "series,row,actual,predicted,lower,upper,split")
+        for line in lines.dropFirst() {
+            let c = line.split(separator: ",", omittingEmptySubsequences: false)
+            let predicted = try #require(Double(c[3])), lower = try #require(Double(c[4])), upper = try #require(Double(c[5]))
+            let width = try #require(widths[String(c[0])])
+            #expect(abs(upper - lower - width) <= 1e-9 * width && abs((upper + lower) / 2 - predicted) <= 1e-9 * width)
+        }
+    }
 }
