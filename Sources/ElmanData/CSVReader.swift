@@ -268,9 +268,15 @@ public struct CSVReader {
             var rowKey: Int32 = -1
             if let ki = keyIndex {
                 let r = lines.trimmed(ki)
-                let same = lines.arena.withUnsafeBufferPointer { all in
-                    lastKeyNumber >= 0 && UnsafeBufferPointer(rebasing: all[r]).elementsEqual(lastKey)
-                }
+                // memcmp: the generic elementsEqual was 4% of a 10M-row panel's load.
+                let same =
+                    lastKeyNumber >= 0 && r.count == lastKey.count
+                    && lines.arena.withUnsafeBufferPointer { all in
+                        lastKey.withUnsafeBufferPointer { key in
+                            guard let a = all.baseAddress, let k = key.baseAddress else { return r.isEmpty }
+                            return memcmp(a + r.lowerBound, k, r.count) == 0
+                        }
+                    }
                 if same {
                     rowKey = lastKeyNumber
                 } else {
@@ -509,13 +515,22 @@ struct Stretch: Sendable {
         cuts.append(buffer.count)
         // Each stretch's first line: the lines of those before it (a lone CR ends a line too, as
         // the reader counts them).
+        // Counted on every core (one pass over the file each for LF and CR).
+        var counts = [Int](repeating: 0, count: cuts.count - 1)
+        nonisolated(unsafe) let bytes = buffer
+        let ends = cuts
+        counts.withUnsafeMutableBufferPointer { counts in
+            nonisolated(unsafe) let counts = counts
+            DispatchQueue.concurrentPerform(iterations: counts.count) { k in
+                counts[k] = lineCount(UnsafeBufferPointer(rebasing: bytes[ends[k]..<ends[k + 1]]))
+            }
+        }
         var stretches: [Stretch] = []
         var line = firstLine
-        for k in 0..<(cuts.count - 1) {
-            let range = cuts[k]..<cuts[k + 1]
-            let lines = lineCount(UnsafeBufferPointer(rebasing: buffer[range]))
-            stretches.append(Stretch(bytes: range, firstLine: line, lines: lines + 1))  // + a last line without an end
-            line += lines
+        for k in counts.indices {
+            // + a last line without an end.
+            stretches.append(Stretch(bytes: cuts[k]..<cuts[k + 1], firstLine: line, lines: counts[k] + 1))
+            line += counts[k]
         }
         return stretches
     }

@@ -536,7 +536,6 @@ public struct WindowedDataset: Sendable {
         guard series.vocabulary == nil else { throw DataError.usage("a panel is of numeric series, not text") }
         let F = series.featureColumns.count
         let lag = series.lag
-        let rowCount = series.rowCount
         // A differenced target's changes are read from its levels (as for one series): the
         // array of them goes before the inputs are made (10M rows: 80 MB).
         let changes = LevelChanges(series)
@@ -547,9 +546,18 @@ public struct WindowedDataset: Sendable {
         }
         var ids: [String] = [], rowStarts = [0], trainStarts = [0], validationStarts = [0]
         var scalingValues: [Double] = [], naive: [Double] = []
-        var inputs: [Float] = [], targets: [Float] = [], levels: [Double] = []
-        inputs.reserveCapacity(rowCount * F)
-        targets.reserveCapacity(rowCount)
+        // The rows of the series kept (those with a training window), each written in place below.
+        func splits(_ s: Int) -> (windows: Int, validation: Int) {
+            let windows = index.rows(s).count - T - (H - 1)
+            return (windows, windows > 0 ? Int((Double(windows) * validationFraction).rounded()) : 0)
+        }
+        let keptRows = (0..<index.count).reduce(0) { n, s in
+            let (w, v) = splits(s)
+            return w - v >= 1 ? n + index.rows(s).count : n
+        }
+        var inputs = [Float](repeating: 0, count: keptRows * F), targets = [Float](repeating: 0, count: keptRows)
+        var written = 0
+        var levels: [Double] = []
         var leftOut = series.leftOut
         let fixed: (SeriesScalings, [String: Int])? =
             if case let .fixedPanel(scalings, _) = scaling { (scalings, scalings.positions()) } else { nil }
@@ -569,8 +577,7 @@ public struct WindowedDataset: Sendable {
         if keepsEvery { levels = series.levels ?? series.target }
         for s in 0..<index.count {
             let rows = index.rows(s)
-            let n = rows.count, windows = n - T - (H - 1)
-            let validation = windows > 0 ? Int((Double(windows) * validationFraction).rounded()) : 0
+            let n = rows.count, (windows, validation) = splits(s)
             guard windows - validation >= 1 else {
                 leftOut.append((index.ids[s], n + lag))
                 continue
@@ -609,12 +616,17 @@ public struct WindowedDataset: Sendable {
                 }
                 norm = scalings.normalization(k, kind: kind)
             }
-            for r in rows {
-                for f in 0..<F {
-                    let v = if let changes, isChanges[f] { changes[r, series: s] } else { series.featureColumns[f][r] }
-                    inputs.append(Float(norm.features[f].normalize(v)))
+            inputs.withUnsafeMutableBufferPointer { inputs in
+                targets.withUnsafeMutableBufferPointer { targets in
+                    for r in rows {
+                        for f in 0..<F {
+                            let v = if let changes, isChanges[f] { changes[r, series: s] } else { series.featureColumns[f][r] }
+                            inputs[written * F + f] = Float(norm.features[f].normalize(v))
+                        }
+                        targets[written] = Float(norm.target.normalize(changes?[r, series: s] ?? series.target[r]))
+                        written += 1
+                    }
                 }
-                targets.append(Float(norm.target.normalize(changes?[r, series: s] ?? series.target[r])))
             }
             let seriesLevels =
                 series.levels.map { $0[(rows.lowerBound + lag * s)..<(rows.upperBound + lag * (s + 1))] }
@@ -631,7 +643,7 @@ public struct WindowedDataset: Sendable {
                 }
                         / Double(end - period) : .nan)
             ids.append(index.ids[s])
-            rowStarts.append(targets.count)
+            rowStarts.append(written)
             trainStarts.append(trainStarts[trainStarts.count - 1] + windows - validation)
             validationStarts.append(validationStarts[validationStarts.count - 1] + validation)
             fp.combine(index.ids[s])

