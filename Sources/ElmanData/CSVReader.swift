@@ -52,23 +52,10 @@ public struct CSVReader {
     public func read(path: String) throws(DataError) -> Table {
         // Mapped, checked and parsed front to back, the pages behind the reader handed back:
         // a 130 MB file no longer stays resident while it is parsed (5M rows: peak 223 → 144
-        // MiB in bench --data).
+        // MiB in bench --data). The check is made stretch by stretch on every core, with the
+        // count of lines (`Stretch.measure`).
         let file = try mapFile(path)
-        let bytes = file.bytes
-        // Checked in chunks of ~8 MB ending after a newline (ASCII, so never inside a
-        // character), each chunk's pages handed back. (Checking them on every core measured no
-        // faster: 2.0–2.3 s against 1.8–2.0 s to load 10M rows.)
-        var checked = 0
-        while checked < bytes.count {
-            var end = min(bytes.count, checked + (8 << 20))
-            while end < bytes.count && bytes[end - 1] != 0x0A { end += 1 }
-            guard UTF8Scalar.firstInvalid(UnsafeBufferPointer(rebasing: bytes[checked..<end])) == nil else {
-                throw DataError("\(path): not UTF-8 text")
-            }
-            file.release(checked..<end)
-            checked = end
-        }
-        return try parse(buffer: bytes, name: path, file: file)
+        return try parse(buffer: file.bytes, name: path, file: file)
     }
 
     /// Parses CSV `text`; `name` is used in error messages.
@@ -97,6 +84,14 @@ public struct CSVReader {
     func parse(
         buffer: UnsafeBufferPointer<UInt8>, name: String, file: MappedFile?
     ) throws(DataError) -> Table {
+        // A mapped file is checked for UTF-8 here (bytes from a String are UTF-8 already): the
+        // header now, the records with their line counts below.
+        if file != nil, let base = buffer.baseAddress {
+            let header = memchr(base, 0x0A, buffer.count).map { UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - base + 1 } ?? buffer.count
+            guard UTF8Scalar.firstInvalid(UnsafeBufferPointer(rebasing: buffer[0..<header])) == nil else {
+                throw DataError("\(name): not UTF-8 text")
+            }
+        }
         var lines = CSVLines(buffer)
         guard try lines.next(name: name) != nil else { throw DataError("\(name): file is empty") }
         let fields = lines.fields.indices.map { lines.string($0).trimmingSpaces }
@@ -124,14 +119,17 @@ public struct CSVReader {
             filterIndex: try filter.map { (f) throws(DataError) in try index(f.column) },
             keyIndex: try key.map { (k) throws(DataError) in try index(k) },
             timeIndex: try time.map { (t) throws(DataError) in try index(t) })
-        let stretches =
+        let cut =
             missing == .ffill ? [Stretch(bytes: lines.offset..<buffer.count, firstLine: lines.line)]
             : Stretch.cut(buffer, from: lines.offset, firstLine: lines.line, parts: stretchCount)
+        guard let stretches = Stretch.measure(cut, in: buffer, checking: file) else {
+            throw DataError("\(name): not UTF-8 text")
+        }
         let parts: [StretchResult]
         if stretches.count == 1 {
             parts = [
                 parseStretch(
-                    buffer, stretches[0], layout: layout, name: name, first: true,
+                    buffer, stretches[0], layout: layout, name: name, first: true, capacity: stretches[0].lines ?? 0,
                     consumed: { file?.release(before: $0) })
             ]
         } else {
@@ -496,15 +494,13 @@ struct Stretch: Sendable {
     nonisolated(unsafe) static var minimumStretch = 8 << 20
 
     /// Records from `start` cut into about `parts` stretches at newlines, for a parallel
-    /// parse; one stretch when the bytes hold a quote (a quoted field may span lines), or are
-    /// too few to be worth it (8 MB a stretch at least).
+    /// parse; one stretch when the bytes are too few to be worth it (8 MB a stretch at least).
+    /// `measure` joins them again when the bytes hold a quote (a quoted field may span lines).
     static func cut(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, firstLine: Int, parts: Int) -> [Stretch] {
         let whole = [Stretch(bytes: start..<buffer.count, firstLine: firstLine)]
         let size = buffer.count - start
         let count = min(parts, size / minimumStretch)
-        guard count > 1, let base = buffer.baseAddress, memchr(base + start, Int32(UInt8(ascii: "\"")), size) == nil else {
-            return whole
-        }
+        guard count > 1, let base = buffer.baseAddress else { return whole }
         var cuts = [start]
         for k in 1..<count {
             var at = max(start + size * k / count, cuts[cuts.count - 1])
@@ -513,26 +509,56 @@ struct Stretch: Sendable {
             if at < buffer.count { cuts.append(at) }
         }
         cuts.append(buffer.count)
-        // Each stretch's first line: the lines of those before it (a lone CR ends a line too, as
-        // the reader counts them).
-        // Counted on every core (one pass over the file each for LF and CR).
-        var counts = [Int](repeating: 0, count: cuts.count - 1)
+        return (0..<(cuts.count - 1)).map { Stretch(bytes: cuts[$0]..<cuts[$0 + 1], firstLine: firstLine) }
+    }
+
+    /// The stretches with their line counts and first lines, counted on every core; with a
+    /// mapped `file`, each stretch is also checked for UTF-8 in the same pass, 8 MB at a time
+    /// (ending after a newline, so never inside a character), and those pages handed back.
+    /// One stretch when the bytes hold a quote (a quoted field may span lines); nil when a
+    /// byte is not UTF-8.
+    ///
+    /// (The check was a pass of its own on one core, and the count another that left the
+    /// whole file resident until the parse reached it: 248 MB of a panel's load.)
+    static func measure(_ stretches: [Stretch], in buffer: UnsafeBufferPointer<UInt8>, checking file: MappedFile?)
+        -> [Stretch]?
+    {
+        // Each stretch's line count and whether it holds a quote; nil for one not UTF-8.
+        var counts = [(lines: Int, quoted: Bool)?](repeating: nil, count: stretches.count)
         nonisolated(unsafe) let bytes = buffer
-        let ends = cuts
+        let ranges = stretches.map(\.bytes)
         counts.withUnsafeMutableBufferPointer { counts in
             nonisolated(unsafe) let counts = counts
             DispatchQueue.concurrentPerform(iterations: counts.count) { k in
-                counts[k] = lineCount(UnsafeBufferPointer(rebasing: bytes[ends[k]..<ends[k + 1]]))
+                var lines = 0, quoted = false, at = ranges[k].lowerBound
+                while at < ranges[k].upperBound {
+                    var end = min(ranges[k].upperBound, at + (8 << 20))
+                    while end < ranges[k].upperBound && bytes[end - 1] != 0x0A { end += 1 }
+                    let piece = UnsafeBufferPointer(rebasing: bytes[at..<end])
+                    if file != nil, UTF8Scalar.firstInvalid(piece) != nil { return }
+                    lines += lineCount(piece)
+                    if !quoted, let p = piece.baseAddress { quoted = memchr(p, Int32(UInt8(ascii: "\"")), piece.count) != nil }
+                    file?.release(at..<end)
+                    at = end
+                }
+                counts[k] = (lines, quoted)
             }
         }
-        var stretches: [Stretch] = []
-        var line = firstLine
-        for k in counts.indices {
+        var measured: [Stretch] = []
+        var line = stretches.first?.firstLine ?? 1
+        for (stretch, count) in zip(stretches, counts) {
+            guard let count else { return nil }
             // + a last line without an end.
-            stretches.append(Stretch(bytes: cuts[k]..<cuts[k + 1], firstLine: line, lines: counts[k] + 1))
-            line += counts[k]
+            measured.append(Stretch(bytes: stretch.bytes, firstLine: line, lines: count.lines + 1))
+            line += count.lines
         }
-        return stretches
+        if measured.count > 1, counts.contains(where: { $0?.quoted == true }), let first = measured.first,
+            let last = measured.last
+        {
+            let lines = counts.reduce(0) { $0 + ($1?.lines ?? 0) }
+            return [Stretch(bytes: first.bytes.lowerBound..<last.bytes.upperBound, firstLine: first.firstLine, lines: lines + 1)]
+        }
+        return measured
     }
 
     /// Line ends in `bytes`: LFs, and CRs not followed by an LF.

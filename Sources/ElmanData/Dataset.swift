@@ -355,7 +355,10 @@ public struct WindowedDataset: Sendable {
     /// For text: the class of every row (its one-hot input and its target).
     private let classes: ClassIndices?
     /// The target's levels in original units, for reporting without rounding through Float; empty for text.
-    private let levels: [Double]
+    private var levels: [Double]
+    /// After `dropTrainingLevels()`: for each series, the first of its levels still held (in
+    /// the numbering of all of them) and how far down the held ones moved; nil while all are.
+    private var levelTrim: LevelTrim? = nil
     /// The differencing lag: dataset row r is level row r + levelOffset (0 for levels, 1 for
     /// first differences, K for seasonal ones).
     public let levelOffset: Int
@@ -772,13 +775,52 @@ public struct WindowedDataset: Sendable {
 
     /// The target's level in original units at dataset row `row` (which may be −1 when differenced:
     /// the level before the first difference).
-    public func level(row: Int) -> Double { levels[row + levelOffset] }
+    public func level(row: Int) -> Double { levels[levelIndex(row + levelOffset, series: 0)] }
 
     /// The target's level `back` rows before dataset row `row`, in `row`'s series (a panel's
     /// levels are `levelOffset` rows longer per series): `level(row:)` for one series.
     public func level(row: Int, back: Int) -> Double {
-        guard let panel else { return levels[row + levelOffset - back] }
-        return levels[row + levelOffset * (panel.series(ofRow: row) + 1) - back]
+        guard let panel else { return levels[levelIndex(row + levelOffset - back, series: 0)] }
+        let s = panel.series(ofRow: row)
+        return levels[levelIndex(row + levelOffset * (s + 1) - back, series: s)]
+    }
+
+    /// Where level `index` (numbered among all of them) of series `s` is held.
+    @inline(__always)
+    private func levelIndex(_ index: Int, series s: Int) -> Int {
+        guard let trim = levelTrim else { return index }
+        precondition(index >= trim.keptFrom[s], "the level of a training row was read after dropTrainingLevels()")
+        return index - trim.shift[s]
+    }
+
+    /// Frees the target's levels that only training rows have, keeping those validation reads
+    /// (the levels before and at its windows' targets, for the interval calibration).
+    ///
+    /// Training reads no others once set up (the naive MAE and the season hint are taken
+    /// first), and they are twice the size of the float32 targets: a 10M-row panel held 80 MB
+    /// of them beside 80 MB of inputs and targets. Reading a dropped level stops the program.
+    public mutating func dropTrainingLevels() {
+        guard !levels.isEmpty, levelTrim == nil else { return }
+        var keptFrom: [Int] = [], shift: [Int] = [], kept: [Double] = []
+        for s in 0..<(panel?.count ?? 1) {
+            // Series s's rows, and the first its validation reads (its first validation window's).
+            let rows: Range<Int>, validation: Int?
+            if let panel {
+                rows = panel.rowStarts[s]..<panel.rowStarts[s + 1]
+                let has = panel.validationStarts[s + 1] > panel.validationStarts[s]
+                validation = has ? rows.lowerBound + panel.trainStarts[s + 1] - panel.trainStarts[s] : nil
+            } else {
+                rows = 0..<rowCount
+                validation = validationCount > 0 ? trainCount : nil
+            }
+            let end = rows.upperBound + levelOffset * (s + 1)
+            let from = validation.map { $0 + levelOffset * s } ?? end
+            keptFrom.append(from)
+            shift.append(from - kept.count)
+            kept.append(contentsOf: levels[from..<end])
+        }
+        levels = kept
+        levelTrim = LevelTrim(keptFrom: keptFrom, shift: shift)
     }
 
     /// A model output for dataset row `row` turned into the target's level in original units.
@@ -834,6 +876,13 @@ extension Fingerprint {
             start += n
         }
     }
+}
+
+/// Which of a dataset's levels `dropTrainingLevels()` kept: for each series, the first held
+/// (numbered among all of them) and how far down the held ones moved.
+struct LevelTrim: Sendable {
+    var keptFrom: [Int]
+    var shift: [Int]
 }
 
 /// A differenced series' target changes, read from its levels: row r of series s is

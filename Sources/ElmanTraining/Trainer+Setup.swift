@@ -108,19 +108,22 @@ extension Trainer {
         if source == nil, dataRequest.source == nil, let stored = prior?.options.source, comm.isRoot {
             announce("data: \(stored) (as the checkpoint names it)")
         }
-        let (data, record) = try comm.agree {
+        let (loaded, record) = try comm.agree {
             let resolved = try source ?? prior.map { (p) throws(DataError) in try p.options.resolving(dataRequest) }
             return try Self.loadData(options: options, source: resolved, series: inMemory, prior: prior)
         }
         // A strong season the model would otherwise miss: said, with the flag that models it.
         if start.isNew, let chosen = source, chosen.source.isCSV, chosen.season == nil,
-            let (period, r) = data.dominantPeriod(), r >= Self.seasonHint
+            let (period, r) = loaded.dominantPeriod(), r >= Self.seasonHint
         {
             notes.append(
                 String(
                     format: "the changes of %@ repeat every %d rows (autocorrelation %.2f): `season` %d models what the value %d rows earlier does not explain, starting as that seasonal naive",
                     record.targetName, period, r, period, period))
         }
+        // Read above and in the record, the training rows' levels go; validation keeps its own.
+        var data = loaded
+        data.dropTrainingLevels()
         if let panel = data.panel {
             let left = panel.leftOut
             let shown = left.prefix(5).map { "\($0.id) (\($0.rows) rows)" }.joined(separator: ", ")

@@ -69,4 +69,24 @@ struct PanelDifferenceTests {
         #expect(grouped.featureColumns == interleaved.featureColumns && grouped.target == interleaved.target)
         #expect(grouped.panel?.ends == interleaved.panel?.ends && grouped.panel?.ends == [9, 11, 20])
     }
+
+    @Test("after the training rows' levels are dropped, every level validation reads is the one before, for one series and a panel")
+    func droppedLevelsKeepValidation() throws {
+        var panel = loaded()
+        try panel.difference(lag: 2)
+        let one = try Series(
+            featureColumns: [rows.map(\.y)], featureNames: ["y"], target: rows.map(\.y), targetName: "y", vocabulary: nil
+        ).differenced(lag: 2)
+        for series in [panel, one] {
+            var data = try WindowedDataset(series: series, seqLen: 2, validationFraction: 0.3, scaling: .fit(.zscore))
+            // Validation windows' rows, from each one's first input to its target, and `lag` before.
+            let reads = (data.trainCount..<data.windowCount).flatMap { w in
+                let start = data.startRow(ofWindow: w)
+                return (0...2).flatMap { back in (start..<(start + 3)).map { (row: $0, back: back) } }
+            }
+            let before = reads.map { data.level(row: $0.row, back: $0.back) }
+            data.dropTrainingLevels()
+            #expect(reads.map { data.level(row: $0.row, back: $0.back) } == before)
+        }
+    }
 }
