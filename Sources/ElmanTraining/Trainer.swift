@@ -495,10 +495,13 @@ public final class Trainer {
             w, output in
             let start = data.startRow(ofWindow: w), last = start + T - 1
             // A series without a scale (too short in training for a naive error) calibrates nothing.
-            let series = data.panel?.series(ofRow: start)
-            let scale = data.panel.map { $0.scalings.scale(series ?? 0) ?? .nan } ?? 1
+            var scale = 1.0, target = data.normalization.target
+            if let panel = data.panel {
+                let series = panel.series(ofRow: start)
+                scale = panel.scalings.scale(series) ?? .nan
+                target = panel.scalings.targetScaling(series)
+            }
             guard scale > 0 else { return }
-            let target = data.panel.map { $0.scalings.targetScaling(series ?? 0) } ?? data.normalization.target
             var recent = LevelRing((0..<lag).map { data.level(row: last, back: lag - 1 - $0) }, lag: lag)
             for h in 0..<H {
                 let forecast = recent.next(target.denormalize(Double(output[h])))
