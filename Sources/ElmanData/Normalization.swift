@@ -24,8 +24,9 @@ public struct ColumnScaling: Equatable, Sendable, Codable {
     /// Fits `kind` on `values` (a constant column gets scale 1).
     ///
     /// `keepZero`: for a z-score, scale by the root mean square and do not shift, so that 0 stays
-    /// 0. A differenced target is fitted so: an output of 0 is then "no change", the last-value
-    /// forecast, which is what an untrained model (zero head) predicts; its bias learns the drift.
+    /// 0. One series' differenced target is fitted so: an output of 0 is then "no change", the
+    /// last-value forecast, which is what an untrained model (zero head) predicts; its bias
+    /// learns the drift. (A panel's series are centred each on its own drift: `WindowedDataset`.)
     public init<Values: Collection<Double>>(fitting kind: NormalizationKind, to values: Values, keepZero: Bool = false) {
         switch kind {
         case .none:
