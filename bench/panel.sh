@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Panels: one global model of many series against the last value and against one model per
 # series, on data none of the models saw (the last N rows of every series, scored with
-# `eval --data FULL --test-size N`, each forecast from the rows before it); then the cost of a
+# `eval --data FULL --test-size N`, each forecast from the rows before it), and 22 monthly
+# employment series against NeuralForecast (bench/employment.py); then the cost of a
 # large panel (10,000 series × 1,000 rows, long format with ids and dates): load and one step
 # against pandas' read_csv of the same file, peak memory, and training speed per window.
 # Usage: bench/panel.sh [quality|scale|all] (default all)
@@ -74,6 +75,8 @@ PY
     local_m=$(python3 -c "print('%.3f' % ($sum / $count))")
     echo "$name ($total series, last $test held out): global model mean MASE $g in ${global_s}s; one model per series $local_m (over $count series) in ${local_s}s for all; $n"
   done
+  # 22 monthly employment series, against NeuralForecast's RNN when it is installed.
+  python3 bench/employment.py "$bin" 3 || true
 fi
 
 if [ "$what" != quality ]; then
