@@ -202,7 +202,8 @@ public struct CSVReader {
         reserving capacity: Int, into result: inout StretchResult, consumed: (Int) -> Void
     ) throws(DataError) {
         var lines = CSVLines(
-            UnsafeBufferPointer(rebasing: buffer[stretch.bytes]), firstLine: stretch.firstLine, skipsBOM: false)
+            UnsafeBufferPointer(rebasing: buffer[stretch.bytes]), firstLine: stretch.firstLine, skipsBOM: false,
+            plain: stretch.plain)
         let origin = stretch.bytes.lowerBound
         let fieldCount = layout.fieldCount, wanted = layout.wanted
         let filterIndex = layout.filterIndex, keyIndex = layout.keyIndex, timeIndex = layout.timeIndex
@@ -243,13 +244,13 @@ public struct CSVReader {
         }
         while let lineNumber = try lines.next(name: name) {
             if lineNumber & 0xFFFF == 0 { consumed(origin + lines.offset) }
-            if lines.fields.count == 1 && lines.fields[0].isEmpty { continue }  // blank line
-            guard lines.fields.count == fieldCount else {
-                throw DataError("\(name):\(lineNumber): \(lines.fields.count) fields, the header has \(fieldCount)")
+            if lines.fieldCount == 1 && lines.field(0).isEmpty { continue }  // blank line
+            guard lines.fieldCount == fieldCount else {
+                throw DataError("\(name):\(lineNumber): \(lines.fieldCount) fields, the header has \(fieldCount)")
             }
             if let fi = filterIndex, let wantedValue = filterValue {
                 let r = lines.trimmed(fi)
-                let matches = lines.arena.withUnsafeBufferPointer { all in
+                let matches = lines.withText { all in
                     wantedValue.withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: all[r]).elementsEqual($0) }
                 }
                 guard matches else {
@@ -269,7 +270,7 @@ public struct CSVReader {
                 // memcmp: the generic elementsEqual was 4% of a 10M-row panel's load.
                 let same =
                     lastKeyNumber >= 0 && r.count == lastKey.count
-                    && lines.arena.withUnsafeBufferPointer { all in
+                    && lines.withText { all in
                         lastKey.withUnsafeBufferPointer { key in
                             guard let a = all.baseAddress, let k = key.baseAddress else { return r.isEmpty }
                             return memcmp(a + r.lowerBound, k, r.count) == 0
@@ -296,7 +297,7 @@ public struct CSVReader {
             var rowTime = 0.0
             if let ti = timeIndex {
                 let r = lines.trimmed(ti)
-                guard let t = lines.arena.withUnsafeBufferPointer({ Timestamp.parse(bytes: Array($0[r])[...]) }) else {
+                guard let t = lines.withText({ Timestamp.parse(bytes: Array($0[r])[...]) }) else {
                     let raw = lines.string(range: r)
                     throw DataError(
                         "\(name):\(lineNumber): '\(String(raw.prefix(40)).printable)' in the time column '\(time ?? "")' is not a date (2010-01-31, 2010-01-31T13:00, 2010/01/31 13:00 or Jan 31 2010)"
@@ -307,7 +308,7 @@ public struct CSVReader {
             var dropRow = false
             for (k, i) in wanted.enumerated() {
                 let r = lines.trimmed(i)
-                if let v = lines.arena.withUnsafeBufferPointer({
+                if let v = lines.withText({
                     Self.plainDecimal(UnsafeBufferPointer(rebasing: $0[r]))
                 }) {
                     row[k] = v
@@ -315,7 +316,7 @@ public struct CSVReader {
                 }
                 // Double(String) stops at a NUL byte ("2\0" + "34" would read as 2): refuse it.
                 // A number is a few bytes: a small string, kept inline, and Swift's own exact parser.
-                let (hasNUL, raw) = lines.arena.withUnsafeBufferPointer { all in
+                let (hasNUL, raw) = lines.withText { all in
                     let field = UnsafeBufferPointer(rebasing: all[r])
                     return (field.contains(0), String(decoding: field, as: UTF8.self))
                 }
@@ -461,7 +462,7 @@ public struct CSVReader {
         var lines = CSVLines(file.bytes)
         guard try lines.next(name: path) != nil else { throw DataError("\(path): file is empty") }
         let names = lines.fields.indices.map { lines.string($0).trimmingSpaces }
-        guard try lines.next(name: path) != nil, lines.fields.count == names.count else {
+        guard try lines.next(name: path) != nil, lines.fieldCount == names.count else {
             throw DataError("\(path): no data rows")
         }
         return names.indices.filter {
@@ -490,6 +491,9 @@ struct Stretch: Sendable {
     var firstLine: Int
     /// Its line ends, when counted (a cut file's): a bound on its records, to reserve room for.
     var lines: Int? = nil
+    /// Whether it holds no quote and no CR (`measure` finds out): its records are then read in
+    /// place, each ending at its LF.
+    var plain = false
     /// The fewest bytes worth a stretch of their own.
     nonisolated(unsafe) static var minimumStretch = 8 << 20
 
@@ -523,14 +527,14 @@ struct Stretch: Sendable {
     static func measure(_ stretches: [Stretch], in buffer: UnsafeBufferPointer<UInt8>, checking file: MappedFile?)
         -> [Stretch]?
     {
-        // Each stretch's line count and whether it holds a quote; nil for one not UTF-8.
-        var counts = [(lines: Int, quoted: Bool)?](repeating: nil, count: stretches.count)
+        // Each stretch's line count, whether it holds a quote and a CR; nil for one not UTF-8.
+        var counts = [(lines: Int, quoted: Bool, cr: Bool)?](repeating: nil, count: stretches.count)
         nonisolated(unsafe) let bytes = buffer
         let ranges = stretches.map(\.bytes)
         counts.withUnsafeMutableBufferPointer { counts in
             nonisolated(unsafe) let counts = counts
             DispatchQueue.concurrentPerform(iterations: counts.count) { k in
-                var lines = 0, quoted = false, at = ranges[k].lowerBound
+                var lines = 0, quoted = false, cr = false, at = ranges[k].lowerBound
                 while at < ranges[k].upperBound {
                     var end = min(ranges[k].upperBound, at + (8 << 20))
                     while end < ranges[k].upperBound && bytes[end - 1] != 0x0A { end += 1 }
@@ -538,10 +542,11 @@ struct Stretch: Sendable {
                     if file != nil, UTF8Scalar.firstInvalid(piece) != nil { return }
                     lines += lineCount(piece)
                     if !quoted, let p = piece.baseAddress { quoted = memchr(p, Int32(UInt8(ascii: "\"")), piece.count) != nil }
+                    if !cr, let p = piece.baseAddress { cr = memchr(p, 0x0D, piece.count) != nil }
                     file?.release(at..<end)
                     at = end
                 }
-                counts[k] = (lines, quoted)
+                counts[k] = (lines, quoted, cr)
             }
         }
         var measured: [Stretch] = []
@@ -549,7 +554,8 @@ struct Stretch: Sendable {
         for (stretch, count) in zip(stretches, counts) {
             guard let count else { return nil }
             // + a last line without an end.
-            measured.append(Stretch(bytes: stretch.bytes, firstLine: line, lines: count.lines + 1))
+            measured.append(
+                Stretch(bytes: stretch.bytes, firstLine: line, lines: count.lines + 1, plain: !count.quoted && !count.cr))
             line += count.lines
         }
         if measured.count > 1, counts.contains(where: { $0?.quoted == true }), let first = measured.first,
@@ -584,48 +590,107 @@ func systemCores() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
 /// Reads the records of CSV bytes one at a time, honouring quotes, with 1-based line numbers.
 ///
-/// A record's fields, unquoted, are copied one after another into `arena`; `fields` holds
-/// their ranges in it. Both are reused from record to record.
+/// A record's fields are ranges of its text (`withText`): of the bytes themselves when the
+/// record holds no quote, or of `arena`, where a quoted record's fields are copied unquoted.
+/// Both buffers of ranges are reused from record to record.
 struct CSVLines {
     /// The bytes being read; the caller keeps them alive.
     private let bytes: UnsafeBufferPointer<UInt8>
+    /// The caller's promise that the bytes hold no quote and no CR (`Stretch.plain`).
+    private let plain: Bool
     private var i: Int
     /// Where the next record starts.
     var offset: Int { i }
     /// The line the next record starts on.
     private(set) var line = 1
-    private(set) var arena: [UInt8] = []
-    private(set) var fields: [Range<Int>] = []
+    /// A quoted record's fields, unquoted, one after another.
+    private var arena: [UInt8] = []
+    /// Whether the current record's ranges are of `arena` (else of the bytes).
+    private var inArena = false
+    /// The first `fieldCount` are the current record's fields.
+    private var ranges: [Range<Int>] = []
+    /// Fields in the current record.
+    private(set) var fieldCount = 0
 
     /// The records of `bytes`, the first on line `firstLine`; a file's start may hold a
-    /// byte-order mark (`skipsBOM`), a stretch cut from its middle may not.
-    init(_ bytes: UnsafeBufferPointer<UInt8>, firstLine: Int = 1, skipsBOM: Bool = true) {
+    /// byte-order mark (`skipsBOM`), a stretch cut from its middle may not. `plain`: the
+    /// bytes hold no quote and no CR, so every record ends at its LF and is read in place.
+    init(_ bytes: UnsafeBufferPointer<UInt8>, firstLine: Int = 1, skipsBOM: Bool = true, plain: Bool = false) {
         self.bytes = bytes
+        self.plain = plain
         line = firstLine
         i = skipsBOM && bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0  // UTF-8 byte-order mark
+    }
+
+    /// The current record's field ranges, in the text `withText` gives.
+    var fields: ArraySlice<Range<Int>> { ranges[..<fieldCount] }
+
+    /// The range of field `k` of the current record.
+    @inline(__always) func field(_ k: Int) -> Range<Int> { ranges[k] }
+
+    /// Calls `body` with the text the current record's ranges are of.
+    @inline(__always) func withText<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        inArena ? arena.withUnsafeBufferPointer(body) : body(bytes)
+    }
+
+    /// Appends a field's range to the current record's.
+    @inline(__always) private mutating func addField(_ range: Range<Int>) {
+        if fieldCount < ranges.count { ranges[fieldCount] = range } else { ranges.append(range) }
+        fieldCount += 1
+    }
+
+    /// The fields of bytes `from..<end`, which hold no quote: their ranges cut at commas.
+    ///
+    /// The ranges are written through one pointer: a record's `append`s and `removeAll`, each
+    /// with its uniqueness check, were 12% of a 5M × 3 file's load (`perf record`).
+    private mutating func cutFields(from: Int, to end: Int) {
+        guard let base = bytes.baseAddress else { return fieldCount = 0 }
+        while true {
+            let n = ranges.withUnsafeMutableBufferPointer { r -> Int? in
+                var n = 0, fieldStart = from
+                for k in from..<end where base[k] == UInt8(ascii: ",") {
+                    guard n < r.count else { return nil }
+                    r[n] = fieldStart..<k
+                    n += 1
+                    fieldStart = k + 1
+                }
+                guard n < r.count else { return nil }
+                r[n] = fieldStart..<end
+                return n + 1
+            }
+            if let n { return fieldCount = n }
+            // More fields than room (the first record, or a malformed one): room for twice as many.
+            ranges = Array(repeating: 0..<0, count: max(8, 2 * ranges.count))
+        }
     }
 
     /// Reads the next record; returns the line it starts on, or nil at the end.
     mutating func next(name: String) throws(DataError) -> Int? {
         guard i < bytes.count else { return nil }
         let start = line
+        if plain, let base = bytes.baseAddress {
+            // No quote and no CR in the bytes: the record ends at its LF and is read in place.
+            let end =
+                memchr(base + i, 0x0A, bytes.count - i).map {
+                    UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - base
+                } ?? bytes.count
+            inArena = false
+            cutFields(from: i, to: end)
+            i = end < bytes.count ? end + 1 : end
+            line += 1
+            return start
+        }
         arena.removeAll(keepingCapacity: true)
-        fields.removeAll(keepingCapacity: true)
+        fieldCount = 0
+        inArena = true
         if let end = plainRecordEnd() {
             // No quote before the newline: the record is copied in one move and cut at its
             // commas. A byte at a time (below) spent most of a 10M-row panel's load in
             // `append`'s uniqueness checks.
             var stop = end
             if stop > i && bytes[stop - 1] == 0x0D { stop -= 1 }  // CRLF
-            arena.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<stop]))
-            var fieldStart = 0
-            arena.withUnsafeBufferPointer { a in
-                for k in 0..<a.count where a[k] == UInt8(ascii: ",") {
-                    fields.append(fieldStart..<k)
-                    fieldStart = k + 1
-                }
-            }
-            fields.append(fieldStart..<arena.count)
+            inArena = false
+            cutFields(from: i, to: stop)
             i = end < bytes.count ? end + 1 : end
             line += 1
             return start
@@ -652,23 +717,23 @@ struct CSVLines {
             switch c {
             case UInt8(ascii: "\""): quoted = true
             case UInt8(ascii: ","):
-                fields.append(fieldStart..<arena.count)
+                addField(fieldStart..<arena.count)
                 fieldStart = arena.count
             case 0x0D:
                 // CRLF ends a record at its LF; a CR alone (old Mac files) ends one here, as pandas reads it.
                 if i < bytes.count && bytes[i] == 0x0A { continue }
                 line += 1
-                fields.append(fieldStart..<arena.count)
+                addField(fieldStart..<arena.count)
                 return start
             case 0x0A:
                 line += 1
-                fields.append(fieldStart..<arena.count)
+                addField(fieldStart..<arena.count)
                 return start
             default: arena.append(c)
             }
         }
         if quoted { throw DataError("\(name):\(start): unterminated quoted field") }
-        fields.append(fieldStart..<arena.count)
+        addField(fieldStart..<arena.count)
         return start
     }
 
@@ -689,19 +754,21 @@ struct CSVLines {
     }
 
     /// Field `k` of the current record as a string.
-    func string(_ k: Int) -> String { string(range: fields[k]) }
+    func string(_ k: Int) -> String { string(range: ranges[k]) }
 
     /// The bytes `range` of the current record as a string.
     func string(range: Range<Int>) -> String {
-        arena.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+        withText { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
     }
 
     /// The range of field `k` without leading and trailing spaces and tabs.
-    func trimmed(_ k: Int) -> Range<Int> {
-        var (lower, upper) = (fields[k].lowerBound, fields[k].upperBound)
-        while lower < upper && (arena[lower] == 0x20 || arena[lower] == 0x09) { lower += 1 }
-        while upper > lower && (arena[upper - 1] == 0x20 || arena[upper - 1] == 0x09) { upper -= 1 }
-        return lower..<upper
+    @inline(__always) func trimmed(_ k: Int) -> Range<Int> {
+        withText { text in
+            var (lower, upper) = (ranges[k].lowerBound, ranges[k].upperBound)
+            while lower < upper && (text[lower] == 0x20 || text[lower] == 0x09) { lower += 1 }
+            while upper > lower && (text[upper - 1] == 0x20 || text[upper - 1] == 0x09) { upper -= 1 }
+            return lower..<upper
+        }
     }
 }
 
