@@ -6,7 +6,8 @@ import PackageDescription
 ///
 /// Targets, bottom to top (a newcomer reads them in this order):
 /// - `CBLAS`, `CMPI`: system libraries found by pkg-config (OpenBLAS, OpenMPI); `CProcess`: the
-///   tool's few C calls about its own process (CPU check, standard output's errors).
+///   tool's few C calls about its own process (CPU check, standard output's errors); `CPrefetch`:
+///   the one cache hint the core gives (a shuffle's random writes).
 /// - `ElmanCore`: the numerical core (model, BPTT, losses, optimisers). Knows nothing of MPI, files or flags.
 /// - `ElmanFiles`: whole-file reads and crash-safe writes, with messages that name the path.
 /// - `ElmanData`: data sources, scaling, windows and the global batch order.
@@ -35,9 +36,10 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CProcess"),
+        .systemLibrary(name: "CPrefetch"),
 
         // MARK: Libraries
-        .target(name: "ElmanCore", dependencies: ["CBLAS"], swiftSettings: optimised + vectorISA),
+        .target(name: "ElmanCore", dependencies: ["CBLAS", "CPrefetch"], swiftSettings: optimised + vectorISA),
         .target(name: "ElmanFiles"),
         .target(name: "ElmanData", dependencies: ["ElmanCore", "ElmanFiles"], swiftSettings: optimised),
         .target(name: "ElmanCheckpoint", dependencies: ["ElmanCore", "ElmanFiles"]),

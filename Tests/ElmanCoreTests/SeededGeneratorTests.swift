@@ -30,6 +30,19 @@ struct SeededGeneratorTests {
         for c in counts { #expect(abs(c - 1000) < 150) }
     }
 
+    @Test("the prefetching shuffle of window numbers gives the plain Fisher–Yates permutation and leaves the generator where it does")
+    func windowShuffleIsThePlainOne() {
+        for (n, seed) in [(1, 1), (2, 2), (15, 3), (16, 4), (17, 5), (100_003, 6)] as [(Int, UInt64)] {
+            var plain = SeededGenerator(seed: seed), prefetching = plain
+            var reference = Array(0..<n)  // [Int]: the generic loop
+            plain.shuffle(&reference)
+            var windows = Array(0..<Int32(n))
+            prefetching.shuffle(&windows)
+            #expect(windows.map(Int.init) == reference, "n \(n)")
+            #expect(plain.next() == prefetching.next(), "n \(n)")
+        }
+    }
+
     @Test("initialisation fills PyTorch's U(−1/√H, 1/√H); with zeroHead the head is zero and the output 0")
     func initBounds() {
         let net = ElmanNetwork(config: ModelConfig(inputSize: 3, hiddenSize: 16, outputSize: 2, layers: 2))
