@@ -67,4 +67,15 @@ public enum BLASThreads {
     public static func set(_ n: Int) { BLAS.setThreads(max(1, n)) }
     /// How many threads BLAS calls use now.
     public static var current: Int { BLAS.threads }
+
+    /// Stops OpenBLAS's idle thread pool; returns whether this BLAS could. A product that asks
+    /// for threads later (`bench --gemm`) starts it again.
+    ///
+    /// OpenBLAS starts a thread for every other core when it loads, before `main`, and each
+    /// spins in `sched_yield` for its first ~0.1 s; elman-dist's products run one thread each
+    /// (`Trainer.parallelism`), so the spinning only took a core from the CSV parse: 7% of a
+    /// 5M × 3 file's load and one step (`perf record`; 0.89 -> 0.82 s). Setting
+    /// OPENBLAS_NUM_THREADS and executing the binary again did the same at 11 ms a command.
+    @discardableResult
+    public static func stopIdlePool() -> Bool { elman_blas_stop_thread_pool() != 0 }
 }

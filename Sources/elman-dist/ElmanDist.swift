@@ -1,5 +1,6 @@
 import ArgumentParser
 import CProcess
+import ElmanCore
 import Foundation
 
 #if canImport(Glibc)
@@ -39,6 +40,7 @@ struct ElmanDist: ParsableCommand {
             Glibc.exit(1)
         }
         BLASKernels.restartWithKnownKernels()
+        BLASThreads.stopIdlePool()
         // Signals are honoured from here on: before training's loop they end the process at once.
         StopSignal.install()
         do {

@@ -28,6 +28,16 @@ struct BLASKernelTests {
         #expect(r.stdout == "elman-dist\n", "\(r.stdout)")
     }
 
+    @Test("OpenBLAS's idle pool, stopped as the process starts, starts again for a product on every core")
+    func poolStartsAgain() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        // `bench --gemm` multiplies on every core: with the pool gone and not started again it
+        // would hang or fail; its first line names the threads the product ran on.
+        let r = try Harness.run(["bench", "--gemm"], environment: ["OPENBLAS_NUM_THREADS": "\(cores)"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("sgemm 1024×1024×1024 threads=\(cores) "), "\(r.stdout.prefix(200))")
+    }
+
     @Test("a user's OPENBLAS_CORETYPE is kept, even a slower one")
     func userChoiceKept() throws {
         #expect(try kernels(["OPENBLAS_CORETYPE": "Prescott"]) == "Prescott")
