@@ -37,6 +37,13 @@ public struct BatchPlan: Sendable {
     /// As Int32: half the memory of Int, and the shuffle's random reads touch half the cache
     /// lines; the permutation is the same (the shuffle draws the same swaps for any element).
     public func order(epoch: Int) -> [Int32] {
+        Self.order(windowCount: windowCount, shuffle: shuffle, seed: seed, epoch: epoch)
+    }
+
+    /// The window order of `epoch` for a plan of `windowCount` windows (at most `Int32.max`):
+    /// it does not depend on the batch size, so a run may order its first epoch before its
+    /// plan is made.
+    public static func order(windowCount: Int, shuffle: Bool, seed: UInt64, epoch: Int) -> [Int32] {
         var order = Array(0..<Int32(windowCount))
         if shuffle {
             var rng = DataOrderRandom.generator(seed: seed, stream: UInt64(epoch))

@@ -346,8 +346,11 @@ public struct WindowedDataset: Sendable {
     public let trainCount: Int
     /// Validation windows or rows: trainCount ..< trainCount + validationCount.
     public let validationCount: Int
-    /// Fingerprint of the scaled inputs and targets and the split.
-    public let fingerprint: UInt64
+    /// Fingerprint of the scaled inputs and targets and the split (hashed on first use).
+    public var fingerprint: UInt64 { pendingFingerprint.value }
+    /// The fingerprint's last and longest part, every value, hashed when it is first read: a
+    /// caller may read it on one core while it does other serial work on another.
+    private let pendingFingerprint: PendingFingerprint
 
     /// Dense inputs (rows × inputSize), scaled; empty for text.
     private let inputs: [Float]
@@ -529,15 +532,19 @@ public struct WindowedDataset: Sendable {
                 }
             }
             levels = series.levels ?? series.target
-            fp.combine(inputs)
-            fp.combine(targets)
         }
-        fp.combine(T)
-        fp.combine(train)
-        fp.combine(validation)
-        if H > 1 { fp.combine("horizon \(H)") }  // one lead leaves older fingerprints as they were
-        if split == .stream { fp.combine("stream") }
-        fingerprint = fp.value
+        let values = vocabulary == nil ? (inputs, targets) : nil
+        pendingFingerprint = PendingFingerprint(fp) { [split] fp in
+            if let (inputs, targets) = values {
+                fp.combine(inputs)
+                fp.combine(targets)
+            }
+            fp.combine(T)
+            fp.combine(train)
+            fp.combine(validation)
+            if H > 1 { fp.combine("horizon \(H)") }  // one lead leaves older fingerprints as they were
+            if split == .stream { fp.combine("stream") }
+        }
     }
 
     /// Either fit scalings of a kind on the training rows, or apply given ones.
@@ -702,14 +709,15 @@ public struct WindowedDataset: Sendable {
             rowStarts: rowStarts, trainStarts: trainStarts, validationStarts: validationStarts,
             scalings: SeriesScalings(ids: ids, features: F, values: scalingValues, naiveMAE: naive),
             leftOut: leftOut)
-        fp.combine(inputs)
-        fp.combine(targets)
-        fp.combine(T)
-        fp.combine(trainCount)
-        fp.combine(validationCount)
-        if H > 1 { fp.combine("horizon \(H)") }
-        fp.combine("panel")
-        fingerprint = fp.value
+        pendingFingerprint = PendingFingerprint(fp) { [inputs, targets, trainCount, validationCount] fp in
+            fp.combine(inputs)
+            fp.combine(targets)
+            fp.combine(T)
+            fp.combine(trainCount)
+            fp.combine(validationCount)
+            if H > 1 { fp.combine("horizon \(H)") }
+            fp.combine("panel")
+        }
     }
 
     /// `rows` cut into about two blocks a core (at least 64K rows each), for `filledInParallel`.

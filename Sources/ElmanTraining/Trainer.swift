@@ -76,8 +76,9 @@ public final class Trainer {
     init(
         comm: Communicator, options: TrainingOptions, data: WindowedDataset, dataRecord: DataRecord, schedule: Schedule,
         network: ElmanNetwork, optimizer: Optimizer, progress: ProgressRecord, resumedFrom: String?, notes: [String],
-        lock: DirectoryLock?, replicaCount: Int, workers: Int, blasThreads: Int
+        lock: DirectoryLock?, replicaCount: Int, workers: Int, blasThreads: Int, firstEpochOrder: [Int32]? = nil
     ) {
+        if let firstEpochOrder { epochOrder = (0, firstEpochOrder) }
         self.workers = workers
         self.lock = lock
         self.blasThreads = blasThreads
