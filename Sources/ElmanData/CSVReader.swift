@@ -668,25 +668,10 @@ struct CSVLines {
     mutating func next(name: String) throws(DataError) -> Int? {
         guard i < bytes.count else { return nil }
         let start = line
-        if plain, let base = bytes.baseAddress {
-            // No quote and no CR in the bytes: the record ends at its LF and is read in place.
-            let end =
-                memchr(base + i, 0x0A, bytes.count - i).map {
-                    UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - base
-                } ?? bytes.count
-            inArena = false
-            cutFields(from: i, to: end)
-            i = end < bytes.count ? end + 1 : end
-            line += 1
-            return start
-        }
-        arena.removeAll(keepingCapacity: true)
-        fieldCount = 0
-        inArena = true
-        if let end = plainRecordEnd() {
-            // No quote before the newline: the record is copied in one move and cut at its
-            // commas. A byte at a time (below) spent most of a 10M-row panel's load in
-            // `append`'s uniqueness checks.
+        // No quote before the newline (in `plain` bytes, none anywhere: no need to look): the
+        // record is read in place, cut at its commas. A byte at a time (below) spent most of a
+        // 10M-row panel's load in `append`'s uniqueness checks.
+        if let end = plain ? lineEnd() : plainRecordEnd() {
             var stop = end
             if stop > i && bytes[stop - 1] == 0x0D { stop -= 1 }  // CRLF
             inArena = false
@@ -695,6 +680,9 @@ struct CSVLines {
             line += 1
             return start
         }
+        arena.removeAll(keepingCapacity: true)
+        fieldCount = 0
+        inArena = true
         var fieldStart = 0
         var quoted = false
         while i < bytes.count {
@@ -741,8 +729,7 @@ struct CSVLines {
     /// quote and no lone CR before it; nil otherwise (the byte-at-a-time reader handles it).
     private func plainRecordEnd() -> Int? {
         guard let base = bytes.baseAddress else { return nil }
-        let rest = bytes.count - i
-        let newline = memchr(base + i, 0x0A, rest).map { UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - base }
+        let newline = nextLF()
         let end = newline ?? bytes.count
         guard memchr(base + i, Int32(UInt8(ascii: "\"")), end - i) == nil else { return nil }
         // A CR alone ends a record of its own (old Mac files): only a CR right before the LF is plain.
@@ -751,6 +738,15 @@ struct CSVLines {
             guard at == end - 1, newline != nil else { return nil }
         }
         return end
+    }
+
+    /// Where the record at `i` ends: its LF, or the end of the bytes.
+    private func lineEnd() -> Int { nextLF() ?? bytes.count }
+
+    /// The first LF at or after `i`, if any.
+    private func nextLF() -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        return memchr(base + i, 0x0A, bytes.count - i).map { UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - base }
     }
 
     /// Field `k` of the current record as a string.

@@ -493,28 +493,21 @@ public struct WindowedDataset: Sendable {
             // Rows scaled in blocks on every core: on one, this was 0.15 s of a 5M × 3 file's
             // load and one step, with the other core idle (`perf script` by time).
             let blocks = Self.rowBlocks(n), I = inputSize
-            var x = [Float](repeating: 0, count: 0)
+            // Zeroed on every core too (the first touch of 60 MB of fresh pages is the kernel's work).
+            var x = Self.filledInParallel(count: n * I, blocks: blocks) { x, rows in
+                UnsafeMutableBufferPointer(rebasing: x[rows.lowerBound * I..<rows.upperBound * I]).update(repeating: 0)
+            }
             for f in series.featureColumns.indices {
-                let scaling = norm.features[f], column = series.featureColumns[f], first = f == 0
-                let write: @Sendable (UnsafeMutableBufferPointer<Float>, Range<Int>) -> Void = { x, rows in
-                    if let changes, isChanges[f] {
-                        for r in rows { x[r * I + f] = Float(scaling.normalize(changes[r, series: 0])) }
-                        return
-                    }
-                    column.withUnsafeBufferPointer { column in
-                        for r in rows { x[r * I + f] = Float(scaling.normalize(column[r])) }
-                    }
-                }
-                if first {
-                    x = Self.filledInParallel(count: n * I, blocks: blocks) { x, rows in
-                        // The other features' elements are written below; this keeps none unset.
-                        if I > 1 { for r in rows { for g in 1..<I { x[r * I + g] = 0 } } }
-                        write(x, rows)
-                    }
-                } else {
-                    x.withUnsafeMutableBufferPointer { buffer in
-                        nonisolated(unsafe) let out = buffer
-                        DispatchQueue.concurrentPerform(iterations: blocks.count) { write(out, blocks[$0]) }
+                let scaling = norm.features[f], column = series.featureColumns[f]
+                x.withUnsafeMutableBufferPointer { x in
+                    Self.inParallel(x, blocks: blocks) { x, rows in
+                        if let changes, isChanges[f] {
+                            for r in rows { x[r * I + f] = Float(scaling.normalize(changes[r, series: 0])) }
+                            return
+                        }
+                        column.withUnsafeBufferPointer { column in
+                            for r in rows { x[r * I + f] = Float(scaling.normalize(column[r])) }
+                        }
                     }
                 }
                 // Scaled into `inputs`: the column's doubles go (5M rows: 40 MB a column).
@@ -732,10 +725,19 @@ public struct WindowedDataset: Sendable {
         count: Int, blocks: [Range<Int>], fill: @Sendable (UnsafeMutableBufferPointer<Float>, Range<Int>) -> Void
     ) -> [Float] {
         [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            nonisolated(unsafe) let out = buffer
-            DispatchQueue.concurrentPerform(iterations: blocks.count) { fill(out, blocks[$0]) }
+            inParallel(buffer, blocks: blocks, body: fill)
             initialized = count
         }
+    }
+
+    /// `body(buffer, rows)` for each block of rows, the blocks on every core (each writes only
+    /// its rows' elements).
+    static func inParallel(
+        _ buffer: UnsafeMutableBufferPointer<Float>, blocks: [Range<Int>],
+        body: @Sendable (UnsafeMutableBufferPointer<Float>, Range<Int>) -> Void
+    ) {
+        nonisolated(unsafe) let out = buffer
+        DispatchQueue.concurrentPerform(iterations: blocks.count) { body(out, blocks[$0]) }
     }
 
     /// The first row of window `w`: w itself for one series; for a panel, its series' rows
